@@ -1,0 +1,397 @@
+package dots
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// Document returns the parsed and validated spec. It is parsed once and shared: do not modify it.
+func Document() (*openapi3.T, error) { return loadDocument() }
+
+var loadDocument = sync.OnceValues(func() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(Spec)
+	if err != nil {
+		return nil, fmt.Errorf("dots: loading openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("dots: openapi.yaml is not valid: %w", err)
+	}
+	return doc, nil
+})
+
+// formatOptions turns on the string formats kin-openapi leaves unchecked by default.
+var formatOptions = []openapi3.SchemaValidationOption{
+	openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+	openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
+}
+
+// Violation is one way a request or a response departs from the spec.
+type Violation struct {
+	// Path says where: a JSON path into the body ("$.payee.email"), "header NAME", "query NAME",
+	// "path NAME" or "status".
+	Path string `json:"path"`
+	// Message says what is wrong, without echoing the value.
+	Message string `json:"message"`
+	// Drift marks what the real API is known to send although the spec forbids it: zone-less
+	// timestamps, whole amounts written as floats, and enum values the spec does not list yet.
+	Drift bool `json:"drift,omitempty"`
+}
+
+// String reads like "$.amount: must be at least 1".
+func (v Violation) String() string {
+	s := v.Path + ": " + v.Message
+	if v.Drift {
+		s += " (known drift)"
+	}
+	return s
+}
+
+// Operation is one operation of the spec, with what a validator needs to check its traffic.
+type Operation struct {
+	// ID is the operationId, such as "create-payout-link".
+	ID string
+	// Method is the HTTP method.
+	Method string
+	// Path is the path template, such as "/v2/payout-links/{payout_link_id}".
+	Path string
+
+	segments []string
+	route    *routers.Route
+}
+
+// Validator checks HTTP traffic against the spec with kin-openapi. Operations are found by their
+// path template without a router, so a base URL of any shape works. It is safe for concurrent use.
+type Validator struct {
+	doc  *openapi3.T
+	ops  []*Operation
+	byID map[string]*Operation
+	opts openapi3filter.Options
+}
+
+// NewValidator builds a validator over the embedded spec.
+func NewValidator() (*Validator, error) {
+	doc, err := Document()
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{doc: doc, byID: map[string]*Operation{}}
+	v.opts = openapi3filter.Options{
+		MultiError:              true,
+		IncludeResponseStatus:   true,
+		SkipSettingDefaults:     true,
+		AuthenticationFunc:      checkAuth,
+		SchemaValidationOptions: append([]openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}, formatOptions...),
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			o := &Operation{
+				ID: op.OperationID, Method: method, Path: path,
+				segments: strings.Split(strings.Trim(path, "/"), "/"),
+				route:    &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+			}
+			v.ops = append(v.ops, o)
+			v.byID[o.ID] = o
+		}
+	}
+	// Literal segments first, so /x/redeliver wins over /x/{id} where both could match.
+	sort.Slice(v.ops, func(i, j int) bool { return literalCount(v.ops[i]) > literalCount(v.ops[j]) })
+	return v, nil
+}
+
+func literalCount(o *Operation) int {
+	n := 0
+	for _, s := range o.segments {
+		if !strings.HasPrefix(s, "{") {
+			n++
+		}
+	}
+	return n*100 + len(o.segments)
+}
+
+// Operations lists the spec's operations.
+func (v *Validator) Operations() []*Operation { return append([]*Operation(nil), v.ops...) }
+
+// Operation returns the operation with this operationId.
+func (v *Validator) Operation(id string) (*Operation, bool) {
+	o, ok := v.byID[id]
+	return o, ok
+}
+
+// Match finds the operation a request goes to from its method and path. The path may carry any
+// prefix before the spec's paths (such as the base URL's "/api"). It also returns the path
+// parameters, unescaped.
+func (v *Validator) Match(method, path string) (*Operation, map[string]string, bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, o := range v.ops {
+		if o.Method != method || len(segs) < len(o.segments) {
+			continue
+		}
+		tail := segs[len(segs)-len(o.segments):]
+		params, ok := matchSegments(o.segments, tail)
+		if ok {
+			return o, params, true
+		}
+	}
+	return nil, nil, false
+}
+
+func matchSegments(tmpl, segs []string) (map[string]string, bool) {
+	var params map[string]string
+	for i, t := range tmpl {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			val, err := url.PathUnescape(segs[i])
+			if err != nil || val == "" {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[t[1:len(t)-1]] = val
+			continue
+		}
+		if t != segs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// ValidateRequest checks a request bound for op. body is the request body (nil for none); the
+// request's own Body is not read. It returns no violations when the request conforms.
+func (v *Validator) ValidateRequest(ctx context.Context, op *Operation, req *http.Request, body []byte) []Violation {
+	in := v.requestInput(op, req, body)
+	return v.violations(openapi3filter.ValidateRequest(ctx, in), false, body)
+}
+
+// ValidateResponse checks a response to a request bound for op. body is the response body.
+func (v *Validator) ValidateResponse(ctx context.Context, op *Operation, req *http.Request, status int, header http.Header, body []byte) []Violation {
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: v.requestInput(op, req, nil),
+		Status:                 status,
+		Header:                 header,
+		Options:                &v.opts,
+	}
+	in.SetBodyBytes(body)
+	out := v.violations(openapi3filter.ValidateResponse(ctx, in), true, body)
+	if status >= 200 && status < 300 {
+		out = append(out, floatIntegers(op, status, body)...)
+	}
+	return out
+}
+
+func (v *Validator) requestInput(op *Operation, req *http.Request, body []byte) *openapi3filter.RequestValidationInput {
+	r := req.Clone(req.Context())
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		r.Body = http.NoBody
+	}
+	_, params, _ := v.Match(op.Method, req.URL.Path)
+	return &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: op.route, Options: &v.opts}
+}
+
+// checkAuth accepts Basic credentials with a non-empty client id, and any Api-App-Id value.
+func checkAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	h := in.RequestValidationInput.Request.Header
+	switch in.SecuritySchemeName {
+	case "basicAuth":
+		raw, ok := strings.CutPrefix(h.Get("Authorization"), "Basic ")
+		if !ok {
+			return errors.New("basic credentials are missing from the Authorization header")
+		}
+		dec, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return errors.New("basic credentials in the Authorization header are not base64")
+		}
+		id, _, ok := strings.Cut(string(dec), ":")
+		if !ok || id == "" {
+			return errors.New("basic credentials in the Authorization header have no client id")
+		}
+		return nil
+	case "appId":
+		if h.Get("Api-App-Id") == "" {
+			return errors.New("Api-App-Id is missing")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+}
+
+// violations flattens kin-openapi's errors into Violations.
+func (v *Validator) violations(err error, response bool, body []byte) []Violation {
+	if err == nil {
+		return nil
+	}
+	var out []Violation
+	var walk func(prefix string, err error)
+	walk = func(prefix string, err error) {
+		var me openapi3.MultiError
+		if errors.As(err, &me) && !isSchemaError(err) {
+			for _, e := range me {
+				walk(prefix, e)
+			}
+			return
+		}
+		var re *openapi3filter.RequestError
+		if errors.As(err, &re) && re.Parameter != nil {
+			p := re.Parameter.In + " " + re.Parameter.Name
+			if re.Err != nil && !isPlain(re.Err) {
+				walk(p, re.Err)
+				return
+			}
+			out = append(out, Violation{Path: p, Message: reason(re.Reason, re.Err)})
+			return
+		}
+		var se *openapi3.SchemaError
+		if errors.As(err, &se) {
+			if prefix == "" {
+				prefix = "$"
+			}
+			path := prefix
+			for _, p := range se.JSONPointer() {
+				path += "." + p
+			}
+			vi := Violation{Path: path, Message: se.Reason}
+			if response {
+				vi.Drift = isKnownDrift(se)
+			}
+			out = append(out, vi)
+			return
+		}
+		var sre *openapi3filter.SecurityRequirementsError
+		if errors.As(err, &sre) {
+			// Every alternative needs Basic credentials; report the first failure only.
+			msg := "no security requirement is met"
+			if len(sre.Errors) > 0 {
+				msg = sre.Errors[0].Error()
+			}
+			out = append(out, Violation{Path: "header Authorization", Message: msg})
+			return
+		}
+		var rse *openapi3filter.ResponseError
+		if errors.As(err, &rse) && rse.Err == nil {
+			out = append(out, Violation{Path: "status", Message: rse.Reason})
+			return
+		}
+		if re != nil && re.Err == nil {
+			out = append(out, Violation{Path: "$", Message: re.Reason})
+			return
+		}
+		if u := errors.Unwrap(err); u != nil {
+			walk(prefix, u)
+			return
+		}
+		out = append(out, Violation{Path: orDollar(prefix), Message: err.Error()})
+	}
+	walk("", err)
+	return out
+}
+
+func isSchemaError(err error) bool {
+	_, ok := err.(*openapi3.SchemaError)
+	return ok
+}
+
+func isPlain(err error) bool {
+	var se *openapi3.SchemaError
+	var me openapi3.MultiError
+	return !errors.As(err, &se) && !errors.As(err, &me)
+}
+
+func reason(r string, err error) string {
+	if err != nil && r == "" {
+		return err.Error()
+	}
+	if err != nil {
+		return r + ": " + err.Error()
+	}
+	return r
+}
+
+func orDollar(p string) string {
+	if p == "" {
+		return "$"
+	}
+	return p
+}
+
+// isKnownDrift tells the deviations FACTS.md documents for the real API: enum values the spec
+// does not list yet, and date-times without a zone.
+func isKnownDrift(se *openapi3.SchemaError) bool {
+	switch se.SchemaField {
+	case "enum":
+		return true
+	case "format":
+		if se.Schema != nil && se.Schema.Format == "date-time" {
+			if s, ok := se.Value.(string); ok {
+				_, err := ParseTimestamp(s)
+				return err == nil
+			}
+		}
+	}
+	return false
+}
+
+// floatIntegers reports integer fields of a success body written with a fraction or an exponent
+// (5000.0): kin-openapi reads JSON numbers as float64 and so cannot see them.
+func floatIntegers(op *Operation, status int, body []byte) []Violation {
+	resp := op.route.Operation.Responses.Status(status)
+	if resp == nil || resp.Value == nil {
+		return nil
+	}
+	mt := resp.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || !bytes.ContainsAny(body, ".eE") {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var val any
+	if dec.Decode(&val) != nil {
+		return nil
+	}
+	var out []Violation
+	walkIntegers("$", mt.Schema.Value, val, &out)
+	return out
+}
+
+func walkIntegers(path string, s *openapi3.Schema, val any, out *[]Violation) {
+	if s == nil {
+		return
+	}
+	for _, sub := range s.AllOf {
+		walkIntegers(path, sub.Value, val, out)
+	}
+	switch x := val.(type) {
+	case json.Number:
+		if s.Type.Is("integer") && strings.ContainsAny(string(x), ".eE") {
+			*out = append(*out, Violation{Path: path, Message: "a whole number written as a float", Drift: true})
+		}
+	case map[string]any:
+		for k, sub := range s.Properties {
+			if child, ok := x[k]; ok && sub != nil {
+				walkIntegers(path+"."+k, sub.Value, child, out)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, child := range x {
+				walkIntegers(fmt.Sprintf("%s.%d", path, i), s.Items.Value, child, out)
+			}
+		}
+	}
+}

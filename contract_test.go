@@ -1,0 +1,130 @@
+package dots_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	dots "github.com/payoutkit/dots-go"
+)
+
+func newValidator(t *testing.T) *dots.Validator {
+	t.Helper()
+	v, err := dots.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestValidatorMatch(t *testing.T) {
+	v := newValidator(t)
+	tests := []struct {
+		method, path, wantOp, wantID string
+	}{
+		{"POST", "/api/v2/payout-links", "create-payout-link", ""},
+		{"GET", "/api/v2/payout-links", "list-payout-links", ""},
+		{"GET", "/api/v2/payout-links/abc", "get-payout-link", "abc"},
+		{"DELETE", "/v2/payout-links/a%2Fb", "cancel-payout-link", "a/b"},
+		{"POST", "/api/v2/payout-links/abc/redeliver", "redeliver-payout-link", "abc"},
+		{"PUT", "/api/v2/payout-links", "", ""},
+		{"GET", "/api/v3/other", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			op, params, ok := v.Match(tt.method, tt.path)
+			if tt.wantOp == "" {
+				if ok {
+					t.Fatalf("matched %s", op.ID)
+				}
+				return
+			}
+			if !ok || op.ID != tt.wantOp || params["payout_link_id"] != tt.wantID {
+				t.Fatalf("got %v %v %v", op, params, ok)
+			}
+		})
+	}
+}
+
+func TestValidatorRequest(t *testing.T) {
+	v := newValidator(t)
+	op, _ := v.Operation("create-payout-link")
+	tests := []struct {
+		name, auth, body string
+		wantPaths        []string
+	}{
+		{"valid", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==", `{"amount":1250,"payee":{"email":"a@example.com"},"delivery":{"method":"email"}}`, nil},
+		{"no auth", "", `{"amount":1250}`, []string{"header Authorization"}},
+		{"amount zero", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==", `{"amount":0}`, []string{"$.amount"}},
+		{"missing amount", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==", `{}`, []string{"$.amount"}},
+		{"unknown field", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==", `{"amount":1,"foo":1}`, []string{"$"}},
+		{"bad uuid and email", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==", `{"amount":1,"user_id":"x","payee":{"email":"nope"}}`, []string{"$.payee.email", "$.user_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/api/v2/payout-links", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			got := v.ValidateRequest(context.Background(), op, req, []byte(tt.body))
+			var paths []string
+			for _, g := range got {
+				paths = append(paths, g.Path)
+			}
+			if strings.Join(sortStrings(paths), ",") != strings.Join(tt.wantPaths, ",") {
+				t.Fatalf("violations %v, want paths %v", got, tt.wantPaths)
+			}
+		})
+	}
+}
+
+func TestValidatorResponseDrift(t *testing.T) {
+	v := newValidator(t)
+	op, _ := v.Operation("get-payout-link")
+	req := httptest.NewRequest("GET", "/api/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)
+	h := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   []string
+	}{
+		{"valid", 200, `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","amount":5000,"status":"sent","created":"2024-07-11T12:31:33Z","memo":null,"metadata":null}`, nil},
+		{"zone-less created", 200, `{"created":"2024-07-11T12:31:33.479437"}`, []string{"$.created (drift)"}},
+		{"float amount", 200, `{"amount":5000.0}`, []string{"$.amount (drift)"}},
+		{"new status", 200, `{"status":"funds_pending"}`, []string{"$.status (drift)"}},
+		{"wrong type", 200, `{"amount":"lots"}`, []string{"$.amount"}},
+		{"undocumented status", 302, ``, []string{"status"}},
+		{"error body", 404, `{"message":"Not found","error_code":"not-found"}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := v.ValidateResponse(context.Background(), op, req, tt.status, h, []byte(tt.body))
+			var paths []string
+			for _, g := range got {
+				p := g.Path
+				if g.Drift {
+					p += " (drift)"
+				}
+				paths = append(paths, p)
+			}
+			if strings.Join(sortStrings(paths), ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("violations %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func sortStrings(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
