@@ -174,6 +174,30 @@ func (e StepName) Valid() bool {
 	}
 }
 
+// Defines values for WebhookEventType.
+const (
+	WebhookEventTypePayoutLinkClaimed WebhookEventType = "payout_link.claimed"
+	WebhookEventTypePayoutLinkPaidOut WebhookEventType = "payout_link.paid_out"
+	WebhookEventTypePayoutLinkSent    WebhookEventType = "payout_link.sent"
+	WebhookEventTypePayoutLinkUpdated WebhookEventType = "payout_link.updated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypePayoutLinkClaimed:
+		return true
+	case WebhookEventTypePayoutLinkPaidOut:
+		return true
+	case WebhookEventTypePayoutLinkSent:
+		return true
+	case WebhookEventTypePayoutLinkUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountingData QuickBooks references used when the payout is synced to accounting.
 //
 // Example: {"quickbooks_account_id":42}
@@ -589,6 +613,21 @@ type PayoutLinkPayee struct {
 // Example: sent
 type PayoutLinkStatus string
 
+// PayoutLinkUpdatedEvent The body of a `payout_link.updated` webhook. It names the link only; read the link again to learn what changed.
+//
+// Example: {"event":"payout_link.updated","payout_link_id":"3c90c3cc-0d44-4b50-8888-8dd25736052a"}
+type PayoutLinkUpdatedEvent struct {
+	// Event The kind of a webhook event. More kinds may come; an unknown one is not an error.
+	//
+	// Example: payout_link.claimed
+	Event WebhookEventType `json:"event,omitempty"`
+
+	// PayoutLinkID The id of the payout link that changed.
+	//
+	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
+	PayoutLinkID string `json:"payout_link_id,omitempty"`
+}
+
 // RedeliverPayoutLinkResult The answer to a redeliver call.
 //
 // Example: {"payout_link":{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","status":"sent"},"redelivered":true}
@@ -608,6 +647,11 @@ type RedeliverPayoutLinkResult struct {
 //
 // Example: compliance
 type StepName string
+
+// WebhookEventType The kind of a webhook event. More kinds may come; an unknown one is not an error.
+//
+// Example: payout_link.claimed
+type WebhookEventType string
 
 // PayoutLinkID Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
 type PayoutLinkID = string
