@@ -72,7 +72,12 @@ type Operation struct {
 
 	segments []string
 	route    *routers.Route
+	keyed    bool
 }
+
+// TakesIdempotencyKey reports whether the operation's JSON body has an idempotency_key field, so
+// a request without one must never be repeated.
+func (o *Operation) TakesIdempotencyKey() bool { return o.keyed }
 
 // Validator checks HTTP traffic against the spec with kin-openapi. Operations are found by their
 // path template without a router, so a base URL of any shape works. It is safe for concurrent use.
@@ -103,6 +108,11 @@ func NewValidator() (*Validator, error) {
 				ID: op.OperationID, Method: method, Path: path,
 				segments: strings.Split(strings.Trim(path, "/"), "/"),
 				route:    &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+			}
+			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
+					_, o.keyed = mt.Schema.Value.Properties["idempotency_key"]
+				}
 			}
 			v.ops = append(v.ops, o)
 			v.byID[o.ID] = o

@@ -1,0 +1,329 @@
+// Package api is the Dots payout-link client to import. It wraps the client generated from
+// openapi.yaml (package gen) with what generated code cannot give: Basic auth, environments,
+// idempotency keys, retries with backoff, typed errors, input checks, logging and contract
+// validation. All of it lives in the request pipeline, so every generated operation — through
+// Generated() — gets it too; the typed methods (CreatePayoutLink and friends) are thin.
+//
+// A create is never repeated without an idempotency key, and the key is always yours to learn:
+// CreatePayoutLinkWithKey on success, IdempotencyKeyOf on failure.
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/gen"
+)
+
+// Version is the SDK's version; it is sent in the User-Agent as dots-go/<Version>.
+const Version = "0.1.0"
+
+// Environment is a Dots deployment with keys of its own.
+type Environment string
+
+const (
+	// Production moves real money (the default).
+	Production Environment = "production"
+	// Sandbox moves test money.
+	Sandbox Environment = "sandbox"
+)
+
+// BaseURL returns the environment's base URL, as the spec's servers name it.
+func (e Environment) BaseURL() string {
+	switch e {
+	case Sandbox:
+		return "https://api.senddotssandbox.com/api"
+	case Production:
+		return "https://api.dots.dev/api"
+	}
+	return ""
+}
+
+// DefaultMaxResponseBytes is the largest response body a client reads (1 MiB).
+const DefaultMaxResponseBytes = 1 << 20
+
+// config collects what the options set.
+type config struct {
+	env        Environment
+	baseURL    string
+	httpClient *http.Client
+	appID      string
+	userAgent  string
+	policy     RetryPolicy
+	attemptTO  time.Duration
+	maxBody    int64
+	logger     *slog.Logger
+	contract   ContractMode
+	report     func(ContractFinding)
+}
+
+// Option configures a Client.
+type Option func(*config) error
+
+// WithEnvironment picks Production (the default) or Sandbox.
+func WithEnvironment(env Environment) Option {
+	return func(c *config) error {
+		if env.BaseURL() == "" {
+			return fmt.Errorf("dots: unknown environment %q (want %q or %q)", string(env), Production, Sandbox)
+		}
+		c.env = env
+		return nil
+	}
+}
+
+// WithBaseURL sets the base URL, in the form of the spec's servers ("https://api.dots.dev/api",
+// or "http://127.0.0.1:PORT/api" for a local server such as the mock). It wins over the
+// environment. Plain http is refused except on a loopback host.
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests with hc (its transport, timeouts and TLS settings). The client
+// is copied, not changed: the SDK adds a redirect policy that never forwards credentials to
+// another host.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("dots: WithHTTPClient(nil)")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithAppID sends the Api-App-Id header, for an organization key acting for one App.
+func WithAppID(appID string) Option {
+	return func(c *config) error {
+		c.appID = appID
+		return nil
+	}
+}
+
+// WithUserAgent appends ua to the SDK's own User-Agent (dots-go/<Version>).
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithMaxRetries sets how often a failed request is repeated (default 2; 0 disables retries).
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return errors.New("dots: WithMaxRetries needs n >= 0")
+		}
+		c.policy.MaxRetries = n
+		return nil
+	}
+}
+
+// WithRetryPolicy sets the whole retry policy (see RetryPolicy for the backoff formula).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.MaxRetries < 0 || p.BaseDelay <= 0 || p.MaxDelay < p.BaseDelay {
+			return errors.New("dots: WithRetryPolicy needs MaxRetries >= 0 and 0 < BaseDelay <= MaxDelay")
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithAttemptTimeout bounds each attempt on its own, apart from the caller's context: an attempt
+// that times out is retried (when the request is safe to repeat); a caller that cancels is not.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("dots: WithAttemptTimeout needs d >= 0")
+		}
+		c.attemptTO = d
+		return nil
+	}
+}
+
+// WithMaxResponseBytes caps the size of a response body (default DefaultMaxResponseBytes). A
+// larger body fails the call with an error wrapping ErrResponseTooLarge.
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("dots: WithMaxResponseBytes needs n > 0")
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// WithLogger logs one line per attempt: operation, method, path template, status, attempt,
+// duration, request id and idempotency key. It never logs headers, credentials or bodies.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// Client calls the Dots payout-link API. It is safe for concurrent use. It never prints its
+// credentials: every fmt verb shows them redacted.
+type Client struct {
+	raw     *gen.Client
+	gen     *gen.ClientWithResponses
+	pipe    *pipeline
+	baseURL string
+}
+
+// NewClient makes a client for the App whose client id and API key are given. clientID must not
+// be empty; an empty apiKey is allowed (a client-side token, sent as "clientID:").
+func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
+	if clientID == "" {
+		return nil, errors.New("dots: NewClient needs a client id")
+	}
+	if strings.ContainsAny(clientID, ":\r\n") {
+		return nil, errors.New("dots: the client id must not contain ':' or line breaks")
+	}
+	cfg := config{env: Production, policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	base := cfg.baseURL
+	if base == "" {
+		base = cfg.env.BaseURL()
+	}
+	if err := checkBaseURL(base); err != nil {
+		return nil, err
+	}
+	v, err := dots.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	ua := "dots-go/" + Version
+	if cfg.userAgent != "" {
+		ua += " " + cfg.userAgent
+	}
+	p := &pipeline{
+		client:    safeHTTPClient(cfg.httpClient),
+		auth:      secret("Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+apiKey))),
+		appID:     cfg.appID,
+		userAgent: ua,
+		policy:    cfg.policy,
+		attemptTO: cfg.attemptTO,
+		maxBody:   cfg.maxBody,
+		logger:    cfg.logger,
+		validator: v,
+		contract:  cfg.contract,
+		report:    cfg.report,
+		sleep:     sleepCtx,
+		now:       time.Now,
+		jitter:    defaultJitter,
+	}
+	raw, err := gen.NewClient(base, gen.WithHTTPClient(p))
+	if err != nil {
+		return nil, fmt.Errorf("dots: %w", err)
+	}
+	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base}, nil
+}
+
+// NewClientFromEnv makes a client from DOTS_CLIENT_ID and DOTS_API_KEY, with DOTS_ENV
+// ("production" or "sandbox") and DOTS_BASE_URL if set. Options given win over the environment.
+func NewClientFromEnv(opts ...Option) (*Client, error) {
+	var envOpts []Option
+	if e := os.Getenv("DOTS_ENV"); e != "" {
+		envOpts = append(envOpts, WithEnvironment(Environment(strings.ToLower(e))))
+	}
+	if u := os.Getenv("DOTS_BASE_URL"); u != "" {
+		envOpts = append(envOpts, WithBaseURL(u))
+	}
+	id := os.Getenv("DOTS_CLIENT_ID")
+	if id == "" {
+		return nil, errors.New("dots: DOTS_CLIENT_ID is not set")
+	}
+	return NewClient(id, os.Getenv("DOTS_API_KEY"), append(envOpts, opts...)...)
+}
+
+// BaseURL returns the base URL the client sends to.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Generated returns the generated client with the whole pipeline applied (auth, retries, typed
+// errors, logging, contract validation), so every operation in the spec works through it,
+// including ones added later. A non-2xx answer comes back as an error (*Error), never as a
+// response value.
+func (c *Client) Generated() *gen.ClientWithResponses { return c.gen }
+
+// String keeps the credentials out of %s and %v.
+func (c Client) String() string { return "api.Client{" + c.baseURL + ", credentials redacted}" }
+
+// GoString keeps the credentials out of %#v.
+func (c Client) GoString() string { return c.String() }
+
+// Format keeps the credentials out of every fmt verb, %+v included.
+func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// secret keeps a credential in a closure: reflection (and so fmt, %+v included) cannot reach it.
+func secret(s string) func() string { return func() string { return s } }
+
+func checkBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("dots: base URL %q is not an absolute URL", base)
+	}
+	if u.User != nil {
+		return errors.New("dots: the base URL must not carry credentials")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("dots: plain http is only allowed on a loopback host, not %q", u.Hostname())
+		}
+	default:
+		return fmt.Errorf("dots: base URL scheme %q is not https", u.Scheme)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// safeHTTPClient copies hc and adds a redirect policy that strips credentials on a redirect to
+// another host or from https to http.
+func safeHTTPClient(hc *http.Client) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	}
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("dots: stopped after 10 redirects")
+		}
+		first := via[0].URL
+		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			req.Header.Del("Authorization")
+			req.Header.Del("Api-App-Id")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &c
+}

@@ -1,0 +1,431 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oapi-codegen/nullable"
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestHeaders(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      []api.Option
+		wantAppID string
+		wantUA    string
+	}{
+		{"defaults", nil, "", "dots-go/" + api.Version},
+		{"app id and user agent", []api.Option{api.WithAppID("app_test_42"), api.WithUserAgent("payroll/2.1")}, "app_test_42", "dots-go/" + api.Version + " payroll/2.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(200, linkJSON))
+			if _, err := h.client(tt.opts...).GetPayoutLink(context.Background(), linkID); err != nil {
+				t.Fatal(err)
+			}
+			got := h.seen()[0].Header
+			// Basic base64("pk_test_harness0001:sk_test_9f3c2a7b1e5d4c8a6b0f"), byte for byte.
+			if got.Get("Authorization") != "Basic cGtfdGVzdF9oYXJuZXNzMDAwMTpza190ZXN0XzlmM2MyYTdiMWU1ZDRjOGE2YjBm" {
+				t.Error("the Authorization header is not Basic base64(client_id:api_key)")
+			}
+			if got.Get("Api-App-Id") != tt.wantAppID {
+				t.Errorf("Api-App-Id = %q, want %q", got.Get("Api-App-Id"), tt.wantAppID)
+			}
+			if got.Get("User-Agent") != tt.wantUA {
+				t.Errorf("User-Agent = %q, want %q", got.Get("User-Agent"), tt.wantUA)
+			}
+		})
+	}
+}
+
+func TestEmptyAPIKeyIsAClientToken(t *testing.T) {
+	h := newHarness(t, jsonHandler(200, linkJSON))
+	c, err := api.NewClient("pk_test_only", "", api.WithBaseURL(h.baseURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetPayoutLink(context.Background(), linkID); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.seen()[0].Header.Get("Authorization"); got != "Basic cGtfdGVzdF9vbmx5Og==" { // pk_test_only:
+		t.Errorf("Authorization = %q", got)
+	}
+}
+
+func TestNewClientOptions(t *testing.T) {
+	tests := []struct {
+		name     string
+		id       string
+		opts     []api.Option
+		wantBase string
+		wantErr  string
+	}{
+		{"production by default", "pk_test_1", nil, "https://api.dots.dev/api", ""},
+		{"sandbox", "pk_test_1", []api.Option{api.WithEnvironment(api.Sandbox)}, "https://api.senddotssandbox.com/api", ""},
+		{"base URL wins", "pk_test_1", []api.Option{api.WithEnvironment(api.Sandbox), api.WithBaseURL("http://127.0.0.1:9/api")}, "http://127.0.0.1:9/api", ""},
+		{"localhost http", "pk_test_1", []api.Option{api.WithBaseURL("http://localhost:9/api")}, "http://localhost:9/api", ""},
+		{"ipv6 loopback http", "pk_test_1", []api.Option{api.WithBaseURL("http://[::1]:9/api")}, "http://[::1]:9/api", ""},
+		{"empty client id", "", nil, "", "client id"},
+		{"plain http elsewhere", "pk_test_1", []api.Option{api.WithBaseURL("http://api.example.com/api")}, "", "loopback"},
+		{"credentials in URL", "pk_test_1", []api.Option{api.WithBaseURL("https://u:p@api.example.com/api")}, "", "credentials"},
+		{"relative URL", "pk_test_1", []api.Option{api.WithBaseURL("/api")}, "", "absolute"},
+		{"unknown environment", "pk_test_1", []api.Option{api.WithEnvironment("staging")}, "", "unknown environment"},
+		{"nil http client", "pk_test_1", []api.Option{api.WithHTTPClient(nil)}, "", "nil"},
+		{"negative retries", "pk_test_1", []api.Option{api.WithMaxRetries(-1)}, "", "n >= 0"},
+		{"bad retry policy", "pk_test_1", []api.Option{api.WithRetryPolicy(api.RetryPolicy{BaseDelay: time.Second})}, "", "BaseDelay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := api.NewClient(tt.id, testAPIKey, tt.opts...)
+			recordErr(err)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.BaseURL() != tt.wantBase {
+				t.Fatalf("base = %s, want %s", c.BaseURL(), tt.wantBase)
+			}
+		})
+	}
+}
+
+func TestNewClientFromEnv(t *testing.T) {
+	tests := []struct {
+		name, id, env, base, wantBase, wantErr string
+	}{
+		{"production", "pk_test_1", "", "", "https://api.dots.dev/api", ""},
+		{"sandbox", "pk_test_1", "sandbox", "", "https://api.senddotssandbox.com/api", ""},
+		{"upper case env", "pk_test_1", "SANDBOX", "", "https://api.senddotssandbox.com/api", ""},
+		{"base URL wins", "pk_test_1", "sandbox", "http://127.0.0.1:1/api", "http://127.0.0.1:1/api", ""},
+		{"no client id", "", "", "", "", "DOTS_CLIENT_ID"},
+		{"bad env", "pk_test_1", "moon", "", "", "unknown environment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DOTS_CLIENT_ID", tt.id)
+			t.Setenv("DOTS_API_KEY", testAPIKey)
+			t.Setenv("DOTS_ENV", tt.env)
+			t.Setenv("DOTS_BASE_URL", tt.base)
+			c, err := api.NewClientFromEnv()
+			recordErr(err)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.BaseURL() != tt.wantBase {
+				t.Fatalf("base = %v, err = %v; want %s", c, err, tt.wantBase)
+			}
+		})
+	}
+}
+
+func TestClientNeverPrintsCredentials(t *testing.T) {
+	c := newTestClient(t, "http://127.0.0.1:1/api")
+	g := c.Generated()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		for _, v := range []any{c, *c, g, g.ClientInterface} {
+			out := fmt.Sprintf(verb, v)
+			record(out)
+			if strings.Contains(out, testAPIKey) || strings.Contains(out, testAuthValue) {
+				t.Errorf("fmt %s of %T shows a credential", verb, v)
+			}
+		}
+	}
+}
+
+func TestErrorResponses(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		body       string
+		header     []string
+		wantCode   string
+		wantMsg    string
+		wantReqID  string
+		wantString string
+		unknown    bool
+	}{
+		{"400 json", 400, `{"success":false,"message":"Invalid phone number","error_code":"invalid-phone-number"}`, []string{"X-Request-Id", "req_123"},
+			"invalid-phone-number", "Invalid phone number", "req_123", "dots: 400 invalid-phone-number: Invalid phone number", false},
+		{"401 json", 401, `{"message":"Unauthorized"}`, nil, "", "Unauthorized", "", "dots: 401: Unauthorized", false},
+		{"404 non-json", 404, `Not Found`, []string{"Content-Type", "text/plain", "Request-Id", "rq-9"}, "", "", "rq-9", "dots: 404 Not Found", false},
+		{"409 extra fields", 409, `{"error_code":"resource-busy","message":"Busy","detail":{"x":1}}`, nil, "resource-busy", "Busy", "", "dots: 409 resource-busy: Busy", false},
+		{"429 empty body", 429, ``, []string{"Retry-After", "1"}, "", "", "", "dots: 429 Too Many Requests (after 3 attempts)", false},
+		{"500 html", 500, `<html>oops</html>`, []string{"Content-Type", "text/html"}, "", "", "", "dots: 500 Internal Server Error (after 3 attempts)", true},
+		{"503 json", 503, `{"error_code":"service-unavailable","message":"Try later"}`, nil, "service-unavailable", "Try later", "", "dots: 503 service-unavailable: Try later (after 3 attempts)", true},
+		{"400 odd json shape", 400, `{"message":{"nested":true},"error_code":42}`, nil, "42", "", "", "dots: 400 42", false},
+		{"400 json array", 400, `["bad"]`, nil, "", "", "", "dots: 400 Bad Request", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(tt.status, tt.body, tt.header...), allowMalformed)
+			_, err := h.client().GetPayoutLink(context.Background(), linkID)
+			recordErr(err)
+			var e *api.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %T %v, want *api.Error", err, err)
+			}
+			if e.StatusCode != tt.status || e.Code != tt.wantCode || e.Message != tt.wantMsg || e.RequestID != tt.wantReqID {
+				t.Errorf("got status %d code %q message %q request id %q", e.StatusCode, e.Code, e.Message, e.RequestID)
+			}
+			if string(e.Body) != tt.body {
+				t.Errorf("body = %q, want %q", e.Body, tt.body)
+			}
+			if e.Error() != tt.wantString {
+				t.Errorf("Error() = %q, want %q", e.Error(), tt.wantString)
+			}
+			if errors.Is(err, api.ErrOutcomeUnknown) != tt.unknown {
+				t.Errorf("outcome unknown = %v, want %v", !tt.unknown, tt.unknown)
+			}
+			if e.Operation != "get-payout-link" || e.Attempts != h.count() {
+				t.Errorf("operation %q attempts %d, server saw %d", e.Operation, e.Attempts, h.count())
+			}
+		})
+	}
+}
+
+func TestErrorBodyIsCapped(t *testing.T) {
+	big := `{"message":"` + strings.Repeat("x", 20000) + `"}`
+	h := newHarness(t, jsonHandler(400, big))
+	_, err := h.client().GetPayoutLink(context.Background(), linkID)
+	var e *api.Error
+	if !errors.As(err, &e) || len(e.Body) != 8<<10 {
+		t.Fatalf("err = %v, body %d bytes", err != nil, len(e.Body))
+	}
+}
+
+// FACTS.md's sample of what the real API sends: zone-less created, 5000.0, nulls, {} metadata,
+// a status the spec does not list, and a field nobody documented.
+const realWorldLink = `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","created":"2024-07-11T12:31:33.479437",
+"amount":5000.0,"status":"funds_pending","claimed_user_id":null,"memo":null,"metadata":{},
+"payee":{"first_name":null,"last_name":null,"email":null,"country_code":"1","phone_number":"2025550139"},
+"delivery":{"method":"sms","email":null,"country_code":"1","phone_number":"2025550139"},
+"link":"https://my.dots.dev/flow/3c90c3cc-0d44-4b50-8888-8dd25736052a","brand_new_field":{"a":[1,2]},
+"transfer_id":null,"flow_id":null,"description":null,"accounting_data":{"quickbooks_account_id":null}}`
+
+func TestDecodeWhatTheRealAPISends(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		check func(t *testing.T, l *gen.PayoutLink)
+		// offSpec marks bodies that break the spec beyond the known drift on purpose.
+		offSpec bool
+	}{
+		{"FACTS sample", realWorldLink, func(t *testing.T, l *gen.PayoutLink) {
+			if l.Amount != 5000 {
+				t.Errorf("amount = %d", l.Amount)
+			}
+			if want := time.Date(2024, 7, 11, 12, 31, 33, 479437000, time.UTC); !l.Created.Equal(want) {
+				t.Errorf("created = %v", l.Created)
+			}
+			if l.Status != "funds_pending" || l.Status.Valid() {
+				t.Errorf("status = %q valid=%v; want an unknown value that decodes", l.Status, l.Status.Valid())
+			}
+			if !l.ClaimedUserID.IsNull() || !l.Memo.IsNull() || !l.Payee.Email.IsNull() {
+				t.Error("nulls should decode as null")
+			}
+			if m, err := l.Metadata.Get(); err != nil || m.Pairs == nil || len(m.Pairs) != 0 {
+				t.Errorf("metadata = %+v, %v; want an empty object", m, err)
+			}
+			if l.Description.IsSpecified() && !l.Description.IsNull() {
+				t.Error("description should be null")
+			}
+		}, false},
+		{"RFC 3339 and string metadata", `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","created":"2023-11-07T05:31:56Z","amount":123,"status":"sent","metadata":"A-1001"}`, func(t *testing.T, l *gen.PayoutLink) {
+			if !l.Created.Equal(time.Date(2023, 11, 7, 5, 31, 56, 0, time.UTC)) || l.Amount != 123 || !l.Status.Valid() {
+				t.Errorf("got %+v", l)
+			}
+			if m, _ := l.Metadata.Get(); m.Text != "A-1001" {
+				t.Errorf("metadata = %+v", m)
+			}
+		}, false},
+		{"absent differs from null", `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a"}`, func(t *testing.T, l *gen.PayoutLink) {
+			if l.Memo.IsSpecified() || l.Metadata.IsSpecified() {
+				t.Error("absent fields should be unspecified")
+			}
+		}, false},
+		{"everything null", `{"id":null,"created":null,"amount":null,"status":null,"payee":null,"delivery":null,"link":null}`, func(t *testing.T, l *gen.PayoutLink) {
+			if l.ID != "" || !l.Created.IsZero() || l.Amount != 0 || l.Payee != nil {
+				t.Errorf("got %+v", l)
+			}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := []harnessOption{allowDrift}
+			if tt.offSpec {
+				opts = append(opts, allowMalformed)
+			}
+			h := newHarness(t, jsonHandler(200, tt.body), opts...)
+			l, err := h.client().GetPayoutLink(context.Background(), linkID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, l)
+		})
+	}
+}
+
+func TestBadInputSendsNothing(t *testing.T) {
+	valid := func() gen.CreatePayoutLinkRequest {
+		return gen.CreatePayoutLinkRequest{Amount: 1250, Payee: &gen.Payee{Email: ptr("jsmith@example.com")},
+			Delivery: &gen.Delivery{Method: gen.DeliveryMethodEmail}}
+	}
+	step := func(name gen.StepName) gen.AdditionalStep {
+		var s gen.AdditionalStep
+		_ = s.FromStepName(name)
+		return s
+	}
+	stepOpts := func(o gen.AdditionalStepOptions) gen.AdditionalStep {
+		var s gen.AdditionalStep
+		_ = s.FromAdditionalStepOptions(o)
+		return s
+	}
+	type call func(c *api.Client) error
+	create := func(mod func(b *gen.CreatePayoutLinkRequest)) call {
+		return func(c *api.Client) error {
+			b := valid()
+			mod(&b)
+			_, err := c.CreatePayoutLink(context.Background(), b)
+			return err
+		}
+	}
+	list := func(p gen.ListPayoutLinksParams) call {
+		return func(c *api.Client) error { _, err := c.ListPayoutLinks(context.Background(), &p); return err }
+	}
+	tests := []struct {
+		name      string
+		call      call
+		wantField string
+		wantText  string
+	}{
+		{"amount zero", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = 0 }), "amount", "amount: must be at least 1 cent"},
+		{"amount negative", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = -5 }), "amount", "at least 1 cent"},
+		{"user id not a uuid", create(func(b *gen.CreatePayoutLinkRequest) { b.UserID = ptr("user-1") }), "user_id", "UUID"},
+		{"user id uuid without dashes", create(func(b *gen.CreatePayoutLinkRequest) { b.UserID = ptr("3c90c3cc0d444b5088888dd25736052a") }), "user_id", "UUID"},
+		{"idempotency key not a uuid", create(func(b *gen.CreatePayoutLinkRequest) { b.IdempotencyKey = nullable.NewNullableWithValue("abc") }), "idempotency_key", "UUID"},
+		{"payee email no at", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = ptr("jsmith.example.com") }), "payee.email", "email"},
+		{"payee email no domain dot", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = ptr("jsmith@localhost") }), "payee.email", "email"},
+		{"payee email with name", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = ptr("Jane <j@example.com>") }), "payee.email", "email"},
+		{"payee email empty", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = ptr("") }), "payee.email", "email"},
+		{"country code with plus", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = ptr("+1") }), "payee.country_code", "digits"},
+		{"country code too long", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = ptr("12345") }), "payee.country_code", "digits"},
+		{"phone with dashes", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = ptr("202-555-0139") }), "payee.phone_number", "digits"},
+		{"phone too short", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = ptr("12") }), "payee.phone_number", "digits"},
+		{"unknown delivery method", create(func(b *gen.CreatePayoutLinkRequest) { b.Delivery.Method = "pigeon" }), "delivery.method", "sms, link, email, all"},
+		{"sms without phone", create(func(b *gen.CreatePayoutLinkRequest) { b.Delivery.Method = gen.DeliveryMethodSms }), "payee.phone_number", "needs payee.country_code"},
+		{"sms without country code", create(func(b *gen.CreatePayoutLinkRequest) {
+			b.Delivery.Method = gen.DeliveryMethodSms
+			b.Payee.PhoneNumber = ptr("2025550139")
+		}), "payee.phone_number", "needs payee.country_code"},
+		{"email without email", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee = nil }), "payee.email", "needs payee.email"},
+		{"unknown fee party", create(func(b *gen.CreatePayoutLinkRequest) {
+			b.PayoutFeeParty = nullable.NewNullableWithValue(gen.PayoutFeeParty("nobody"))
+		}), "payout_fee_party", "user or platform"},
+		{"unknown funding source", create(func(b *gen.CreatePayoutLinkRequest) { b.FundingSource = "cash" }), "funding_source", "dots_balance or ach"},
+		{"unknown step name", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{step("dance")} }), "additional_steps[0]", "step name"},
+		{"repeated step", create(func(b *gen.CreatePayoutLinkRequest) {
+			b.AdditionalSteps = []gen.AdditionalStep{step(gen.StepNameCompliance), step(gen.StepNameCompliance)}
+		}), "additional_steps[1]", "unique"},
+		{"empty step", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{{}} }), "additional_steps[0]", "empty"},
+		{"step object unknown name", create(func(b *gen.CreatePayoutLinkRequest) {
+			b.AdditionalSteps = []gen.AdditionalStep{stepOpts(gen.AdditionalStepOptions{Name: "dance"})}
+		}), "additional_steps[0].name", "step name"},
+		{"step redirect not absolute", create(func(b *gen.CreatePayoutLinkRequest) {
+			b.AdditionalSteps = []gen.AdditionalStep{stepOpts(gen.AdditionalStepOptions{Name: gen.StepNameRedirect, RedirectURL: ptr("/thanks")})}
+		}), "additional_steps[0].redirect_url", "absolute URL"},
+		{"metadata empty key", create(func(b *gen.CreatePayoutLinkRequest) { b.Metadata = &gen.Metadata{Pairs: map[string]string{"": "x"}} }), "metadata", "empty"},
+		{"limit zero", list(gen.ListPayoutLinksParams{Limit: ptr(0)}), "limit", "1 to 100"},
+		{"limit 101", list(gen.ListPayoutLinksParams{Limit: ptr(101)}), "limit", "1 to 100"},
+		{"cursor not a uuid", list(gen.ListPayoutLinksParams{StartingAfter: ptr("abc")}), "starting_after", "UUID"},
+		{"both cursors", list(gen.ListPayoutLinksParams{StartingAfter: ptr(linkID), EndingBefore: ptr(linkID)}), "ending_before", "together"},
+		{"get empty id", func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), ""); return err }, "payout_link_id", "empty"},
+		{"cancel blank id", func(c *api.Client) error { _, err := c.CancelPayoutLink(context.Background(), "  "); return err }, "payout_link_id", "empty"},
+		{"redeliver id with newline", func(c *api.Client) error { _, err := c.RedeliverPayoutLink(context.Background(), "a\nb"); return err }, "payout_link_id", "control"},
+		{"get id with space", func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), "a b"); return err }, "payout_link_id", "spaces"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(201, linkJSON))
+			err := tt.call(h.client())
+			recordErr(err)
+			var ie *api.InvalidRequestError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *api.InvalidRequestError", err)
+			}
+			f, ok := ie.Field(tt.wantField)
+			if !ok {
+				t.Fatalf("no problem named %q in %v", tt.wantField, err)
+			}
+			if !strings.Contains(f.Error(), tt.wantText) || !strings.Contains(err.Error(), f.Error()) {
+				t.Errorf("error %q does not say %q", err, tt.wantText)
+			}
+			if n := h.count(); n != 0 {
+				t.Fatalf("%d requests were sent for bad input", n)
+			}
+		})
+	}
+}
+
+func TestValidInputPasses(t *testing.T) {
+	var steps []gen.AdditionalStep
+	var s1, s2 gen.AdditionalStep
+	_ = s1.FromStepName(gen.StepNameCompliance)
+	_ = s2.FromAdditionalStepOptions(gen.AdditionalStepOptions{Name: gen.StepNameRedirect, RedirectURL: ptr("https://example.com/done")})
+	steps = append(steps, s1, s2)
+	body := gen.CreatePayoutLinkRequest{
+		Amount: 1250, UserID: ptr("3c90c3cc-0d44-4b50-8888-8dd25736052a"),
+		Payee:           &gen.Payee{CountryCode: ptr("1"), PhoneNumber: ptr("2025550139"), Email: ptr("jsmith@example.com")},
+		Delivery:        &gen.Delivery{Method: gen.DeliveryMethodSms, Message: ptr("Your payout")},
+		Metadata:        &gen.Metadata{Pairs: map[string]string{"order": "A-1"}},
+		PayoutFeeParty:  nullable.NewNullableWithValue(gen.PayoutFeePartyPlatform),
+		AdditionalSteps: steps, FundingSource: gen.FundingSourceAch,
+		AccountingData: &gen.AccountingData{QuickbooksAccountID: ptr(int64(42))},
+	}
+	h := newHarness(t, jsonHandler(201, linkJSON))
+	if _, err := h.client().CreatePayoutLink(context.Background(), body); err != nil {
+		t.Fatal(err)
+	}
+	if h.count() != 1 {
+		t.Fatalf("sent %d requests", h.count())
+	}
+}
+
+func TestRedirectDropsCredentialsToOtherHosts(t *testing.T) {
+	// The other host is no Dots server, so it is a plain recorder rather than a harness.
+	var got []http.Header
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Clone())
+		jsonHandler(200, linkJSON).ServeHTTP(w, r)
+	}))
+	defer other.Close()
+	h := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}), allowMalformed)
+	if _, err := h.client(api.WithAppID("app_test_1")).GetPayoutLink(context.Background(), linkID); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("other host saw %d requests", len(got))
+	}
+	if got[0].Get("Authorization") != "" || got[0].Get("Api-App-Id") != "" {
+		t.Fatal("credentials followed a redirect to another host")
+	}
+}

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	dots "github.com/payoutkit/dots-go"
+)
+
+// ErrOutcomeUnknown matches (with errors.Is) every error after which the request may have reached
+// Dots and been acted on: a timeout or a dropped connection after the request was written, a
+// broken success body, or a 5xx answer. For a create, the payout link may exist. Do not create a
+// new intent: repeat the call with the same idempotency key (IdempotencyKeyOf) within 24 hours —
+// Dots answers with the link the key made, if any — or look the link up.
+var ErrOutcomeUnknown = errors.New("dots: outcome unknown: the request may have been acted on")
+
+// ErrResponseTooLarge is wrapped by the error for a response body over the client's limit
+// (WithMaxResponseBytes).
+var ErrResponseTooLarge = errors.New("dots: response body too large")
+
+// Error is a non-2xx answer from Dots. Every operation, typed or generated, returns it for any
+// status outside 2xx; match it with errors.As.
+type Error struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the body's error_code, if any (such as "invalid-phone-number").
+	Code string
+	// Message is the body's message, if any.
+	Message string
+	// RequestID is the request id response header, if Dots sent one; quote it to Dots support.
+	RequestID string
+	// Body is the raw body, cut at 8 KiB.
+	Body []byte
+	// Operation is the spec's operationId of the call, when known.
+	Operation string
+	// Attempts is how many times the request was sent.
+	Attempts int
+	// IdempotencyKey is the key the request carried, if any.
+	IdempotencyKey string
+}
+
+// Error reads like "dots: 400 invalid-phone-number: Invalid phone number".
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dots: %d", e.StatusCode)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	switch {
+	case e.Message != "":
+		b.WriteString(": " + e.Message)
+	case e.Code == "":
+		if t := http.StatusText(e.StatusCode); t != "" {
+			b.WriteString(" " + t)
+		}
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+// Is makes a 5xx answer match ErrOutcomeUnknown: the server may have acted before failing.
+func (e *Error) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.StatusCode >= 500
+}
+
+// Temporary reports whether repeating the request later may succeed (408, 429 and 5xx).
+func (e *Error) Temporary() bool {
+	return e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500
+}
+
+func (e *Error) idempotencyKey() string { return e.IdempotencyKey }
+
+// RequestError is a call that got no usable answer: the connection failed, timed out or was
+// dropped, the caller's context ended, or the body could not be read.
+type RequestError struct {
+	// Operation is the spec's operationId of the call, when known.
+	Operation string
+	// Method and Path (the spec's path template when known) name the request without secrets.
+	Method, Path string
+	// Attempts is how many times the request was sent or tried.
+	Attempts int
+	// IdempotencyKey is the key the request carried, if any.
+	IdempotencyKey string
+	// OutcomeUnknown is true when the request may have reached Dots (see ErrOutcomeUnknown).
+	OutcomeUnknown bool
+	// Err is the cause, with anything that could hold a secret removed.
+	Err error
+}
+
+// Error describes the failure.
+func (e *RequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dots: %s %s", e.Method, e.Path)
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.OutcomeUnknown {
+		b.WriteString(": outcome unknown")
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// Is makes the error match ErrOutcomeUnknown when the request may have been acted on.
+func (e *RequestError) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.OutcomeUnknown
+}
+
+func (e *RequestError) idempotencyKey() string { return e.IdempotencyKey }
+
+// FieldError is one problem with the caller's input.
+type FieldError struct {
+	// Field is the JSON path of the field, such as "amount" or "payee.email".
+	Field string
+	// Problem says what is wrong.
+	Problem string
+}
+
+// Error reads like "amount: must be at least 1 cent".
+func (f FieldError) Error() string { return f.Field + ": " + f.Problem }
+
+// InvalidRequestError is input the SDK refused before sending anything.
+type InvalidRequestError struct {
+	// Operation is the spec's operationId of the call.
+	Operation string
+	// Fields lists every problem found.
+	Fields []FieldError
+	// IdempotencyKey is the key the request would have carried, if any.
+	IdempotencyKey string
+}
+
+// Error reads like "dots: invalid create-payout-link request: amount: must be at least 1 cent".
+func (e *InvalidRequestError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return "dots: invalid " + e.Operation + " request: " + strings.Join(parts, "; ")
+}
+
+// Field returns the problem with the named field, if there is one.
+func (e *InvalidRequestError) Field(name string) (FieldError, bool) {
+	for _, f := range e.Fields {
+		if f.Field == name {
+			return f, true
+		}
+	}
+	return FieldError{}, false
+}
+
+func (e *InvalidRequestError) idempotencyKey() string { return e.IdempotencyKey }
+
+// ContractError is traffic that departs from openapi.yaml, found by contract validation in strict
+// mode (WithContractValidation(ContractStrict)). A request that fails is not sent.
+type ContractError struct {
+	// Operation is the spec's operationId.
+	Operation string
+	// Direction is "request" or "response".
+	Direction string
+	// StatusCode is the response status (0 for a request).
+	StatusCode int
+	// Violations lists every departure, each with a JSON path and a message.
+	Violations []dots.Violation
+	// IdempotencyKey is the key the request carried, if any.
+	IdempotencyKey string
+}
+
+// Error lists the violations.
+func (e *ContractError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.String()
+	}
+	return fmt.Sprintf("dots: %s %s breaks the contract: %s", e.Operation, e.Direction, strings.Join(parts, "; "))
+}
+
+func (e *ContractError) idempotencyKey() string { return e.IdempotencyKey }
+
+// keyCarrier is an error that knows the idempotency key of its call.
+type keyCarrier interface{ idempotencyKey() string }
+
+// keyedError attaches an idempotency key to an error that does not carry one.
+type keyedError struct {
+	key string
+	err error
+}
+
+func (e *keyedError) Error() string          { return e.err.Error() }
+func (e *keyedError) Unwrap() error          { return e.err }
+func (e *keyedError) idempotencyKey() string { return e.key }
+
+// IdempotencyKeyOf returns the idempotency key of the call that failed with err. A create made
+// through this SDK always has one, whatever went wrong; persist it and retry with it.
+func IdempotencyKeyOf(err error) (key string, ok bool) {
+	for err != nil {
+		if c, is := err.(keyCarrier); is && c.idempotencyKey() != "" {
+			return c.idempotencyKey(), true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if k, ok := IdempotencyKeyOf(e); ok {
+					return k, true
+				}
+			}
+			return "", false
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,205 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+	"github.com/payoutkit/dots-go/gen"
+)
+
+// NewIdempotencyKey returns a fresh random (version 4) UUID for the idempotency_key of a create.
+// Dots keeps keys for 24 hours. Store the key with your payout intent before you call, and reuse
+// it for every retry of that intent: a repeat answers with the link the key made.
+func NewIdempotencyKey() string { return uuid.NewString() }
+
+// CreatePayoutLink creates a payout link. If body.IdempotencyKey is unset or null, a fresh key is
+// filled in once, before the first attempt, and every retry sends the same bytes with it. A key
+// the caller set is never replaced. On failure, IdempotencyKeyOf(err) returns the key; to learn it
+// on success too, use CreatePayoutLinkWithKey. Input is checked first: an error names the field,
+// and nothing is sent.
+func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLinkJSONRequestBody) (*gen.PayoutLink, error) {
+	link, _, err := c.CreatePayoutLinkWithKey(ctx, body)
+	return link, err
+}
+
+// CreatePayoutLinkWithKey is CreatePayoutLink that also returns the idempotency key the call
+// used, whatever the outcome.
+func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkJSONRequestBody) (*gen.PayoutLink, string, error) {
+	const op = "create-payout-link"
+	key, set := body.IdempotencyKey.Get()
+	if set != nil || key == "" {
+		key = NewIdempotencyKey()
+		body.IdempotencyKey = nullable.NewNullableWithValue(key)
+	}
+	if fields := checkCreate(body); len(fields) > 0 {
+		return nil, key, &InvalidRequestError{Operation: op, Fields: fields, IdempotencyKey: key}
+	}
+	resp, err := c.raw.CreatePayoutLink(context.WithValue(ctx, ctxIdempotencyKey, key), body)
+	if err != nil {
+		return nil, key, withKey(err, key)
+	}
+	var link gen.PayoutLink
+	if err := decodeBody(resp, op, key, &link); err != nil {
+		return nil, key, err
+	}
+	return &link, key, nil
+}
+
+// GetPayoutLink reads one payout link.
+func (c *Client) GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
+	const op = "get-payout-link"
+	if err := checkID(op, id); err != nil {
+		return nil, err
+	}
+	resp, err := c.raw.GetPayoutLink(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var link gen.PayoutLink
+	if err := decodeBody(resp, op, "", &link); err != nil {
+		return nil, err
+	}
+	return &link, nil
+}
+
+// ListPayoutLinks reads one page of payout links. params may be nil.
+func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams) (*gen.PayoutLinkList, error) {
+	const op = "list-payout-links"
+	if fields := checkList(params); len(fields) > 0 {
+		return nil, &InvalidRequestError{Operation: op, Fields: fields}
+	}
+	resp, err := c.raw.ListPayoutLinks(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	var page gen.PayoutLinkList
+	if err := decodeBody(resp, op, "", &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// PayoutLinks walks every payout link from params on (nil is allowed), page by page with
+// starting_after, newest first. It stops at the first error, which it yields. Break out of the
+// loop to stop early; no further page is read.
+func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams) iter.Seq2[gen.PayoutLink, error] {
+	return func(yield func(gen.PayoutLink, error) bool) {
+		var p gen.ListPayoutLinksParams
+		if params != nil {
+			p = *params
+		}
+		if p.EndingBefore != nil {
+			yield(gen.PayoutLink{}, &InvalidRequestError{Operation: "list-payout-links",
+				Fields: []FieldError{{"ending_before", "PayoutLinks walks forward; use ListPayoutLinks to page backward"}}})
+			return
+		}
+		for {
+			page, err := c.ListPayoutLinks(ctx, &p)
+			if err != nil {
+				yield(gen.PayoutLink{}, err)
+				return
+			}
+			for _, l := range page.Data {
+				if !yield(l, nil) {
+					return
+				}
+			}
+			if !page.HasMore || len(page.Data) == 0 {
+				return
+			}
+			last := page.Data[len(page.Data)-1].ID
+			if last == "" {
+				yield(gen.PayoutLink{}, errors.New("dots: list-payout-links: a page says has_more but its last link has no id"))
+				return
+			}
+			p.StartingAfter = &last
+		}
+	}
+}
+
+// CancelPayoutLink cancels a payout link that was not claimed yet and returns it.
+func (c *Client) CancelPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
+	const op = "cancel-payout-link"
+	if err := checkID(op, id); err != nil {
+		return nil, err
+	}
+	resp, err := c.raw.CancelPayoutLink(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var link gen.PayoutLink
+	if err := decodeBody(resp, op, "", &link); err != nil {
+		return nil, err
+	}
+	return &link, nil
+}
+
+// RedeliverPayoutLink sends a payout link to the payee again. Dots delivers a link at most five
+// times; the result says whether this call did. Each call may send a message, so the SDK retries
+// it only when it surely was not acted on (a refused connection, or 429).
+func (c *Client) RedeliverPayoutLink(ctx context.Context, id string) (*gen.RedeliverPayoutLinkResult, error) {
+	const op = "redeliver-payout-link"
+	if err := checkID(op, id); err != nil {
+		return nil, err
+	}
+	resp, err := c.raw.RedeliverPayoutLink(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out gen.RedeliverPayoutLinkResult
+	if err := decodeBody(resp, op, "", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// decodeBody reads a success body into v. A body that does not decode means the operation may
+// have been acted on without the caller learning the result: the error matches ErrOutcomeUnknown.
+func decodeBody(resp *http.Response, op, key string, v any) error {
+	defer resp.Body.Close()
+	var data []byte
+	if bb, ok := resp.Body.(*bufferedBody); ok {
+		data = bb.b
+	} else {
+		var err error
+		if data, err = io.ReadAll(resp.Body); err != nil {
+			return &RequestError{Operation: op, Method: resp.Request.Method, Path: op, Attempts: 1, IdempotencyKey: key, OutcomeUnknown: true, Err: err}
+		}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		method := ""
+		if resp.Request != nil {
+			method = resp.Request.Method
+		}
+		return &RequestError{Operation: op, Method: method, Path: op, Attempts: 1, IdempotencyKey: key,
+			OutcomeUnknown: true, Err: fmt.Errorf("decoding the %d response: %w", resp.StatusCode, err)}
+	}
+	return nil
+}
+
+// bufferedBody is a response body the pipeline has read already; decodeBody takes its bytes.
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func newBufferedBody(b []byte) *bufferedBody { return &bufferedBody{Reader: bytes.NewReader(b), b: b} }
+
+// Close does nothing: the bytes are in memory.
+func (*bufferedBody) Close() error { return nil }
+
+// withKey makes sure err carries the idempotency key of its call.
+func withKey(err error, key string) error {
+	if k, ok := IdempotencyKeyOf(err); ok && k == key {
+		return err
+	}
+	return &keyedError{key: key, err: err}
+}
