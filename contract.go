@@ -250,21 +250,32 @@ func (v *Validator) violations(err error, response bool, body []byte) []Violatio
 	var out []Violation
 	var walk func(prefix string, err error)
 	walk = func(prefix string, err error) {
-		var me openapi3.MultiError
-		if errors.As(err, &me) && !isSchemaError(err) {
+		if me, ok := err.(openapi3.MultiError); ok {
 			for _, e := range me {
 				walk(prefix, e)
 			}
 			return
 		}
-		var re *openapi3filter.RequestError
-		if errors.As(err, &re) && re.Parameter != nil {
-			p := re.Parameter.In + " " + re.Parameter.Name
-			if re.Err != nil && !isPlain(re.Err) {
+		if re, ok := err.(*openapi3filter.RequestError); ok {
+			p := prefix
+			if re.Parameter != nil {
+				p = re.Parameter.In + " " + re.Parameter.Name
+			}
+			if re.Err != nil {
 				walk(p, re.Err)
 				return
 			}
-			out = append(out, Violation{Path: p, Message: reason(re.Reason, re.Err)})
+			out = append(out, Violation{Path: orDollar(p), Message: re.Reason})
+			return
+		}
+		var pe *openapi3filter.ParseError
+		if errors.As(err, &pe) {
+			// ParseError's own text quotes the value; its Reason does not.
+			msg := pe.Reason
+			if msg == "" {
+				msg = "cannot be parsed"
+			}
+			out = append(out, Violation{Path: orDollar(prefix), Message: msg})
 			return
 		}
 		var se *openapi3.SchemaError
@@ -298,10 +309,6 @@ func (v *Validator) violations(err error, response bool, body []byte) []Violatio
 			out = append(out, Violation{Path: "status", Message: rse.Reason})
 			return
 		}
-		if re != nil && re.Err == nil {
-			out = append(out, Violation{Path: "$", Message: re.Reason})
-			return
-		}
 		if u := errors.Unwrap(err); u != nil {
 			walk(prefix, u)
 			return
@@ -310,27 +317,6 @@ func (v *Validator) violations(err error, response bool, body []byte) []Violatio
 	}
 	walk("", err)
 	return out
-}
-
-func isSchemaError(err error) bool {
-	_, ok := err.(*openapi3.SchemaError)
-	return ok
-}
-
-func isPlain(err error) bool {
-	var se *openapi3.SchemaError
-	var me openapi3.MultiError
-	return !errors.As(err, &se) && !errors.As(err, &me)
-}
-
-func reason(r string, err error) string {
-	if err != nil && r == "" {
-		return err.Error()
-	}
-	if err != nil {
-		return r + ": " + err.Error()
-	}
-	return r
 }
 
 func orDollar(p string) string {

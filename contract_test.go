@@ -81,6 +81,37 @@ func TestValidatorRequest(t *testing.T) {
 	}
 }
 
+func TestValidatorQuery(t *testing.T) {
+	v := newValidator(t)
+	op, _ := v.Operation("list-payout-links")
+	tests := []struct{ query, want string }{
+		{"limit=10", ""},
+		{"limit=0", "query limit"},
+		{"limit=101", "query limit"},
+		{"limit=ten", "query limit"},
+		{"starting_after=abc", "query starting_after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/api/v2/payout-links?"+tt.query, nil)
+			req.Header.Set("Authorization", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==")
+			got := v.ValidateRequest(context.Background(), op, req, nil)
+			if tt.want == "" {
+				if len(got) > 0 {
+					t.Fatalf("violations %v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Path != tt.want {
+				t.Fatalf("violations %v, want one at %q", got, tt.want)
+			}
+			if strings.Contains(got[0].Message, "ten") {
+				t.Fatalf("the message echoes the value: %q", got[0].Message)
+			}
+		})
+	}
+}
+
 func TestValidatorResponseDrift(t *testing.T) {
 	v := newValidator(t)
 	op, _ := v.Operation("get-payout-link")
