@@ -1,0 +1,77 @@
+// Package mock is an in-memory Dots payout-link API for tests: it serves the five operations
+// of openapi.yaml under /api/v2/payout-links, checks every request and every answer against
+// that spec, and injects faults (statuses, dropped connections, delays, broken bodies) on
+// demand, so clients can be tested for retries and idempotency without the network.
+//
+//	srv := mock.NewServer()
+//	defer srv.Close()
+//	// point a client at srv.BaseURL() (http://127.0.0.1:PORT/api) with any Basic credentials
+//
+// # Behaviour
+//
+//   - Create answers 201 with a new link: a fresh UUID v4 id, created = now in UTC, link =
+//     LinkBase + id, the amount, memo, description and metadata ({} when none), the payee (its
+//     absent fields null), the delivery (method, and the email or phone it went to), flow_id,
+//     claimed_user_id and transfer_id null, funding_source dots_balance unless given.
+//     Delivery method sms, email, or all with at least one contact delivers the link: status
+//     "sent", and that counts as the first of MaxDeliveries deliveries. Method link, no
+//     delivery, or all without contacts delivers nothing: status "created". sms without the
+//     payee's country_code and phone_number answers 400 invalid-phone-number; email without the
+//     payee's email, 400 invalid-email.
+//   - Idempotency follows Dots: idempotency_key travels in the create body; for IdempotencyTTL
+//     (24 hours, by the WithClock clock) a create with a known key answers 201 with the link the
+//     key made, as it is now, whatever the rest of the body says, and makes nothing. The lookup
+//     and the insert happen under one lock, so concurrent creates with one key make one link.
+//     After the TTL the key makes a new link. Keys compare case-insensitively.
+//   - Get answers 200 or 404 not-found. List answers {has_more, data}, newest first, DefaultLimit
+//     (10) links unless limit says otherwise; starting_after=ID gives the older links after ID,
+//     ending_before=ID the newer links just before it (has_more then says whether even newer
+//     ones exist). An unknown cursor, or both cursors, answer 400 invalid-input.
+//   - Cancel sets status "canceled" and answers 200; canceling a canceled link answers it again;
+//     a claimed link answers 409 invalid-state.
+//   - Redeliver answers 200 {"payout_link", "redelivered"}: redelivered is true while the link
+//     has been delivered fewer than MaxDeliveries (5) times, creation included when it
+//     delivered, so an email link redelivers 4 times and a link-method link 5 times. A canceled
+//     or claimed link answers redelivered false. Redelivery changes neither status nor events.
+//   - The test trigger POST /_mock/payout-links/{id}/claim (also under /api, no auth, no body)
+//     does what Server.Claim does and answers the link, 404 or 409.
+//   - Every request to the spec's operations is checked with dots.Validator.ValidateRequest:
+//     Basic credentials with a client id are required (and must equal WithCredentials' when
+//     given), else 401 unauthorized; any other departure from the spec answers 400 invalid-input
+//     with a message naming each problem, such as "$.amount: number must be at least 1".
+//     Credentials are never echoed or logged.
+//   - Every answer except an injected fault is checked with ValidateResponse before it is written;
+//     departures are kept in Server.Violations. Answers carry Content-Type: application/json and
+//     a Request-Id header ("req_" and 24 hex digits); errors have the Error body
+//     {"success": false, "message": ..., "error_code": ...}.
+//   - WithEventHook gets EventSent after a create that delivers, EventUpdated after a cancel
+//     that changes the status, and EventClaimed after a claim, on the server's own goroutine, in
+//     order; Server.WaitEvents waits for them.
+//
+// # Faults
+//
+// A fault comes from, in this order of precedence: the request's own X-Mock-Fault or
+// X-Mock-Retry-After header; the queue filled by Server.FailNext; the chooser installed by
+// Server.SetFaults. Only requests to the spec's operations fault. Header syntax (ParseFault):
+// tokens separated by ";", in any order, case-insensitive:
+//
+//	X-Mock-Fault: 503                 503 with an Error body; the request is not applied
+//	X-Mock-Fault: 500; apply-first    apply the request, then answer 500
+//	X-Mock-Fault: 429; retry-after=2  429 with Retry-After: 2
+//	X-Mock-Fault: drop-before         close the connection unanswered; nothing applied
+//	X-Mock-Fault: drop-after          apply, then close the connection unanswered
+//	X-Mock-Fault: delay=250ms         wait, then handle (combines: "delay=1s; 503")
+//	X-Mock-Fault: truncated           apply, answer the status with half the JSON body
+//	X-Mock-Fault: non-json            apply, answer the status with HTML labelled as JSON
+//	X-Mock-Retry-After: 2             Retry-After for the fault's status; alone it means 429
+//
+// Statuses go from 400 to 599 and answer the error_code their status suggests
+// ("service-unavailable" for 503, "rate-limited" for 429, "internal-error" for 500). A status,
+// a drop and a broken body exclude one another. A fault header that does not parse answers
+// 400 invalid-input naming the header. A delay ends early, without applying the request,
+// when the client gives up or the server closes. Drops hijack the connection and close it;
+// where hijacking is impossible (HTTP/2) the handler aborts with http.ErrAbortHandler.
+//
+// Server.Requests records every request: operation, idempotency key, attempt number, the fault
+// and the status answered or whether it was dropped, in arrival order.
+package mock

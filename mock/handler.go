@@ -1,0 +1,430 @@
+package mock
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/gen"
+)
+
+// maxBody is the largest request body the server reads.
+const maxBody = 1 << 20
+
+// claimOp names the test trigger in Requests.
+const claimOp = "mock-claim"
+
+// call is one request on its way through the handler.
+type call struct {
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request
+	rec   *Request
+	start time.Time
+	// check is the operation the answer is validated against; nil for none.
+	check *dots.Operation
+	// body is how to break the body of the answer.
+	body BodyFault
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{s: s, w: w, r: r, start: time.Now(), rec: &Request{
+		RequestID: newRequestID(), Method: r.Method, Path: r.URL.Path,
+	}}
+	defer c.finish()
+
+	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	rt := s.route(r)
+	c.rec.Operation = rt.opID()
+	if rt.op != nil && rt.op.ID == "create-payout-link" {
+		c.rec.IdempotencyKey = idempotencyKey(body)
+	}
+	s.begin(c.rec, r, body)
+
+	if readErr != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(readErr, &mbe) {
+			c.writeError(http.StatusRequestEntityTooLarge, "invalid-input", "$: the request body is larger than 1 MiB")
+		} else {
+			c.writeError(http.StatusBadRequest, "invalid-input", "$: the request body could not be read")
+		}
+		return
+	}
+	switch {
+	case rt.claimID != "":
+		c.check = s.mustOp("get-payout-link")
+		l, aerr := s.claim(rt.claimID)
+		c.answer(http.StatusOK, l, aerr)
+		return
+	case rt.allow != "":
+		w.Header().Set("Allow", rt.allow)
+		c.writeError(http.StatusMethodNotAllowed, "method-not-allowed", "this path does not take "+r.Method+"; it takes "+rt.allow)
+		return
+	case rt.op == nil:
+		c.writeError(http.StatusNotFound, "not-found", "no operation has this path; the base URL ends in /api")
+		return
+	}
+	c.check = rt.op
+
+	f, err := s.pickFault(r)
+	if err != nil {
+		c.writeError(http.StatusBadRequest, "invalid-input", err.Error())
+		return
+	}
+	if f != nil {
+		c.s.logMu.Lock()
+		c.rec.Fault = f.String()
+		c.s.logMu.Unlock()
+		if f.Delay > 0 && !c.wait(f.Delay) {
+			return
+		}
+		if f.Drop == DropBeforeApply {
+			c.drop()
+			return
+		}
+		if st := f.status(); st != 0 && !f.ApplyFirst && f.Drop == NoDrop {
+			c.fault(st, f.RetryAfter)
+			return
+		}
+	}
+	status, payload, aerr := s.apply(r, rt, body)
+	switch {
+	case f == nil:
+	case f.Drop == DropAfterApply:
+		c.drop()
+		return
+	case f.status() != 0:
+		c.fault(f.status(), f.RetryAfter)
+		return
+	default:
+		c.body = f.Body
+	}
+	c.answer(status, payload, aerr)
+}
+
+// apply validates a request to one of the spec's operations and carries it out.
+func (s *Server) apply(r *http.Request, rt route, body []byte) (int, any, *apiError) {
+	if aerr := s.validate(r, rt.op, body); aerr != nil {
+		return 0, nil, aerr
+	}
+	id := rt.params["payout_link_id"]
+	switch rt.op.ID {
+	case "create-payout-link":
+		var req gen.CreatePayoutLinkRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return 0, nil, decodeError(err)
+		}
+		l, aerr := s.create(&req)
+		return http.StatusCreated, l, aerr
+	case "get-payout-link":
+		l, aerr := s.get(id)
+		return http.StatusOK, l, aerr
+	case "list-payout-links":
+		q := r.URL.Query()
+		limit := DefaultLimit
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return 0, nil, errInput("query limit: not a whole number")
+			}
+			limit = n
+		}
+		page, aerr := s.list(limit, q.Get("starting_after"), q.Get("ending_before"))
+		return http.StatusOK, page, aerr
+	case "cancel-payout-link":
+		l, aerr := s.cancel(id)
+		return http.StatusOK, l, aerr
+	case "redeliver-payout-link":
+		res, aerr := s.redeliver(id)
+		return http.StatusOK, res, aerr
+	}
+	return 0, nil, &apiError{http.StatusNotImplemented, "not-implemented", "the mock does not serve " + rt.op.ID}
+}
+
+// validate checks a request against the spec, and its credentials against WithCredentials.
+func (s *Server) validate(r *http.Request, op *dots.Operation, body []byte) *apiError {
+	var vs []dots.Violation
+	if len(body) > 0 {
+		vs = s.v.ValidateRequest(r.Context(), op, r, body)
+	} else {
+		vs = s.v.ValidateRequest(r.Context(), op, r, nil)
+	}
+	var auth, other []string
+	for _, v := range vs {
+		if v.Path == "header Authorization" {
+			auth = append(auth, v.String())
+		} else {
+			other = append(other, v.String())
+		}
+	}
+	switch {
+	case len(auth) > 0:
+		return &apiError{http.StatusUnauthorized, "unauthorized", strings.Join(auth, "; ")}
+	case !s.checkCredentials(r):
+		return &apiError{http.StatusUnauthorized, "unauthorized", "header Authorization: the client id or API key is not valid"}
+	case len(other) > 0:
+		return errInput(strings.Join(other, "; "))
+	}
+	return nil
+}
+
+// decodeError explains a body that passed the spec but does not decode into the request type
+// (an amount written as 1250.0, say), naming the field without echoing its value.
+func decodeError(err error) *apiError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return errInput("$." + te.Field + ": cannot be read as " + te.Type.String())
+	}
+	return errInput("$: the body is not a valid create request")
+}
+
+// route is where a request goes.
+type route struct {
+	op      *dots.Operation
+	params  map[string]string
+	claimID string // the test trigger, for this id
+	allow   string // the path exists, with these methods only
+}
+
+func (rt route) opID() string {
+	switch {
+	case rt.claimID != "":
+		return claimOp
+	case rt.op != nil:
+		return rt.op.ID
+	}
+	return ""
+}
+
+// route finds the operation of a request. The spec's paths are served under /api exactly.
+func (s *Server) route(r *http.Request) route {
+	path := r.URL.EscapedPath()
+	if id, ok := claimPath(path); ok {
+		if r.Method != http.MethodPost {
+			return route{allow: http.MethodPost}
+		}
+		return route{claimID: id}
+	}
+	rest, ok := strings.CutPrefix(path, "/api/")
+	if !ok {
+		return route{}
+	}
+	rest = "/" + rest
+	if op, params, ok := s.match(r.Method, rest); ok {
+		return route{op: op, params: params}
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		if _, _, ok := s.match(m, rest); ok {
+			allow = append(allow, m)
+		}
+	}
+	return route{allow: strings.Join(allow, ", ")}
+}
+
+// match is Validator.Match without its tolerance for a prefix.
+func (s *Server) match(method, path string) (*dots.Operation, map[string]string, bool) {
+	op, params, ok := s.v.Match(method, path)
+	if !ok || segments(op.Path) != segments(path) {
+		return nil, nil, false
+	}
+	return op, params, true
+}
+
+func segments(p string) int { return strings.Count(strings.Trim(p, "/"), "/") + 1 }
+
+// claimPath reads /_mock/payout-links/{id}/claim, with or without /api before it.
+func claimPath(path string) (string, bool) {
+	p := strings.TrimPrefix(path, "/api")
+	rest, ok := strings.CutPrefix(p, "/_mock/payout-links/")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(strings.TrimSuffix(rest, "/"), "/claim")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", false
+	}
+	return id, true
+}
+
+func (s *Server) mustOp(id string) *dots.Operation {
+	op, ok := s.v.Operation(id)
+	if !ok {
+		panic("mock: the spec has no operation " + id)
+	}
+	return op
+}
+
+// begin records a request and counts its attempt.
+func (s *Server) begin(rec *Request, r *http.Request, body []byte) {
+	var key string
+	if rec.IdempotencyKey != "" {
+		key = "key " + strings.ToLower(rec.IdempotencyKey)
+	} else {
+		sum := sha256.Sum256(body)
+		key = r.Method + " " + r.URL.EscapedPath() + "?" + r.URL.RawQuery + " " + hex.EncodeToString(sum[:])
+	}
+	s.logMu.Lock()
+	s.attempts[key]++
+	rec.Attempt = s.attempts[key]
+	s.requests = append(s.requests, rec)
+	rec.Seq = len(s.requests)
+	s.logMu.Unlock()
+}
+
+// idempotencyKey reads the idempotency_key of a create body, leniently.
+func idempotencyKey(body []byte) string {
+	var b struct {
+		Key *string `json:"idempotency_key"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.Key == nil {
+		return ""
+	}
+	return *b.Key
+}
+
+// wait sleeps d, and reports false (after closing the connection) when the request's context
+// ends or the server closes first.
+func (c *call) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.r.Context().Done():
+	case <-c.s.done:
+	}
+	c.s.logMu.Lock()
+	c.rec.Canceled = true
+	c.s.logMu.Unlock()
+	c.hangUp()
+	return false
+}
+
+// drop closes the connection without writing anything.
+func (c *call) drop() {
+	c.s.logMu.Lock()
+	c.rec.Dropped = true
+	c.s.logMu.Unlock()
+	c.hangUp()
+}
+
+// hangUp closes the connection under the request. Where the connection cannot be hijacked
+// (HTTP/2, a ResponseRecorder), it aborts the handler with http.ErrAbortHandler, which net/http
+// turns into a reset without an answer.
+func (c *call) hangUp() {
+	conn, _, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// fault answers an injected status. Its body is not checked against the spec.
+func (c *call) fault(status int, retryAfter string) {
+	c.check = nil
+	c.body = BodyIntact
+	if retryAfter != "" {
+		c.w.Header().Set("Retry-After", retryAfter)
+	}
+	msg := "injected fault: " + strconv.Itoa(status)
+	if t := http.StatusText(status); t != "" {
+		msg += " " + t
+	}
+	c.writeError(status, errorCode(status), msg)
+}
+
+// answer writes a handler's result: payload with status, or the error.
+func (c *call) answer(status int, payload any, aerr *apiError) {
+	if aerr != nil {
+		if aerr.status == http.StatusUnauthorized {
+			c.w.Header().Set("WWW-Authenticate", `Basic realm="dots"`)
+		}
+		c.writeError(aerr.status, aerr.code, aerr.message)
+		return
+	}
+	c.writeJSON(status, payload)
+}
+
+func (c *call) writeError(status int, code, msg string) {
+	c.writeJSON(status, gen.Error{Success: boolPtr(false), Message: &msg, ErrorCode: &code})
+}
+
+// writeJSON writes v as the answer, after checking it against the spec when the request went
+// to one of the spec's operations, and breaking it when a body fault says so.
+func (c *call) writeJSON(status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"success":false,"message":"the mock could not write its answer","error_code":"internal-error"}`)
+		c.s.violate(c.rec, status, "$: "+err.Error())
+	}
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Request-Id", c.rec.RequestID)
+	if c.check != nil {
+		for _, v := range c.s.v.ValidateResponse(c.r.Context(), c.check, c.r, status, h, b) {
+			c.s.violate(c.rec, status, v.String())
+		}
+	}
+	switch c.body {
+	case TruncatedBody:
+		b = b[:len(b)/2]
+	case NonJSONBody:
+		b = []byte("<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We'll be right back</h1></body></html>\n")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+	c.s.logMu.Lock()
+	c.rec.Status = status
+	c.s.logMu.Unlock()
+}
+
+func (s *Server) violate(rec *Request, status int, msg string) {
+	s.logMu.Lock()
+	s.violations = append(s.violations, rec.Method+" "+rec.Path+" "+strconv.Itoa(status)+": "+msg)
+	s.logMu.Unlock()
+}
+
+// finish records the duration and logs the request.
+func (c *call) finish() {
+	d := time.Since(c.start)
+	c.s.logMu.Lock()
+	c.rec.Duration = d
+	rec := *c.rec
+	c.s.logMu.Unlock()
+	if c.s.logger == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rec.RequestID),
+		slog.String("method", rec.Method),
+		slog.String("path", rec.Path),
+		slog.String("operation", rec.Operation),
+		slog.String("status", rec.Result()),
+		slog.Duration("duration", d),
+	}
+	if rec.Fault != "" {
+		attrs = append(attrs, slog.String("fault", rec.Fault))
+	}
+	c.s.logger.LogAttrs(c.r.Context(), slog.LevelInfo, "mock request", attrs...)
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
