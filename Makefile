@@ -11,6 +11,7 @@ generate:
 ## check: spec validation, formatting, vet, staticcheck, and a generated client that matches the spec
 check:
 	$(GO) test -count=1 -run '^TestSpec' .
+	bash .ci/spec-gate
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOLS) staticcheck ./...
