@@ -186,7 +186,9 @@ func TestMockCommandServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"mock", "--addr", "127.0.0.1:0"}, &bytes.Buffer{}, &errb, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"mock", "--addr", "127.0.0.1:0"}, &bytes.Buffer{}, &errb, func(string) string { return "" })
+	}()
 	var base string
 	for i := 0; i < 200 && base == ""; i++ {
 		time.Sleep(10 * time.Millisecond)
