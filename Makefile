@@ -2,7 +2,7 @@
 GO    ?= go
 TOOLS  = $(GO) tool -modfile=.ci/tools.mod
 
-.PHONY: generate check test fuzz bench
+.PHONY: generate check test fuzz faultmatrix bench
 
 ## generate: regenerate gen/ from openapi.yaml and oapi-codegen.yaml
 generate:
@@ -22,3 +22,14 @@ check:
 ## test: check, then every test with the race detector
 test: check
 	$(GO) test -race -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (seed corpora live in testdata/fuzz)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzResponses$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzWireTypes$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyParse$$' -fuzztime $(FUZZTIME) ./webhook
+
+## faultmatrix: the full 10,000-create fault matrix (make test runs 1,000 under -race)
+faultmatrix:
+	$(GO) test -count=1 -run '^TestFaultMatrix$$' -v ./api -faultmatrix.n=10000
