@@ -1,0 +1,53 @@
+// Package webhook receives the webhooks Dots sends about payout links.
+//
+// Dots delivers webhooks through Svix. Every delivery is a POST whose JSON body is signed with
+// the endpoint's signing secret (the "whsec_..." string shown in the Dots dashboard): the
+// svix-id, svix-timestamp and svix-signature headers carry a message id, the send time in Unix
+// seconds, and one or more "v1,<base64>" HMAC-SHA256 signatures of id + "." + timestamp + "." +
+// body. The Standard Webhooks names webhook-id, webhook-timestamp and webhook-signature are
+// accepted too.
+//
+// # Receiving
+//
+// Most programs mount [Handler]: it accepts POST only, caps the body size, checks the signature
+// and the timestamp with a [Verifier], decodes the body with [Parse] and calls your function with
+// the [Event]. It answers 204 when your function returns nil and 500 (so Svix retries) when it
+// returns an error; rejected requests get a 4xx and your function is not called.
+//
+//	v, err := webhook.NewVerifier(os.Getenv("DOTS_WEBHOOK_SECRET"))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.Handle("/webhooks/dots", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
+//		switch ev.Type {
+//		case gen.WebhookEventTypePayoutLinkClaimed:
+//			return markClaimed(ctx, ev.PayoutLinkID)
+//		case gen.WebhookEventTypePayoutLinkUpdated:
+//			return refetch(ctx, ev.PayoutLinkID) // the body names the link only
+//		}
+//		return nil // a kind this program does not handle
+//	}))
+//
+// Svix waits 15 seconds for an answer and delivers a message again when it gets none or a
+// non-2xx one, so the same message can arrive more than once: keep the function short (queue slow
+// work) and use [Event.MessageID] to drop repeats.
+//
+// Programs with their own HTTP stack call [Verifier.Verify] with the headers and the raw body
+// (the exact bytes received, before any JSON decoding), then [Parse].
+//
+// # Event types
+//
+// Dots sends four payout-link events: payout_link.sent, payout_link.claimed and
+// payout_link.paid_out carry the payout link object, and payout_link.updated carries only
+// {"event": "payout_link.updated", "payout_link_id": "..."} (read the link again to learn what
+// changed). The type is taken from the body's "event" field when it has one. Svix does not put
+// the event type in a header, so for bodies without an "event" field the type must be known
+// from elsewhere: give it to [ParseAs], or to [Handler] with [WithEventType] (for example on an
+// endpoint subscribed to one event type only). A body whose type stays unknown (absent or a kind
+// this package does not know) is not an error: it is delivered as an Event with only Type and
+// Raw set, so new kinds Dots adds do not break a receiver.
+//
+// # Testing
+//
+// [Signer] signs bodies the way Svix does, for tests and for mock servers.
+package webhook

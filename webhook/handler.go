@@ -1,0 +1,160 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/payoutkit/dots-go/gen"
+)
+
+// DefaultMaxBodyBytes is the largest body Handler reads unless [WithMaxBodyBytes] says
+// otherwise: 1 MiB, far above any payout-link event.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// HandlerOption configures Handler.
+type HandlerOption func(*handler)
+
+// WithMaxBodyBytes sets the largest body Handler accepts; larger ones get 413. A value of zero
+// or less keeps [DefaultMaxBodyBytes].
+func WithMaxBodyBytes(n int64) HandlerOption {
+	return func(h *handler) {
+		if n > 0 {
+			h.maxBody = n
+		}
+	}
+}
+
+// WithEventType sets the event type of bodies without an "event" field (see [ParseAs]), for an
+// endpoint that receives one event type only. Without it such bodies are delivered as Events
+// with an empty Type and only Raw set.
+func WithEventType(t gen.WebhookEventType) HandlerOption {
+	return func(h *handler) { h.eventType = t }
+}
+
+// WithLogger makes Handler log what it does to l: rejected requests at Warn, errors from the
+// function at Error, delivered events at Debug. Nothing it logs contains the secret or a
+// signature. Without it Handler logs nothing.
+func WithLogger(l *slog.Logger) HandlerOption {
+	return func(h *handler) { h.log = l }
+}
+
+// Handler returns an http.Handler that receives webhooks: it answers 405 (with an Allow
+// header) to anything but POST, 413 to a body over the size limit, 400 to a delivery that fails
+// [Verifier.Verify] or whose body [ParseAs] rejects, and otherwise calls fn with the request's
+// context and the event. It answers 204 when fn returns nil and 500 when fn returns an error,
+// so that Svix delivers the message again; the error's text is not sent. Response bodies are
+// short fixed texts that never echo the request.
+//
+// Svix waits 15 seconds for the answer: fn should hand slow work off rather than do it. Handler
+// panics if v or fn is nil.
+func Handler(v *Verifier, fn func(context.Context, Event) error, opts ...HandlerOption) http.Handler {
+	if v == nil {
+		panic("webhook: Handler needs a Verifier")
+	}
+	if fn == nil {
+		panic("webhook: Handler needs a function to call")
+	}
+	h := &handler{v: v, fn: fn, maxBody: DefaultMaxBodyBytes}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+type handler struct {
+	v         *Verifier
+	fn        func(context.Context, Event) error
+	maxBody   int64
+	eventType gen.WebhookEventType
+	log       *slog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(r, w, http.StatusMethodNotAllowed, "method not allowed", nil)
+		return
+	}
+	if r.ContentLength > h.maxBody {
+		h.reject(r, w, http.StatusRequestEntityTooLarge, "body too large", nil)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.reject(r, w, http.StatusRequestEntityTooLarge, "body too large", nil)
+			return
+		}
+		h.reject(r, w, http.StatusBadRequest, "cannot read body", err)
+		return
+	}
+	if err := h.v.Verify(r.Header, body); err != nil {
+		h.reject(r, w, http.StatusBadRequest, verifyReason(err), err)
+		return
+	}
+	ev, err := ParseAs(h.eventType, body)
+	if err != nil {
+		h.reject(r, w, http.StatusBadRequest, "invalid payload", err)
+		return
+	}
+	ev.MessageID = messageID(r.Header)
+	if err := h.fn(r.Context(), ev); err != nil {
+		if h.log != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelError, "webhook: handler failed",
+				slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)),
+				slog.Any("error", err))
+		}
+		http.Error(w, "webhook not processed", http.StatusInternalServerError)
+		return
+	}
+	if h.log != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "webhook: delivered",
+			slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reject answers with a fixed text and logs why when a logger is set. err comes from this
+// package (Verify, ParseAs) or from reading the body, and never holds a secret or a signature.
+func (h *handler) reject(r *http.Request, w http.ResponseWriter, status int, reason string, err error) {
+	if h.log != nil {
+		attrs := []slog.Attr{
+			slog.Int("status", status), slog.String("reason", reason),
+			slog.String("method", r.Method), slog.String("message_id", messageID(r.Header)),
+		}
+		if err != nil {
+			attrs = append(attrs, slog.Any("error", err))
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "webhook: rejected", attrs...)
+	}
+	http.Error(w, "webhook rejected: "+reason, status)
+}
+
+// verifyReason names the class of a Verify error for the response body.
+func verifyReason(err error) string {
+	switch {
+	case errors.Is(err, ErrMissingHeaders):
+		return "missing signature headers"
+	case errors.Is(err, ErrInvalidTimestamp):
+		return "invalid timestamp"
+	case errors.Is(err, ErrTimestampTooOld), errors.Is(err, ErrTimestampTooNew):
+		return "timestamp outside tolerance"
+	default:
+		return "invalid signature"
+	}
+}
+
+// messageID is the delivery's message id: the one Verify used, else whichever id header is set.
+func messageID(h http.Header) string {
+	if id, _, _, err := readHeaders(h); err == nil {
+		return id
+	}
+	if id := h.Get("svix-id"); id != "" {
+		return id
+	}
+	return h.Get("webhook-id")
+}
