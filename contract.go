@@ -250,70 +250,59 @@ func (v *Validator) violations(err error, response bool, body []byte) []Violatio
 	var out []Violation
 	var walk func(prefix string, err error)
 	walk = func(prefix string, err error) {
-		if me, ok := err.(openapi3.MultiError); ok {
-			for _, e := range me {
-				walk(prefix, e)
+		// Concrete types first: errors.As would reach through a MultiError to its first member.
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, m := range e {
+				walk(prefix, m)
 			}
-			return
-		}
-		if re, ok := err.(*openapi3filter.RequestError); ok {
+		case *openapi3filter.RequestError:
 			p := prefix
-			if re.Parameter != nil {
-				p = re.Parameter.In + " " + re.Parameter.Name
+			if e.Parameter != nil {
+				p = e.Parameter.In + " " + e.Parameter.Name
 			}
-			if re.Err != nil {
-				walk(p, re.Err)
+			if e.Err != nil {
+				walk(p, e.Err)
 				return
 			}
-			out = append(out, Violation{Path: orDollar(p), Message: re.Reason})
-			return
-		}
-		var pe *openapi3filter.ParseError
-		if errors.As(err, &pe) {
+			out = append(out, Violation{Path: orDollar(p), Message: e.Reason})
+		case *openapi3filter.ResponseError:
+			if e.Err != nil {
+				walk(prefix, e.Err)
+				return
+			}
+			out = append(out, Violation{Path: "status", Message: e.Reason})
+		case *openapi3filter.SecurityRequirementsError:
+			// Every alternative needs Basic credentials; report the first failure only.
+			msg := "no security requirement is met"
+			if len(e.Errors) > 0 {
+				msg = e.Errors[0].Error()
+			}
+			out = append(out, Violation{Path: "header Authorization", Message: msg})
+		case *openapi3filter.ParseError:
 			// ParseError's own text quotes the value; its Reason does not.
-			msg := pe.Reason
+			msg := e.Reason
 			if msg == "" {
 				msg = "cannot be parsed"
 			}
 			out = append(out, Violation{Path: orDollar(prefix), Message: msg})
-			return
-		}
-		var se *openapi3.SchemaError
-		if errors.As(err, &se) {
-			if prefix == "" {
-				prefix = "$"
-			}
-			path := prefix
-			for _, p := range se.JSONPointer() {
+		case *openapi3.SchemaError:
+			path := orDollar(prefix)
+			for _, p := range e.JSONPointer() {
 				path += "." + p
 			}
-			vi := Violation{Path: path, Message: se.Reason}
+			vi := Violation{Path: path, Message: e.Reason}
 			if response {
-				vi.Drift = isKnownDrift(se)
+				vi.Drift = isKnownDrift(e)
 			}
 			out = append(out, vi)
-			return
-		}
-		var sre *openapi3filter.SecurityRequirementsError
-		if errors.As(err, &sre) {
-			// Every alternative needs Basic credentials; report the first failure only.
-			msg := "no security requirement is met"
-			if len(sre.Errors) > 0 {
-				msg = sre.Errors[0].Error()
+		default:
+			if u := errors.Unwrap(err); u != nil {
+				walk(prefix, u)
+				return
 			}
-			out = append(out, Violation{Path: "header Authorization", Message: msg})
-			return
+			out = append(out, Violation{Path: orDollar(prefix), Message: err.Error()})
 		}
-		var rse *openapi3filter.ResponseError
-		if errors.As(err, &rse) && rse.Err == nil {
-			out = append(out, Violation{Path: "status", Message: rse.Reason})
-			return
-		}
-		if u := errors.Unwrap(err); u != nil {
-			walk(prefix, u)
-			return
-		}
-		out = append(out, Violation{Path: orDollar(prefix), Message: err.Error()})
 	}
 	walk("", err)
 	return out

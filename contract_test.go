@@ -128,6 +128,8 @@ func TestValidatorResponseDrift(t *testing.T) {
 		{"float amount", 200, `{"amount":5000.0}`, []string{"$.amount (drift)"}},
 		{"new status", 200, `{"status":"funds_pending"}`, []string{"$.status (drift)"}},
 		{"wrong type", 200, `{"amount":"lots"}`, []string{"$.amount"}},
+		{"every violation, not the first", 200, `{"created":"2024-07-11T12:31:33","status":"funds_pending","amount":5000.0,"claimed_user_id":"x"}`,
+			[]string{"$.amount (drift)", "$.claimed_user_id", "$.created (drift)", "$.status (drift)"}},
 		{"undocumented status", 302, ``, []string{"status"}},
 		{"error body", 404, `{"message":"Not found","error_code":"not-found"}`, nil},
 	}

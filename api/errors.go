@@ -185,6 +185,12 @@ func (e *ContractError) Error() string {
 
 func (e *ContractError) idempotencyKey() string { return e.IdempotencyKey }
 
+// Is makes a response that breaks the contract match ErrOutcomeUnknown: the request was sent and
+// may have been acted on, but its answer is not to be trusted.
+func (e *ContractError) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.Direction == "response"
+}
+
 // keyCarrier is an error that knows the idempotency key of its call.
 type keyCarrier interface{ idempotencyKey() string }
 

@@ -89,6 +89,7 @@ type harness struct {
 	requests  []seenRequest
 	drift     bool // responses may carry known drift
 	malformed bool // responses may break the spec on purpose (fault tests)
+	badReq    bool // the test sends a request that breaks the spec on purpose
 }
 
 type seenRequest struct {
@@ -104,6 +105,9 @@ func allowDrift(h *harness) { h.drift = true }
 
 // allowMalformed lets responses break the spec (truncated, non-JSON, undocumented statuses).
 func allowMalformed(h *harness) { h.malformed = true }
+
+// allowBadRequests lets the SDK send requests that break the spec (contract report mode tests).
+func allowBadRequests(h *harness) { h.badReq = true }
 
 func newHarness(t *testing.T, handler http.Handler, opts ...harnessOption) *harness {
 	t.Helper()
@@ -123,7 +127,7 @@ func newHarness(t *testing.T, handler http.Handler, opts ...harnessOption) *harn
 		op, _, ok := v.Match(r.Method, r.URL.Path)
 		if !ok {
 			t.Errorf("harness: %s %s is no operation of the spec", r.Method, r.URL.Path)
-		} else if vs := v.ValidateRequest(r.Context(), op, r, body); len(vs) > 0 {
+		} else if vs := v.ValidateRequest(r.Context(), op, r, body); len(vs) > 0 && !h.badReq {
 			t.Errorf("harness: the SDK sent a request that breaks the spec: %v", vs)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
