@@ -27,6 +27,7 @@ type Server struct {
 	logger    *slog.Logger
 	creds     *credentials
 	events    *eventQueue
+	webhooks  *webhookSender // set by WithWebhooks
 	done      chan struct{}
 	closeOnce sync.Once
 

@@ -128,6 +128,7 @@ func TestErrorsAndUsage(t *testing.T) {
 		{"help", []string{"--help"}, nil, 0, "Commands:"},
 		{"command help", []string{"create", "--help"}, nil, 0, "-amount"},
 		{"mock help", []string{"mock", "--help"}, nil, 0, "X-Mock-Fault"},
+		{"mock webhooks without a secret", []string{"mock", "--addr", "127.0.0.1:0", "--webhook-url", "http://127.0.0.1:1/hooks"}, nil, 2, "whsec_"},
 		{"bad env", []string{"--env", "moon", "get", "x"}, nil, 2, "unknown environment"},
 		{"plain http elsewhere", []string{"get", "x"}, map[string]string{"DOTS_BASE_URL": "http://example.com/api"}, 2, "loopback"},
 	}
