@@ -217,3 +217,11 @@ func (s *Signer) Headers(id string, ts time.Time, body []byte) http.Header {
 	h.Set("svix-signature", s.Sign(id, ts, body))
 	return h
 }
+
+// Format keeps the signing key out of every fmt verb, %+v included.
+func (v Verifier) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "webhook.Verifier{tolerance: %s, secret redacted}", v.tolerance)
+}
+
+// Format keeps the signing key out of every fmt verb, %+v included.
+func (Signer) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, "webhook.Signer{secret redacted}") }
