@@ -768,6 +768,11 @@ type Client struct {
 	// A list of callbacks for modifying requests which are generated before sending over
 	// the network.
 	RequestEditors []RequestEditorFn
+
+	// server is Server parsed once by NewClient; serverFrom is the Server it was parsed from,
+	// so a Server changed later is parsed again on every call, as before.
+	server     *url.URL
+	serverFrom string
 }
 
 // ClientOption allows setting custom parameters during construction
@@ -793,7 +798,18 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
+	if u, err := url.Parse(client.Server); err == nil {
+		client.server, client.serverFrom = u, client.Server
+	}
 	return &client, nil
+}
+
+// serverURL returns Server parsed: once by NewClient, or now when Server was set otherwise.
+func (c *Client) serverURL() (*url.URL, error) {
+	if c.server != nil && c.serverFrom == c.Server {
+		return c.server, nil
+	}
+	return url.Parse(c.Server)
 }
 
 // WithHTTPClient allows overriding the default Doer, which is
@@ -870,11 +886,14 @@ type ClientInterface interface {
 //
 // Corresponds with GET /v2/payout-links (the `ListPayoutLinks` operationId).
 func (c *Client) ListPayoutLinks(ctx context.Context, params *ListPayoutLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListPayoutLinksRequest(c.Server, params)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newListPayoutLinksRequest(ctx, serverURL, params)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -889,11 +908,14 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *ListPayoutLinksPar
 //
 // Corresponds with POST /v2/payout-links (the `CreatePayoutLink` operationId).
 func (c *Client) CreatePayoutLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreatePayoutLinkRequestWithBody(c.Server, contentType, body)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newCreatePayoutLinkRequestWithBody(ctx, serverURL, contentType, body)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -908,11 +930,14 @@ func (c *Client) CreatePayoutLinkWithBody(ctx context.Context, contentType strin
 //
 // Corresponds with POST /v2/payout-links (the `CreatePayoutLink` operationId).
 func (c *Client) CreatePayoutLink(ctx context.Context, body CreatePayoutLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreatePayoutLinkRequest(c.Server, body)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newCreatePayoutLinkRequest(ctx, serverURL, body)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -925,11 +950,14 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body CreatePayoutLinkJSON
 //
 // Corresponds with DELETE /v2/payout-links/{payout_link_id} (the `CancelPayoutLink` operationId).
 func (c *Client) CancelPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelPayoutLinkRequest(c.Server, payoutLinkID)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newCancelPayoutLinkRequest(ctx, serverURL, payoutLinkID)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -942,11 +970,14 @@ func (c *Client) CancelPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID
 //
 // Corresponds with GET /v2/payout-links/{payout_link_id} (the `GetPayoutLink` operationId).
 func (c *Client) GetPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPayoutLinkRequest(c.Server, payoutLinkID)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newGetPayoutLinkRequest(ctx, serverURL, payoutLinkID)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -959,11 +990,14 @@ func (c *Client) GetPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, r
 //
 // Corresponds with POST /v2/payout-links/{payout_link_id}/redeliver (the `RedeliverPayoutLink` operationId).
 func (c *Client) RedeliverPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRedeliverPayoutLinkRequest(c.Server, payoutLinkID)
+	serverURL, err := c.serverURL()
 	if err != nil {
 		return nil, err
 	}
-	req = req.WithContext(ctx)
+	req, err := newRedeliverPayoutLinkRequest(ctx, serverURL, payoutLinkID)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -972,17 +1006,18 @@ func (c *Client) RedeliverPayoutLink(ctx context.Context, payoutLinkID PayoutLin
 
 // NewListPayoutLinksRequest constructs an http.Request for the ListPayoutLinks method
 func NewListPayoutLinksRequest(server string, params *ListPayoutLinksParams) (*http.Request, error) {
-	var err error
-
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
+	return newListPayoutLinksRequest(context.Background(), serverURL, params)
+}
 
-	operationPath := fmt.Sprintf("/v2/payout-links")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+func newListPayoutLinksRequest(ctx context.Context, serverURL *url.URL, params *ListPayoutLinksParams) (*http.Request, error) {
+	var err error
+
+	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
+	const operationPath = "./v2/payout-links"
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
@@ -1040,7 +1075,7 @@ func NewListPayoutLinksRequest(server string, params *ListPayoutLinksParams) (*h
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := newRequestForURL(ctx, http.MethodGet, queryURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1050,35 +1085,44 @@ func NewListPayoutLinksRequest(server string, params *ListPayoutLinksParams) (*h
 
 // NewCreatePayoutLinkRequest calls the generic CreatePayoutLink builder with application/json body
 func NewCreatePayoutLinkRequest(server string, body CreatePayoutLinkJSONRequestBody) (*http.Request, error) {
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+	return newCreatePayoutLinkRequest(context.Background(), serverURL, body)
+}
+
+func newCreatePayoutLinkRequest(ctx context.Context, serverURL *url.URL, body CreatePayoutLinkJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreatePayoutLinkRequestWithBody(server, "application/json", bodyReader)
+	return newCreatePayoutLinkRequestWithBody(ctx, serverURL, "application/json", bodyReader)
 }
 
 // NewCreatePayoutLinkRequestWithBody constructs an http.Request for the CreatePayoutLink method, with any body, and a specified content type
 func NewCreatePayoutLinkRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
+	return newCreatePayoutLinkRequestWithBody(context.Background(), serverURL, contentType, body)
+}
 
-	operationPath := fmt.Sprintf("/v2/payout-links")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+func newCreatePayoutLinkRequestWithBody(ctx context.Context, serverURL *url.URL, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
+	const operationPath = "./v2/payout-links"
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := newRequestForURL(ctx, http.MethodPost, queryURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1090,6 +1134,14 @@ func NewCreatePayoutLinkRequestWithBody(server string, contentType string, body 
 
 // NewCancelPayoutLinkRequest constructs an http.Request for the CancelPayoutLink method
 func NewCancelPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+	return newCancelPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
+}
+
+func newCancelPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1099,22 +1151,15 @@ func NewCancelPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v2/payout-links/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
+	operationPath := fmt.Sprintf("./v2/payout-links/%s", pathParam0)
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := newRequestForURL(ctx, http.MethodDelete, queryURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1124,6 +1169,14 @@ func NewCancelPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http
 
 // NewGetPayoutLinkRequest constructs an http.Request for the GetPayoutLink method
 func NewGetPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+	return newGetPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
+}
+
+func newGetPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1133,22 +1186,15 @@ func NewGetPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Re
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v2/payout-links/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
+	operationPath := fmt.Sprintf("./v2/payout-links/%s", pathParam0)
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := newRequestForURL(ctx, http.MethodGet, queryURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1158,6 +1204,14 @@ func NewGetPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Re
 
 // NewRedeliverPayoutLinkRequest constructs an http.Request for the RedeliverPayoutLink method
 func NewRedeliverPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+	return newRedeliverPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
+}
+
+func newRedeliverPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1167,22 +1221,15 @@ func NewRedeliverPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*h
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v2/payout-links/%s/redeliver", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
+	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
+	operationPath := fmt.Sprintf("./v2/payout-links/%s/redeliver", pathParam0)
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := newRequestForURL(ctx, http.MethodPost, queryURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1202,6 +1249,19 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
+}
+
+// newRequestForURL is http.NewRequestWithContext for a URL that is parsed already, so it is not
+// formatted and parsed again.
+func newRequestForURL(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
+	if err != nil {
+		return nil, err
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest drops an empty port
+	req.URL = u
+	req.Host = u.Host
+	return req, nil
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads
@@ -1670,7 +1730,7 @@ func (c *ClientWithResponses) RedeliverPayoutLinkWithResponse(ctx context.Contex
 
 // ParseListPayoutLinksResponse parses an HTTP response from a ListPayoutLinksWithResponse call
 func ParseListPayoutLinksResponse(rsp *http.Response) (*ListPayoutLinksResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
+	bodyBytes, err := readResponseBody(rsp)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1710,7 +1770,7 @@ func ParseListPayoutLinksResponse(rsp *http.Response) (*ListPayoutLinksResponse,
 
 // ParseCreatePayoutLinkResponse parses an HTTP response from a CreatePayoutLinkWithResponse call
 func ParseCreatePayoutLinkResponse(rsp *http.Response) (*CreatePayoutLinkResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
+	bodyBytes, err := readResponseBody(rsp)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1764,7 +1824,7 @@ func ParseCreatePayoutLinkResponse(rsp *http.Response) (*CreatePayoutLinkRespons
 
 // ParseCancelPayoutLinkResponse parses an HTTP response from a CancelPayoutLinkWithResponse call
 func ParseCancelPayoutLinkResponse(rsp *http.Response) (*CancelPayoutLinkResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
+	bodyBytes, err := readResponseBody(rsp)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1804,7 +1864,7 @@ func ParseCancelPayoutLinkResponse(rsp *http.Response) (*CancelPayoutLinkRespons
 
 // ParseGetPayoutLinkResponse parses an HTTP response from a GetPayoutLinkWithResponse call
 func ParseGetPayoutLinkResponse(rsp *http.Response) (*GetPayoutLinkResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
+	bodyBytes, err := readResponseBody(rsp)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1844,7 +1904,7 @@ func ParseGetPayoutLinkResponse(rsp *http.Response) (*GetPayoutLinkResponse, err
 
 // ParseRedeliverPayoutLinkResponse parses an HTTP response from a RedeliverPayoutLinkWithResponse call
 func ParseRedeliverPayoutLinkResponse(rsp *http.Response) (*RedeliverPayoutLinkResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
+	bodyBytes, err := readResponseBody(rsp)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1880,4 +1940,27 @@ func ParseRedeliverPayoutLinkResponse(rsp *http.Response) (*RedeliverPayoutLinkR
 	}
 
 	return response, nil
+}
+
+// readResponseBody is io.ReadAll(rsp.Body) with a first buffer sized by Content-Length, when it
+// is known, instead of 512 bytes grown by copying.
+func readResponseBody(rsp *http.Response) ([]byte, error) {
+	n := rsp.ContentLength
+	if n <= 0 || n > 64<<20 {
+		return io.ReadAll(rsp.Body)
+	}
+	b := make([]byte, 0, n+1)
+	for {
+		m, err := rsp.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
