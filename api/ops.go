@@ -42,15 +42,22 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 	if fields := checkCreate(body); len(fields) > 0 {
 		return nil, key, &InvalidRequestError{Operation: op, Fields: fields, IdempotencyKey: key}
 	}
-	resp, err := c.raw.CreatePayoutLink(context.WithValue(ctx, ctxIdempotencyKey, key), body)
+	// The generated CreatePayoutLink would json.Marshal the body; fastMarshal writes the same
+	// bytes in a fraction of the time, and CreatePayoutLinkWithBody sends them as it would.
+	buf, err := fastMarshal(body)
 	if err != nil {
 		return nil, key, withKey(err, key)
 	}
-	var link gen.PayoutLink
-	if err := decodeBody(resp, op, key, &link); err != nil {
+	link := new(gen.PayoutLink)
+	call := &typedCall{key: key, out: link, body: buf}
+	resp, err := c.raw.CreatePayoutLinkWithBody(call.context(ctx), "application/json", bytes.NewReader(buf))
+	if err != nil {
+		return nil, key, withKey(err, key)
+	}
+	if err := decodeBody(resp, op, key, link, call); err != nil {
 		return nil, key, err
 	}
-	return &link, key, nil
+	return link, key, nil
 }
 
 // GetPayoutLink reads one payout link.
@@ -59,15 +66,16 @@ func (c *Client) GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink,
 	if err := checkID(op, id); err != nil {
 		return nil, err
 	}
-	resp, err := c.raw.GetPayoutLink(ctx, id)
+	link := new(gen.PayoutLink)
+	call := &typedCall{out: link}
+	resp, err := c.raw.GetPayoutLink(call.context(ctx), id)
 	if err != nil {
 		return nil, err
 	}
-	var link gen.PayoutLink
-	if err := decodeBody(resp, op, "", &link); err != nil {
+	if err := decodeBody(resp, op, "", link, call); err != nil {
 		return nil, err
 	}
-	return &link, nil
+	return link, nil
 }
 
 // ListPayoutLinks reads one page of payout links. params may be nil.
@@ -76,15 +84,16 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLink
 	if fields := checkList(params); len(fields) > 0 {
 		return nil, &InvalidRequestError{Operation: op, Fields: fields}
 	}
-	resp, err := c.raw.ListPayoutLinks(ctx, params)
+	page := new(gen.PayoutLinkList)
+	call := &typedCall{out: page}
+	resp, err := c.raw.ListPayoutLinks(call.context(ctx), params)
 	if err != nil {
 		return nil, err
 	}
-	var page gen.PayoutLinkList
-	if err := decodeBody(resp, op, "", &page); err != nil {
+	if err := decodeBody(resp, op, "", page, call); err != nil {
 		return nil, err
 	}
-	return &page, nil
+	return page, nil
 }
 
 // PayoutLinks walks every payout link from params on (nil is allowed), page by page with
@@ -131,15 +140,16 @@ func (c *Client) CancelPayoutLink(ctx context.Context, id string) (*gen.PayoutLi
 	if err := checkID(op, id); err != nil {
 		return nil, err
 	}
-	resp, err := c.raw.CancelPayoutLink(ctx, id)
+	link := new(gen.PayoutLink)
+	call := &typedCall{out: link}
+	resp, err := c.raw.CancelPayoutLink(call.context(ctx), id)
 	if err != nil {
 		return nil, err
 	}
-	var link gen.PayoutLink
-	if err := decodeBody(resp, op, "", &link); err != nil {
+	if err := decodeBody(resp, op, "", link, call); err != nil {
 		return nil, err
 	}
-	return &link, nil
+	return link, nil
 }
 
 // RedeliverPayoutLink sends a payout link to the payee again. Dots delivers a link at most five
@@ -150,21 +160,55 @@ func (c *Client) RedeliverPayoutLink(ctx context.Context, id string) (*gen.Redel
 	if err := checkID(op, id); err != nil {
 		return nil, err
 	}
-	resp, err := c.raw.RedeliverPayoutLink(ctx, id)
+	out := new(gen.RedeliverPayoutLinkResult)
+	call := &typedCall{out: out}
+	resp, err := c.raw.RedeliverPayoutLink(call.context(ctx), id)
 	if err != nil {
 		return nil, err
 	}
-	var out gen.RedeliverPayoutLinkResult
-	if err := decodeBody(resp, op, "", &out); err != nil {
+	if err := decodeBody(resp, op, "", out, call); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return out, nil
+}
+
+// typedCall travels as the context of a typed method's request to the pipeline: the idempotency
+// key of a create, the bytes of its body, and where to decode a success body. The pipeline
+// decodes the body while it checks that the body is JSON, so a typed call reads its body once.
+// It is a context of its own (the caller's, with one value more), which saves an allocation.
+type typedCall struct {
+	context.Context
+	key     string // the idempotency key, or ""
+	body    []byte // the request body the generated client was given, or nil
+	out     any    // a pointer to the zero value the success body decodes into
+	claimed bool   // the pipeline took the call up (for the typed method's own request only)
+	tried   bool   // the pipeline tried the fast decoder on the success body
+	decoded bool   // and it decoded the body into out
+}
+
+func (t *typedCall) context(ctx context.Context) context.Context {
+	if ctx == nil {
+		panic("cannot create context from nil parent") // as context.WithValue
+	}
+	t.Context = ctx
+	return t
+}
+
+// Value answers the pipeline's question for the call, and passes on any other.
+func (t *typedCall) Value(key any) any {
+	if key == ctxTypedCall {
+		return t
+	}
+	return t.Context.Value(key)
 }
 
 // decodeBody reads a success body into v. A body that does not decode means the operation may
 // have been acted on without the caller learning the result: the error matches ErrOutcomeUnknown.
-func decodeBody(resp *http.Response, op, key string, v any) error {
+func decodeBody(resp *http.Response, op, key string, v any, call *typedCall) error {
 	defer resp.Body.Close()
+	if call != nil && call.decoded {
+		return nil
+	}
 	var data []byte
 	if bb, ok := resp.Body.(*bufferedBody); ok {
 		data = bb.b
@@ -173,6 +217,9 @@ func decodeBody(resp *http.Response, op, key string, v any) error {
 		if data, err = io.ReadAll(resp.Body); err != nil {
 			return &RequestError{Operation: op, Method: resp.Request.Method, Path: op, Attempts: 1, IdempotencyKey: key, OutcomeUnknown: true, Err: err}
 		}
+	}
+	if (call == nil || !call.tried) && fastUnmarshal(data, v) {
+		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		method := ""
@@ -187,11 +234,15 @@ func decodeBody(resp *http.Response, op, key string, v any) error {
 
 // bufferedBody is a response body the pipeline has read already; decodeBody takes its bytes.
 type bufferedBody struct {
-	*bytes.Reader
+	bytes.Reader
 	b []byte
 }
 
-func newBufferedBody(b []byte) *bufferedBody { return &bufferedBody{Reader: bytes.NewReader(b), b: b} }
+func newBufferedBody(b []byte) *bufferedBody {
+	bb := &bufferedBody{b: b}
+	bb.Reset(b)
+	return bb
+}
 
 // Close does nothing: the bytes are in memory.
 func (*bufferedBody) Close() error { return nil }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -66,7 +67,7 @@ const (
 type ctxKey int
 
 const (
-	ctxIdempotencyKey ctxKey = iota
+	ctxTypedCall ctxKey = iota
 	ctxRetryPolicy
 )
 
@@ -79,22 +80,38 @@ func ContextWithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context 
 
 func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	op, _, _ := p.validator.Match(req.Method, req.URL.Path)
+	call, _ := ctx.Value(ctxTypedCall).(*typedCall)
+	if call != nil {
+		// Only the request the typed method made is its call: a request made with the same
+		// context from further down (say, by a transport that calls the API itself) is not.
+		if call.claimed {
+			call = nil
+		} else {
+			call.claimed = true
+		}
+	}
+	op := p.validator.MatchOperation(req.Method, req.URL.Path)
 	info := callInfo{method: req.Method, path: req.URL.Path}
 	if op != nil {
 		info.op, info.path = op.ID, op.Path
 	}
 
 	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
+	// sendAsIs: the first attempt can send req as the generated client built it, because a
+	// typed call handed over the bytes of its body (and the body is still unread).
+	sendAsIs := false
+	switch {
+	case call != nil && call.body != nil:
+		body, sendAsIs = call.body, true
+	case req.Body != nil && req.Body != http.NoBody:
+		b, err := readAllSized(req.Body, req.ContentLength)
 		_ = req.Body.Close()
 		if err != nil {
 			return nil, info.requestError(0, false, fmt.Errorf("reading the request body: %w", err))
 		}
 		body = b
 	}
-	info.key = idempotencyKeyOf(ctx, req.Method, body)
+	info.key = idempotencyKeyOf(call, req.Method, body)
 	kind := kindIdempotent
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
@@ -112,14 +129,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 		policy = policy.merge(o)
 	}
 
-	req.Header.Set("Authorization", p.auth())
-	req.Header.Set("User-Agent", p.userAgent)
-	if p.appID != "" {
-		req.Header.Set("Api-App-Id", p.appID)
-	}
-	if req.Header.Get("Accept") == "" {
-		req.Header.Set("Accept", "application/json")
-	}
+	p.setHeaders(req.Header)
 	if p.contract != ContractOff && op != nil {
 		if v := p.validator.ValidateRequest(ctx, op, req, body); len(v) > 0 {
 			if err := p.contractFound(ctx, info, "request", 0, v); err != nil {
@@ -128,10 +138,20 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 
+	var getBody func() (io.ReadCloser, error)
 	for attempt := 1; ; attempt++ {
-		start := p.now()
-		resp, respBody, err := p.attempt(ctx, req, body)
-		elapsed := p.now().Sub(start)
+		var start time.Time
+		if p.logger != nil {
+			start = p.now()
+		}
+		if body != nil && getBody == nil && !(attempt == 1 && sendAsIs && p.attemptTO == 0) {
+			getBody = func() (io.ReadCloser, error) { return newReplayBody(body), nil }
+		}
+		resp, respBody, buf, err := p.attempt(ctx, req, attempt, call, body, getBody)
+		var elapsed time.Duration
+		if p.logger != nil {
+			elapsed = p.now().Sub(start)
+		}
 		var (
 			out   error
 			retry bool
@@ -147,7 +167,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			out = info.requestError(attempt, sent, err)
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			if isJSON(resp.Header) && len(respBody) > 0 && !json.Valid(respBody) {
+			if isJSON(resp.Header) && len(respBody) > 0 && !p.decodeOrValid(call, respBody) {
 				out = info.requestError(attempt, true, errors.New("the success response body is not valid JSON"))
 				retry = kind == kindIdempotent
 				break
@@ -160,7 +180,13 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 					}
 				}
 			}
-			resp.Body = newBufferedBody(respBody)
+			if call != nil && call.decoded && buf != nil {
+				// The value holds copies of what it needs: the buffer can serve another call.
+				buf.release()
+				resp.Body = http.NoBody
+			} else {
+				resp.Body = newBufferedBody(respBody)
+			}
 			return resp, nil
 		default:
 			if p.contract != ContractOff && op != nil {
@@ -191,39 +217,147 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// attempt sends the request once and reads the whole body (up to the cap).
-func (p *pipeline) attempt(ctx context.Context, req *http.Request, body []byte) (*http.Response, []byte, error) {
-	actx := ctx
-	if p.attemptTO > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, p.attemptTO)
-		defer cancel()
+// decodeOrValid reports whether a success body is valid JSON. For a typed call it decodes the
+// body into the call's value on the way, so the body is scanned once, not twice; a body the fast
+// decoder leaves alone is checked with json.Valid as before, and decoded by decodeBody.
+func (p *pipeline) decodeOrValid(call *typedCall, body []byte) bool {
+	if call != nil && call.out != nil {
+		call.tried = true
+		if call.decoded = fastUnmarshal(body, call.out); call.decoded {
+			return true
+		}
 	}
-	r := req.WithContext(actx)
-	if body != nil {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return json.Valid(body)
+}
+
+// setHeaders sets the headers of every request. The values share one backing array, so the
+// four headers cost one allocation.
+func (p *pipeline) setHeaders(h http.Header) {
+	vals := make([]string, 4)
+	vals[0] = p.auth()
+	h["Authorization"] = vals[0:1:1]
+	vals[1] = p.userAgent
+	h["User-Agent"] = vals[1:2:2]
+	if p.appID != "" {
+		vals[2] = p.appID
+		h["Api-App-Id"] = vals[2:3:3]
+	}
+	if len(h["Accept"]) == 0 || h["Accept"][0] == "" {
+		vals[3] = "application/json"
+		h["Accept"] = vals[3:4:4]
+	}
+}
+
+// newReplayBody makes a fresh body for an attempt (and, through GetBody, for redirects and the
+// transport's own retries). It is a NopCloser around a *bytes.Reader on purpose: net/http knows
+// that type as in-memory and writes headers and body in one go, where for any other type it
+// flushes the headers first, which costs a round of delayed ACKs on a keep-alive connection.
+func newReplayBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+// readAllSized is io.ReadAll with a first buffer sized for a body of the given length (when
+// known), so a body of that length costs one allocation.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > 1<<26 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// attempt sends the request once and reads the whole body (up to the cap). The first attempt
+// sends req itself; later ones, and attempts with their own timeout, send a copy with their own
+// context, so nothing a transport may still hold from an earlier attempt is changed under it.
+//
+// A typed call's success body is read into a pooled buffer (buf, nil otherwise), which Do
+// releases once the body is decoded.
+func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, call *typedCall, body []byte, getBody func() (io.ReadCloser, error)) (*http.Response, []byte, *bodyBuf, error) {
+	r := req
+	switch {
+	case p.attemptTO > 0:
+		actx, cancel := context.WithTimeout(ctx, p.attemptTO)
+		defer cancel()
+		r = req.WithContext(actx)
+	case n > 1:
+		r = req.WithContext(ctx)
+	}
+	if body != nil && getBody != nil {
+		r.Body = newReplayBody(body)
+		r.GetBody = getBody
 		r.ContentLength = int64(len(body))
 	}
 	resp, err := p.client.Do(r)
 	if err != nil {
-		return nil, nil, cleanTransportError(err)
+		return nil, nil, nil, cleanTransportError(err)
 	}
 	defer resp.Body.Close()
-	b, err := readCapped(resp.Body, resp.ContentLength, p.maxBody)
-	if err != nil {
-		return resp, nil, err
+	var buf *bodyBuf
+	if call != nil && call.out != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 &&
+		resp.ContentLength > 0 && resp.ContentLength <= p.maxBody {
+		buf = newBodyBuf(int(resp.ContentLength))
 	}
-	return resp, b, nil
+	b, err := readCapped(resp.Body, resp.ContentLength, p.maxBody, buf)
+	if err != nil {
+		return resp, nil, nil, err
+	}
+	return resp, b, buf, nil
 }
 
-// readCapped reads a body of at most max bytes into a buffer sized by Content-Length.
-func readCapped(r io.Reader, contentLength, max int64) ([]byte, error) {
+// bodyBufs recycles the buffers of the success bodies that typed calls decode: the decoded value
+// holds copies of its strings, so once it is decoded (and validated) nothing refers to the
+// buffer. Class k holds buffers of capacity 1 KiB << k, up to 1 MiB.
+var bodyBufs [11]sync.Pool
+
+type bodyBuf struct{ b []byte }
+
+func newBodyBuf(n int) *bodyBuf {
+	for k := range bodyBufs {
+		if size := 1024 << k; n <= size {
+			if bb, ok := bodyBufs[k].Get().(*bodyBuf); ok {
+				bb.b = bb.b[:n]
+				return bb
+			}
+			return &bodyBuf{b: make([]byte, n, size)}
+		}
+	}
+	return &bodyBuf{b: make([]byte, n)}
+}
+
+func (bb *bodyBuf) release() {
+	for k := range bodyBufs {
+		if cap(bb.b) == 1024<<k {
+			clear(bb.b)
+			bb.b = bb.b[:0]
+			bodyBufs[k].Put(bb)
+			return
+		}
+	}
+}
+
+// readCapped reads a body of at most max bytes into a buffer sized by Content-Length (buf's,
+// when given).
+func readCapped(r io.Reader, contentLength, max int64, into *bodyBuf) ([]byte, error) {
 	if contentLength > max {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrResponseTooLarge, contentLength, max)
 	}
 	if contentLength >= 0 {
-		buf := make([]byte, contentLength)
+		var buf []byte
+		if into != nil {
+			buf = into.b
+		} else {
+			buf = make([]byte, contentLength)
+		}
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, fmt.Errorf("reading the response body: %w", err)
 		}
@@ -351,11 +485,11 @@ func cleanTransportError(err error) error {
 	return err
 }
 
-// idempotencyKeyOf finds the key of a request: set in the context by CreatePayoutLink, or, for a
-// generated call, in the JSON body.
-func idempotencyKeyOf(ctx context.Context, method string, body []byte) string {
-	if k, ok := ctx.Value(ctxIdempotencyKey).(string); ok {
-		return k
+// idempotencyKeyOf finds the key of a request: set by CreatePayoutLink, or, for a generated call,
+// in the JSON body.
+func idempotencyKeyOf(call *typedCall, method string, body []byte) string {
+	if call != nil && call.key != "" {
+		return call.key
 	}
 	if method != http.MethodPost || !bytes.Contains(body, []byte(`"idempotency_key"`)) {
 		return ""
