@@ -274,7 +274,7 @@ func (s *Server) Links() []gen.PayoutLink {
 // Link returns a copy of the link with this id.
 func (s *Server) Link(id string) (gen.PayoutLink, bool) {
 	l, err := s.get(id)
-	return l, err == nil
+	return clone(l), err == nil
 }
 
 // LinkCount is how many links exist.

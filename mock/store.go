@@ -87,6 +87,12 @@ func errNotFound() *apiError {
 
 // create makes a link, or finds the one the request's idempotency key made. The lock is held
 // across the key lookup and the insert, so concurrent creates with one key make one link.
+//
+// It returns a snapshot of the stored link, a shallow copy, as get and list do: the handler only
+// writes it out. That is safe because a stored link is never changed in place: a change sets a
+// field of the stored struct (Status) or replaces a nullable's map (ClaimedUserID), and the
+// structs and maps a link points to are not touched after newLink. What the Server hands to its
+// users (Links, Link, Claim, events) is a deep clone, which they may change.
 func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiError) {
 	key := ""
 	if k, err := req.IdempotencyKey.Get(); err == nil {
@@ -97,7 +103,7 @@ func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiE
 	now := s.now().UTC()
 	if key != "" {
 		if ke, ok := s.st.keys[key]; ok && now.Before(ke.expires) {
-			return clone(ke.e.link), nil
+			return ke.e.link, nil
 		}
 	}
 	link, delivers, aerr := newLink(req, now)
@@ -115,9 +121,9 @@ func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiE
 		s.st.made[key] = e
 	}
 	if delivers {
-		s.events.push(EventSent, clone(link))
+		s.emit(EventSent, link)
 	}
-	return clone(link), nil
+	return link, nil
 }
 
 // newLink builds the link a create request asks for, and says whether creating it delivers it.
@@ -204,7 +210,7 @@ func newLink(req *gen.CreatePayoutLinkRequest, now time.Time) (gen.PayoutLink, b
 	return link, delivers, nil
 }
 
-// get reads one link.
+// get reads one link (a snapshot: see create).
 func (s *Server) get(id string) (gen.PayoutLink, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -212,7 +218,7 @@ func (s *Server) get(id string) (gen.PayoutLink, *apiError) {
 	if !ok {
 		return gen.PayoutLink{}, errNotFound()
 	}
-	return clone(e.link), nil
+	return e.link, nil
 }
 
 // listPage is the body of a list answer. Unlike gen.PayoutLinkList it always writes data.
@@ -257,7 +263,7 @@ func (s *Server) list(limit int, after, before string) (listPage, *apiError) {
 	}
 	page := listPage{HasMore: more, Data: []gen.PayoutLink{}}
 	for i := hi; i >= lo; i-- {
-		page.Data = append(page.Data, clone(s.st.links[i].link))
+		page.Data = append(page.Data, s.st.links[i].link)
 	}
 	return page, nil
 }
@@ -277,7 +283,7 @@ func (s *Server) cancel(id string) (gen.PayoutLink, *apiError) {
 		return gen.PayoutLink{}, &apiError{http.StatusConflict, "invalid-state", "a claimed payout link cannot be canceled"}
 	}
 	e.link.Status = gen.PayoutLinkStatusCanceled
-	s.events.push(EventUpdated, clone(e.link))
+	s.emit(EventUpdated, e.link)
 	return clone(e.link), nil
 }
 
@@ -320,8 +326,15 @@ func (s *Server) claim(id string) (gen.PayoutLink, *apiError) {
 	}
 	e.link.Status = gen.PayoutLinkStatusClaimed
 	e.link.ClaimedUserID = nullable.NewNullableWithValue(uuid.NewString())
-	s.events.push(EventClaimed, clone(e.link))
+	s.emit(EventClaimed, e.link)
 	return clone(e.link), nil
+}
+
+// emit queues an event with a clone of the link, when a hook listens (called with s.mu held).
+func (s *Server) emit(typ string, l gen.PayoutLink) {
+	if s.events.hook != nil {
+		s.events.push(typ, clone(l))
+	}
 }
 
 // clone copies a link deeply enough that neither the copy nor the stored link can change the
