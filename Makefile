@@ -29,7 +29,23 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzResponses$$' -fuzztime $(FUZZTIME) ./api
 	$(GO) test -run '^$$' -fuzz '^FuzzWireTypes$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyParse$$' -fuzztime $(FUZZTIME) ./webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLikeEncodingJSON$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeLikeEncodingJSON$$' -fuzztime $(FUZZTIME) ./api
+	$(GO) test -run '^$$' -fuzz '^FuzzContractLikeKin$$' -fuzztime $(FUZZTIME) ./api
 
 ## faultmatrix: the full 10,000-create fault matrix (make test runs 1,000 under -race)
 faultmatrix:
 	$(GO) test -count=1 -run '^TestFaultMatrix$$' -v ./api -faultmatrix.n=10000
+
+## bench: the benchmarks of BENCHMARKS.md (api and mock against a hand-written floor), BENCHCOUNT
+## runs each, summarised by benchstat: medians per implementation with their change against the
+## floor ("vs base"), and the in-run ratios to the floor (x-floor-ns, x-floor-allocs, x-floor-tput).
+BENCHCOUNT ?= 6
+BENCHTIME  ?= 500ms
+BENCHOUT   ?= $(or $(TMPDIR),/tmp)/dots-go-bench.txt
+bench:
+	bash -o pipefail -c "$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) ./api ./mock | tee $(BENCHOUT)"
+	@echo; echo "== against the floor (vs base = change from impl=floor) =="
+	$(TOOLS) benchstat -col /impl -filter '-.name:Validator' $(BENCHOUT)
+	@echo; echo "== contract validation alone, one create request and its 201 response =="
+	$(TOOLS) benchstat -filter '.name:Validator' $(BENCHOUT)
