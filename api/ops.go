@@ -184,6 +184,10 @@ type typedCall struct {
 	claimed bool   // the pipeline took the call up (for the typed method's own request only)
 	tried   bool   // the pipeline tried the fast decoder on the success body
 	decoded bool   // and it decoded the body into out
+
+	// Set by the pipeline when it hands back a success, for decodeBody's errors.
+	attempts int
+	path     string
 }
 
 func (t *typedCall) context(ctx context.Context) context.Context {
@@ -215,21 +219,29 @@ func decodeBody(resp *http.Response, op, key string, v any, call *typedCall) err
 	} else {
 		var err error
 		if data, err = io.ReadAll(resp.Body); err != nil {
-			return &RequestError{Operation: op, Method: resp.Request.Method, Path: op, Attempts: 1, IdempotencyKey: key, OutcomeUnknown: true, Err: err}
+			return decodeError(resp, op, key, call, err)
 		}
 	}
 	if (call == nil || !call.tried) && fastUnmarshal(data, v) {
 		return nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		method := ""
-		if resp.Request != nil {
-			method = resp.Request.Method
-		}
-		return &RequestError{Operation: op, Method: method, Path: op, Attempts: 1, IdempotencyKey: key,
-			OutcomeUnknown: true, Err: fmt.Errorf("decoding the %d response: %w", resp.StatusCode, err)}
+		return decodeError(resp, op, key, call, fmt.Errorf("decoding the %d response: %w", resp.StatusCode, err))
 	}
 	return nil
+}
+
+// decodeError is the error for a success body that could not be read or decoded: the operation
+// may have been acted on, so its outcome is unknown.
+func decodeError(resp *http.Response, op, key string, call *typedCall, err error) *RequestError {
+	e := &RequestError{Operation: op, Attempts: 1, IdempotencyKey: key, OutcomeUnknown: true, Err: err}
+	if resp.Request != nil {
+		e.Method, e.Path = resp.Request.Method, resp.Request.URL.Path
+	}
+	if call != nil && call.attempts > 0 {
+		e.Attempts, e.Path = call.attempts, call.path
+	}
+	return e
 }
 
 // bufferedBody is a response body the pipeline has read already; decodeBody takes its bytes.

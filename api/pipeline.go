@@ -187,6 +187,9 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			} else {
 				resp.Body = newBufferedBody(respBody)
 			}
+			if call != nil {
+				call.attempts, call.path = attempt, info.path
+			}
 			return resp, nil
 		default:
 			if p.contract != ContractOff && op != nil {

@@ -244,6 +244,10 @@ func TestIdempotencyKeyOfEveryFailure(t *testing.T) {
 			if errors.Is(err, api.ErrOutcomeUnknown) != tt.unknown {
 				t.Fatalf("outcome unknown = %v, want %v (%v)", !tt.unknown, tt.unknown, err)
 			}
+			var re *api.RequestError
+			if errors.As(err, &re) && (re.Method != "POST" || re.Path != "/v2/payout-links" || re.Attempts < 1 || re.Operation != "create-payout-link") {
+				t.Fatalf("the error names %s %s (%s) after %d attempts", re.Method, re.Path, re.Operation, re.Attempts)
+			}
 		})
 	}
 	if _, ok := api.IdempotencyKeyOf(errors.New("other")); ok {
