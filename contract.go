@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/payoutkit/dots-go/internal/jsonscan"
 )
 
 // Document returns the parsed and validated spec. It is parsed once and shared: do not modify it.
@@ -740,16 +741,7 @@ type anyDecoder struct {
 	floats bool
 }
 
-func (d *anyDecoder) space() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
+func (d *anyDecoder) space() { d.pos = jsonscan.Space(d.data, d.pos) }
 
 func (d *anyDecoder) value(depth int) (any, bool) {
 	if d.pos >= len(d.data) {
@@ -851,11 +843,9 @@ func (d *anyDecoder) value(depth int) (any, bool) {
 }
 
 func (d *anyDecoder) literal(lit string) bool {
-	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
-		return false
-	}
-	d.pos += len(lit)
-	return true
+	end, ok := jsonscan.Literal(d.data, d.pos, lit)
+	d.pos = end
+	return ok
 }
 
 // str reads a string without escapes or invalid UTF-8; any other string is left to
@@ -886,43 +876,11 @@ func (d *anyDecoder) str() (string, bool) {
 
 // number scans a JSON number.
 func (d *anyDecoder) number() bool {
-	i, b := d.pos, d.data
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
+	end, float, ok := jsonscan.Number(d.data, d.pos)
+	if !ok {
 		return false
 	}
-	if i < len(b) && b[i] == '.' {
-		d.floats = true
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		d.floats = true
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return false
-		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	}
-	d.pos = i
+	d.floats = d.floats || float
+	d.pos = end
 	return true
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oapi-codegen/nullable"
 	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/internal/jsonscan"
 )
 
 // ---- Decoding success bodies without encoding/json's reflection per value ----
@@ -266,16 +267,7 @@ type fastDecoder struct {
 	depth int
 }
 
-func (d *fastDecoder) space() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
+func (d *fastDecoder) space() { d.pos = jsonscan.Space(d.data, d.pos) }
 
 func (d *fastDecoder) peek() byte {
 	if d.pos < len(d.data) {
@@ -727,51 +719,18 @@ func (d *fastDecoder) str() (start, end int, plain, ok bool) {
 
 // number scans a JSON number at d.pos and returns where it ends.
 func (d *fastDecoder) number() (int, bool) {
-	i, b := d.pos, d.data
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
+	end, _, ok := jsonscan.Number(d.data, d.pos)
+	if !ok {
 		return 0, false
 	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return 0, false
-		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return 0, false
-		}
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	}
-	d.pos = i
-	return i, true
+	d.pos = end
+	return end, true
 }
 
 func (d *fastDecoder) literal(lit string) bool {
-	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
-		return false
-	}
-	d.pos += len(lit)
-	return true
+	end, ok := jsonscan.Literal(d.data, d.pos, lit)
+	d.pos = end
+	return ok
 }
 
 // skip scans one whole JSON value at d.pos, checking its syntax, and returns its bytes.
