@@ -97,8 +97,7 @@ type structPlan struct {
 }
 
 var (
-	plans             sync.Map // reflect.Type -> *structPlan (nil when unsupported)
-	plansMu           sync.Mutex
+	decPlans          planCache[structPlan]
 	unmarshalerType   = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	numberType        = reflect.TypeFor[json.Number]()
@@ -112,28 +111,12 @@ var (
 // planOf returns the plan of struct type t, or nil when t has something encoding/json treats in
 // a way the fast path does not copy (embedded fields, ",string" options, odd or clashing names).
 func planOf(t reflect.Type) *structPlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*structPlan)
-	}
-	plansMu.Lock()
-	defer plansMu.Unlock()
-	building := map[reflect.Type]*structPlan{}
-	p := buildPlan(t, building)
-	for typ, bp := range building {
-		if bp != nil && bp.bad {
-			bp = nil
-		}
-		plans.LoadOrStore(typ, bp)
-	}
-	if p == nil || p.bad {
-		return nil
-	}
-	return p
+	return decPlans.of(t, buildPlan, func(p *structPlan) bool { return p.bad })
 }
 
 func buildPlan(t reflect.Type, building map[reflect.Type]*structPlan) *structPlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*structPlan)
+	if p, ok := decPlans.load(t); ok {
+		return p
 	}
 	if p, ok := building[t]; ok {
 		return p // a recursive type: the plan is being filled in
@@ -869,30 +852,13 @@ type encPlan struct {
 }
 
 var (
-	encPlans          sync.Map // reflect.Type -> *encPlan (nil when unsupported)
-	encPlansMu        sync.Mutex
+	encPlans          planCache[encPlan]
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
 func encPlanOf(t reflect.Type) *encPlan {
-	if p, ok := encPlans.Load(t); ok {
-		return p.(*encPlan)
-	}
-	encPlansMu.Lock()
-	defer encPlansMu.Unlock()
-	building := map[reflect.Type]*encPlan{}
-	p := buildEncPlan(t, building)
-	for typ, bp := range building {
-		if bp != nil && bp.bad {
-			bp = nil
-		}
-		encPlans.LoadOrStore(typ, bp)
-	}
-	if p == nil || p.bad {
-		return nil
-	}
-	return p
+	return encPlans.of(t, buildEncPlan, func(p *encPlan) bool { return p.bad })
 }
 
 func hasMarshaler(t reflect.Type) bool {
@@ -902,8 +868,8 @@ func hasMarshaler(t reflect.Type) bool {
 }
 
 func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
-	if p, ok := encPlans.Load(t); ok {
-		return p.(*encPlan)
+	if p, ok := encPlans.load(t); ok {
+		return p
 	}
 	if p, ok := building[t]; ok {
 		return p
@@ -1114,4 +1080,41 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// planCache keeps the plan of each Go type, built once. Building a plan may build the plans of
+// the types it refers to (recursive types included); all of them are stored, a bad one as nil,
+// which means "use encoding/json".
+type planCache[P any] struct {
+	plans sync.Map // reflect.Type -> *P
+	mu    sync.Mutex
+}
+
+func (c *planCache[P]) load(t reflect.Type) (*P, bool) {
+	p, ok := c.plans.Load(t)
+	if !ok {
+		return nil, false
+	}
+	return p.(*P), true
+}
+
+// of returns the plan of t, building it (under the cache's lock) the first time.
+func (c *planCache[P]) of(t reflect.Type, build func(reflect.Type, map[reflect.Type]*P) *P, bad func(*P) bool) *P {
+	if p, ok := c.load(t); ok {
+		return p
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	building := map[reflect.Type]*P{}
+	p := build(t, building)
+	for typ, bp := range building {
+		if bp != nil && bad(bp) {
+			bp = nil
+		}
+		c.plans.LoadOrStore(typ, bp)
+	}
+	if p == nil || bad(p) {
+		return nil
+	}
+	return p
 }
