@@ -378,7 +378,7 @@ func (d *fastDecoder) field(f *fieldPlan, v reflect.Value) bool {
 		case fkString:
 			v.SetString(s)
 		case fkPtrString:
-			setPtrString(v, s)
+			setPtr(v, s)
 		default:
 			*v.Addr().Interface().(*nullable.Nullable[string]) = nullable.NewNullableWithValue(s)
 		}
@@ -395,7 +395,7 @@ func (d *fastDecoder) field(f *fieldPlan, v reflect.Value) bool {
 		if f.kind == fkBool {
 			v.SetBool(b)
 		} else {
-			setPtrBool(v, b)
+			setPtr(v, b)
 		}
 		return true
 	case fkInt64, fkPtrInt64, fkNullInt64:
@@ -407,7 +407,7 @@ func (d *fastDecoder) field(f *fieldPlan, v reflect.Value) bool {
 		case fkInt64:
 			v.SetInt(n)
 		case fkPtrInt64:
-			setPtrInt64(v, n)
+			setPtr(v, n)
 		default:
 			*v.Addr().Interface().(*nullable.Nullable[int64]) = nullable.NewNullableWithValue(n)
 		}
@@ -465,35 +465,16 @@ func (d *fastDecoder) field(f *fieldPlan, v reflect.Value) bool {
 	return d.slow(f, v, raw)
 }
 
-// setPtrString and its siblings set a pointer field to a new value; they are functions of their
-// own so that only they move the value to the heap.
-func setPtrString(v reflect.Value, s string) {
-	if p, ok := v.Addr().Interface().(**string); ok {
-		*p = &s
+// setPtr sets a pointer field to a new value; it is a function of its own so that only it moves
+// the value to the heap. T is the field's underlying kind (string, bool, int64); a named type
+// (an enum, say) is set through a conversion.
+func setPtr[T any](v reflect.Value, x T) {
+	if p, ok := v.Addr().Interface().(**T); ok {
+		*p = &x
 		return
 	}
 	n := reflect.New(v.Type().Elem())
-	n.Elem().SetString(s)
-	v.Set(n)
-}
-
-func setPtrBool(v reflect.Value, b bool) {
-	if p, ok := v.Addr().Interface().(**bool); ok {
-		*p = &b
-		return
-	}
-	n := reflect.New(v.Type().Elem())
-	n.Elem().SetBool(b)
-	v.Set(n)
-}
-
-func setPtrInt64(v reflect.Value, i int64) {
-	if p, ok := v.Addr().Interface().(**int64); ok {
-		*p = &i
-		return
-	}
-	n := reflect.New(v.Type().Elem())
-	n.Elem().SetInt(i)
+	n.Elem().Set(reflect.ValueOf(x).Convert(v.Type().Elem()))
 	v.Set(n)
 }
 
