@@ -166,7 +166,7 @@ func TestErrorResponses(t *testing.T) {
 			"invalid-phone-number", "Invalid phone number", "req_123", "dots: 400 invalid-phone-number: Invalid phone number", false},
 		{"401 json", 401, `{"message":"Unauthorized"}`, nil, "", "Unauthorized", "", "dots: 401: Unauthorized", false},
 		{"404 non-json", 404, `Not Found`, []string{"Content-Type", "text/plain", "Request-Id", "rq-9"}, "", "", "rq-9", "dots: 404 Not Found", false},
-		{"409 extra fields", 409, `{"error_code":"resource-busy","message":"Busy","detail":{"x":1}}`, nil, "resource-busy", "Busy", "", "dots: 409 resource-busy: Busy", false},
+		{"409 extra fields", 409, `{"error_code":"invalid-state","message":"Already claimed","detail":{"x":1}}`, nil, "invalid-state", "Already claimed", "", "dots: 409 invalid-state: Already claimed", false},
 		{"429 empty body", 429, ``, []string{"Retry-After", "1"}, "", "", "", "dots: 429 Too Many Requests (after 3 attempts)", false},
 		{"500 html", 500, `<html>oops</html>`, []string{"Content-Type", "text/html"}, "", "", "", "dots: 500 Internal Server Error (after 3 attempts)", true},
 		{"503 json", 503, `{"error_code":"service-unavailable","message":"Try later"}`, nil, "service-unavailable", "Try later", "", "dots: 503 service-unavailable: Try later (after 3 attempts)", true},

@@ -11,9 +11,15 @@ import (
 
 // ErrOutcomeUnknown matches (with errors.Is) every error after which the request may have reached
 // Dots and been acted on: a timeout or a dropped connection after the request was written, a
-// broken success body, or a 5xx answer. For a create, the payout link may exist. Do not create a
-// new intent: repeat the call with the same idempotency key (IdempotencyKeyOf) within 24 hours —
-// Dots answers with the link the key made, if any — or look the link up.
+// broken success body, a 5xx answer, or an answer whose error_code says Dots is still busy with
+// the request (resource-busy, service-unavailable). It is sticky: once any attempt of a call may
+// have been acted on, the call's error matches it whatever later attempts said (a 429 after the
+// retries ran out, a refused connection, a 409, a 400), unless a later attempt succeeded.
+// errors.As still reaches the last answer's *Error or *RequestError.
+//
+// For a create, the payout link may exist. Do not create a new intent: repeat the call with the
+// same idempotency key (IdempotencyKeyOf) within 24 hours — Dots answers with the link the key
+// made, if any — or look the link up.
 var ErrOutcomeUnknown = errors.New("dots: outcome unknown: the request may have been acted on")
 
 // ErrResponseTooLarge is wrapped by the error for a response body over the client's limit
@@ -39,6 +45,9 @@ type Error struct {
 	Attempts int
 	// IdempotencyKey is the key the request carried, if any.
 	IdempotencyKey string
+	// OutcomeUnknown is true when this attempt, or an earlier one of the same call, may have been
+	// acted on (see ErrOutcomeUnknown): a 5xx, a busy error_code, or an earlier dropped attempt.
+	OutcomeUnknown bool
 }
 
 // Error reads like "dots: 400 invalid-phone-number: Invalid phone number".
@@ -59,18 +68,31 @@ func (e *Error) Error() string {
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
+	if e.OutcomeUnknown && !e.mayHaveApplied() {
+		b.WriteString("; outcome unknown: an earlier attempt may have been acted on")
+	}
 	return b.String()
 }
 
-// Is makes a 5xx answer match ErrOutcomeUnknown: the server may have acted before failing.
+// Is makes the error match ErrOutcomeUnknown when the request may have been acted on.
 func (e *Error) Is(target error) bool {
-	return target == ErrOutcomeUnknown && e.StatusCode >= 500
+	return target == ErrOutcomeUnknown && (e.OutcomeUnknown || e.mayHaveApplied())
 }
 
-// Temporary reports whether repeating the request later may succeed (408, 429 and 5xx).
+// Temporary reports whether repeating the request later may succeed (408, 429, 5xx, and the
+// busy error codes).
 func (e *Error) Temporary() bool {
-	return e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500
+	return e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500 || e.busy()
 }
+
+// busy reports an error_code by which Dots says it is still processing the request or cannot
+// take it now: whatever the status (409 included), it means "try later", as a 503 does.
+func (e *Error) busy() bool {
+	return e.Code == "resource-busy" || e.Code == "service-unavailable"
+}
+
+// mayHaveApplied reports whether this answer leaves open that Dots acted on the request.
+func (e *Error) mayHaveApplied() bool { return e.StatusCode >= 500 || e.busy() }
 
 func (e *Error) idempotencyKey() string { return e.IdempotencyKey }
 

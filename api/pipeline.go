@@ -139,6 +139,9 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	}
 
 	var getBody func() (io.ReadCloser, error)
+	// mayHaveApplied turns true once any attempt may have reached Dots and been acted on, and
+	// stays true: whatever a later attempt says, the call's outcome is unknown unless one succeeds.
+	mayHaveApplied := false
 	for attempt := 1; ; attempt++ {
 		var start time.Time
 		if p.logger != nil {
@@ -160,14 +163,15 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 		switch {
 		case err != nil:
 			sent := !surelyNotSent(err)
+			mayHaveApplied = mayHaveApplied || sent
+			out = info.requestError(attempt, mayHaveApplied, err)
 			if errors.Is(err, ErrResponseTooLarge) {
-				out = info.requestError(attempt, true, err)
 				break
 			}
-			out = info.requestError(attempt, sent, err)
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			if isJSON(resp.Header) && len(respBody) > 0 && !p.decodeOrValid(call, respBody) {
+				mayHaveApplied = true
 				out = info.requestError(attempt, true, errors.New("the success response body is not valid JSON"))
 				retry = kind == kindIdempotent
 				break
@@ -199,8 +203,12 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 					}
 				}
 			}
-			out = info.apiError(attempt, resp, respBody)
-			retry = retryableStatus(resp.StatusCode) && (kind == kindIdempotent || (kind == kindUnsafe && resp.StatusCode == http.StatusTooManyRequests))
+			e := info.apiError(attempt, resp, respBody)
+			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
+			e.OutcomeUnknown = mayHaveApplied
+			out = e
+			retry = (retryableStatus(resp.StatusCode) || e.busy()) &&
+				(kind == kindIdempotent || (kind == kindUnsafe && resp.StatusCode == http.StatusTooManyRequests && !e.busy()))
 			after, _ = retryAfter(resp.Header.Get("Retry-After"), p.now())
 		}
 		p.log(ctx, info, attempt, resp, elapsed, out)

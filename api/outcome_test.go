@@ -1,0 +1,143 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/mock"
+)
+
+// firstDialOnly is an http.Client whose first dial reaches addr and every later dial is refused,
+// with keep-alives off so that each attempt dials.
+func firstDialOnly(dials *atomic.Int32) *http.Client {
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) == 1 {
+				return d.DialContext(ctx, network, addr)
+			}
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}}}
+}
+
+// TestOutcomeUnknownIsSticky: once an attempt may have been acted on, the call's error reports an
+// unknown outcome whatever later attempts say, keeps the last answer reachable with errors.As, and
+// keeps the idempotency key learnable.
+func TestOutcomeUnknownIsSticky(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults []mock.Fault // FailNext, one request each, in order
+		// wantStatus is the status of the last answer (*api.Error); 0 means a *api.RequestError.
+		wantStatus int
+		attempts   int
+		linkMade   bool
+	}{
+		{"503 with the link stored, then 429 until the retries run out",
+			[]mock.Fault{{Status: 503, ApplyFirst: true}, {Status: 429}, {Status: 429}}, 429, 3, true},
+		{"503 before applying, then 429s", []mock.Fault{{Status: 503}, {Status: 429}, {Status: 429}}, 429, 3, false},
+		{"dropped after applying, then a 400", []mock.Fault{{Drop: mock.DropAfterApply}, {Status: 400}}, 400, 2, true},
+		{"409 resource-busy every time", []mock.Fault{{Status: 409}, {Status: 409}, {Status: 409}}, 409, 3, false},
+		{"broken success body, then 429s", []mock.Fault{{Body: mock.TruncatedBody}, {Status: 429}, {Status: 429}}, 429, 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, srv := withMock(t)
+			for _, f := range tt.faults {
+				srv.FailNext(1, f)
+			}
+			h.malformed = true // injected faults are answered outside the spec on purpose
+			_, used, err := h.client().CreatePayoutLinkWithKey(context.Background(), createBody())
+			recordErr(err)
+			if !errors.Is(err, api.ErrOutcomeUnknown) {
+				t.Fatalf("err = %v; want it to match ErrOutcomeUnknown", err)
+			}
+			if key, ok := api.IdempotencyKeyOf(err); !ok || key != used {
+				t.Fatalf("IdempotencyKeyOf = %q %v, the call used %q", key, ok, used)
+			}
+			var e *api.Error
+			if errors.As(err, &e) != (tt.wantStatus != 0) || (e != nil && e.StatusCode != tt.wantStatus) {
+				t.Fatalf("err = %v; want the last answer, status %d", err, tt.wantStatus)
+			}
+			if h.count() != tt.attempts {
+				t.Fatalf("%d attempts, want %d", h.count(), tt.attempts)
+			}
+			if _, made := srv.LinkByIdempotencyKey(used); made != tt.linkMade {
+				t.Fatalf("link made = %v, want %v", made, tt.linkMade)
+			}
+		})
+	}
+
+	t.Run("reset after the request was written, then connection refused", func(t *testing.T) {
+		h := newHarness(t, drop, allowMalformed)
+		var dials atomic.Int32
+		_, used, err := h.client(api.WithHTTPClient(firstDialOnly(&dials))).CreatePayoutLinkWithKey(context.Background(), createBody())
+		recordErr(err)
+		if dials.Load() != 3 || h.count() != 1 {
+			t.Fatalf("%d dials, %d reached the server; want 3 and 1", dials.Load(), h.count())
+		}
+		var re *api.RequestError
+		if !errors.Is(err, api.ErrOutcomeUnknown) || !errors.As(err, &re) || !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("err = %v; want an unknown outcome whose last cause is the refused connection", err)
+		}
+		if key, ok := api.IdempotencyKeyOf(err); !ok || key != used {
+			t.Fatalf("IdempotencyKeyOf = %q %v, the call used %q", key, ok, used)
+		}
+	})
+
+	t.Run("a later success wins", func(t *testing.T) {
+		h, srv := withMock(t)
+		h.malformed = true
+		srv.FailNext(1, mock.Fault{Status: 503, ApplyFirst: true})
+		srv.FailNext(1, mock.Fault{Status: 429})
+		if _, err := h.client().CreatePayoutLink(context.Background(), createBody()); err != nil {
+			t.Fatalf("err = %v; the third attempt answered the link", err)
+		}
+	})
+}
+
+// TestBusyErrorCodesAreRetried: Dots' resource-busy and service-unavailable codes mean "still
+// processing, try later" whatever the status: requests safe to repeat are retried with the same
+// bytes, and the outcome is unknown if they never succeed; a keyless POST is not repeated.
+func TestBusyErrorCodesAreRetried(t *testing.T) {
+	tests := []struct {
+		op       string
+		status   int
+		code     string
+		attempts int
+		unknown  bool
+	}{
+		{"create", 409, "resource-busy", 3, true},
+		{"create", 400, "service-unavailable", 3, true},
+		{"create with key (generated)", 409, "resource-busy", 3, true},
+		{"get", 409, "resource-busy", 3, true},
+		{"create without key (generated)", 409, "resource-busy", 1, true},
+		{"redeliver", 409, "resource-busy", 1, true},
+		{"create", 409, "invalid-state", 1, false}, // another 409: a definite refusal
+	}
+	for _, tt := range tests {
+		t.Run(tt.op+"/"+tt.code, func(t *testing.T) {
+			body := `{"success":false,"message":"busy","error_code":"` + tt.code + `"}`
+			h := newHarness(t, jsonHandler(tt.status, body))
+			err := retryOps[tt.op](h.client())
+			recordErr(err)
+			if h.count() != tt.attempts {
+				t.Fatalf("%d attempts, want %d (%v)", h.count(), tt.attempts, err)
+			}
+			if errors.Is(err, api.ErrOutcomeUnknown) != tt.unknown {
+				t.Fatalf("outcome unknown = %v, want %v (%v)", !tt.unknown, tt.unknown, err)
+			}
+			reqs := h.seen()
+			for _, r := range reqs[1:] {
+				if string(r.Body) != string(reqs[0].Body) {
+					t.Fatalf("a retry sent other bytes")
+				}
+			}
+		})
+	}
+}
