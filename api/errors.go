@@ -22,6 +22,32 @@ import (
 // made, if any — or look the link up.
 var ErrOutcomeUnknown = errors.New("dots: outcome unknown: the request may have been acted on")
 
+// ErrIdempotencyKeyReused matches (with errors.Is) the error of a create whose idempotency key
+// had already made another payout link: Dots answered with that link, which differs from the
+// request in the fields KeyReusedError names. Nothing new was paid; do not treat the link as
+// the payout you asked for.
+var ErrIdempotencyKeyReused = errors.New("dots: idempotency key reused for a different payout")
+
+// KeyReusedError is the error of a create answered with a link that does not match the request:
+// the key was used before for another payout. The create returns the link as well.
+type KeyReusedError struct {
+	// IdempotencyKey is the key the create carried.
+	IdempotencyKey string
+	// Fields names what differs, such as "amount" or "payee.email".
+	Fields []string
+}
+
+// Error names the fields that differ.
+func (e *KeyReusedError) Error() string {
+	return ErrIdempotencyKeyReused.Error() + ": the link Dots holds for key " + e.IdempotencyKey +
+		" differs in " + strings.Join(e.Fields, ", ")
+}
+
+// Is makes the error match ErrIdempotencyKeyReused.
+func (e *KeyReusedError) Is(target error) bool { return target == ErrIdempotencyKeyReused }
+
+func (e *KeyReusedError) idempotencyKey() string { return e.IdempotencyKey }
+
 // ErrResponseTooLarge is wrapped by the error for a response body over the client's limit
 // (WithMaxResponseBytes).
 var ErrResponseTooLarge = errors.New("dots: response body too large")

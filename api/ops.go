@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -32,6 +33,11 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLink
 
 // CreatePayoutLinkWithKey is CreatePayoutLink that also returns the idempotency key the call
 // used, whatever the outcome.
+//
+// Dots answers a create whose key it knows with the link that key made, even when the rest of
+// the body differs. So after every create the link is compared with the request (see
+// KeyReusedError); on a mismatch the link Dots holds for the key comes back together with an
+// error matching ErrIdempotencyKeyReused, and nothing new was paid.
 func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkJSONRequestBody) (*gen.PayoutLink, string, error) {
 	const op = "create-payout-link"
 	key, set := body.IdempotencyKey.Get()
@@ -57,7 +63,43 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 	if err := decodeBody(resp, op, key, link, call); err != nil {
 		return nil, key, err
 	}
+	if fields := differences(body, link); len(fields) > 0 {
+		return link, key, &KeyReusedError{IdempotencyKey: key, Fields: fields}
+	}
 	return link, key, nil
+}
+
+// differences lists the fields in which a created link departs from the request that made it:
+// the amount always, the delivery method and the payee's contact when the request set them and
+// the link reports them. Dots answers a known key with the link it made first, whatever the
+// body, so a difference means the key was used before for another payout.
+func differences(req gen.CreatePayoutLinkRequest, link *gen.PayoutLink) []string {
+	var out []string
+	if int64(link.Amount) != req.Amount {
+		out = append(out, "amount")
+	}
+	if req.Delivery != nil && req.Delivery.Method != "" && link.Delivery != nil &&
+		link.Delivery.Method != "" && link.Delivery.Method != req.Delivery.Method {
+		out = append(out, "delivery.method")
+	}
+	if req.Payee == nil || link.Payee == nil {
+		return out
+	}
+	for _, f := range []struct {
+		name     string
+		asked    *string
+		answered nullable.Nullable[string]
+		same     func(a, b string) bool
+	}{
+		{"payee.email", req.Payee.Email, link.Payee.Email, strings.EqualFold},
+		{"payee.country_code", req.Payee.CountryCode, link.Payee.CountryCode, func(a, b string) bool { return a == b }},
+		{"payee.phone_number", req.Payee.PhoneNumber, link.Payee.PhoneNumber, func(a, b string) bool { return a == b }},
+	} {
+		if got, err := f.answered.Get(); err == nil && got != "" && f.asked != nil && !f.same(*f.asked, got) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // GetPayoutLink reads one payout link.

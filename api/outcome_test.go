@@ -5,11 +5,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
 
@@ -137,6 +140,71 @@ func TestBusyErrorCodesAreRetried(t *testing.T) {
 				if string(r.Body) != string(reqs[0].Body) {
 					t.Fatalf("a retry sent other bytes")
 				}
+			}
+		})
+	}
+}
+
+// TestKeyReuseIsCaught: Dots answers a known key with the link it made first, whatever the body.
+// The SDK compares that link with the request and reports a mismatch, with the link.
+func TestKeyReuseIsCaught(t *testing.T) {
+	email := func(b gen.CreatePayoutLinkRequest, e string) gen.CreatePayoutLinkRequest {
+		p := *b.Payee
+		p.Email = &e
+		b.Payee = &p
+		return b
+	}
+	first := createBody() // 1250 cents by email to jsmith@example.com
+	tests := []struct {
+		name   string
+		second func(gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest
+		fields []string // nil: no error
+	}{
+		{"the same request", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { return b }, nil},
+		{"another amount", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { b.Amount = 999; return b }, []string{"amount"}},
+		{"another payee", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { return email(b, "other@example.com") }, []string{"payee.email"}},
+		{"the email in other case", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { return email(b, "JSmith@Example.com") }, nil},
+		{"another method and amount", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest {
+			b.Amount, b.Delivery = 1, &gen.Delivery{Method: gen.DeliveryMethodLink}
+			return b
+		}, []string{"amount", "delivery.method"}},
+		{"no payee or delivery given", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest {
+			return gen.CreatePayoutLinkRequest{Amount: b.Amount, IdempotencyKey: b.IdempotencyKey}
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, srv := withMock(t)
+			c := h.client()
+			made, key, err := c.CreatePayoutLinkWithKey(context.Background(), first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second := tt.second(first)
+			second.IdempotencyKey = nullable.NewNullableWithValue(key)
+			link, _, err := c.CreatePayoutLinkWithKey(context.Background(), second)
+			recordErr(err)
+			if link == nil || link.ID != made.ID || srv.LinkCount() != 1 {
+				t.Fatalf("link %v, %d links; want the first link back and no new one", link, srv.LinkCount())
+			}
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			var kr *api.KeyReusedError
+			if !errors.Is(err, api.ErrIdempotencyKeyReused) || !errors.As(err, &kr) {
+				t.Fatalf("err = %v; want ErrIdempotencyKeyReused", err)
+			}
+			if strings.Join(kr.Fields, ",") != strings.Join(tt.fields, ",") {
+				t.Fatalf("fields %v, want %v", kr.Fields, tt.fields)
+			}
+			if k, ok := api.IdempotencyKeyOf(err); !ok || k != key {
+				t.Fatalf("IdempotencyKeyOf = %q", k)
+			}
+			if errors.Is(err, api.ErrOutcomeUnknown) {
+				t.Fatal("a reused key is a known outcome: the link exists, made by the earlier request")
 			}
 		})
 	}

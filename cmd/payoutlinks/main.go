@@ -118,19 +118,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	result, err := do(ctx, client, fs.Args(), stderr)
 	if err != nil {
 		printError(stderr, err)
+		if errors.Is(err, api.ErrIdempotencyKeyReused) {
+			// The link exists, made earlier for another request with this key: show it, and fail.
+			_ = writeJSON(stdout, result)
+		}
 		var usageErr usageError
 		if errors.As(err, &usageErr) {
 			return 2
 		}
 		return 1
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(result); err != nil {
+	if err := writeJSON(stdout, result); err != nil {
 		fmt.Fprintf(stderr, "payoutlinks: writing the result: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// writeJSON prints a result as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // usageError is a mistake in the command line.
@@ -296,6 +305,9 @@ func printError(w io.Writer, err error) {
 		if len(e.Body) > 0 && e.Message == "" {
 			fmt.Fprintf(w, "  body: %s\n", strings.TrimSpace(string(e.Body)))
 		}
+	}
+	if errors.Is(err, api.ErrIdempotencyKeyReused) {
+		fmt.Fprintln(w, "  this key made another payout link earlier (printed on stdout); nothing new was paid: use a new key for a new payout")
 	}
 	if errors.Is(err, api.ErrOutcomeUnknown) {
 		if key, ok := api.IdempotencyKeyOf(err); ok {

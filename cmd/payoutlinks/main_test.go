@@ -84,6 +84,13 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("repeat with the key: exit %d, %d links", code, c.srv.LinkCount())
 	}
 
+	// The same key with another amount is caught: the earlier link is shown, and the command fails.
+	code, out, errOut = c.run("create", "--amount", "999", "--idempotency-key", key)
+	if code == 0 || decode[gen.PayoutLink](t, out).ID != link.ID || c.srv.LinkCount() != 1 ||
+		!strings.Contains(errOut, "idempotency key reused") || !strings.Contains(errOut, "amount") {
+		t.Fatalf("reused key: exit %d, %d links, stderr %s", code, c.srv.LinkCount(), errOut)
+	}
+
 	code, out, _ = c.run("get", link.ID)
 	if code != 0 || decode[gen.PayoutLink](t, out).ID != link.ID {
 		t.Fatalf("get: exit %d %s", code, out)
