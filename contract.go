@@ -138,7 +138,12 @@ type Operation struct {
 	route         *routers.Route
 	keyed         bool
 	hasPathParams bool
+	successBody   bool
 }
+
+// HasSuccessBody reports whether the spec documents a JSON body for the operation's 2xx answers,
+// so that an empty one is broken.
+func (o *Operation) HasSuccessBody() bool { return o.successBody }
 
 // TakesIdempotencyKey reports whether the operation's JSON body has an idempotency_key field, so
 // a request without one must never be repeated.
@@ -197,6 +202,11 @@ func NewValidator() (*Validator, error) {
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
 				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
 					_, o.keyed = mt.Schema.Value.Properties["idempotency_key"]
+				}
+			}
+			for code, r := range op.Responses.Map() {
+				if strings.HasPrefix(code, "2") && r.Value != nil && r.Value.Content.Get("application/json") != nil {
+					o.successBody = true
 				}
 			}
 			v.ops = append(v.ops, o)

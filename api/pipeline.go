@@ -170,9 +170,9 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			}
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			if isJSON(resp.Header) && len(respBody) > 0 && !p.decodeOrValid(call, respBody) {
+			if brokenSuccess(op, resp.Header, respBody, func() bool { return p.decodeOrValid(call, respBody) }) {
 				mayHaveApplied = true
-				out = info.requestError(attempt, true, errors.New("the success response body is not valid JSON"))
+				out = info.requestError(attempt, true, errors.New("the success response body is empty or not valid JSON"))
 				retry = kind == kindIdempotent
 				break
 			}
@@ -446,6 +446,15 @@ func requestID(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// brokenSuccess reports a 2xx body that cannot be the answer: empty where the operation documents
+// a JSON body, or labelled JSON and not valid (valid checks that, decoding on the way).
+func brokenSuccess(op *dots.Operation, h http.Header, body []byte, valid func() bool) bool {
+	if len(body) == 0 {
+		return op != nil && op.HasSuccessBody()
+	}
+	return isJSON(h) && !valid()
 }
 
 func isJSON(h http.Header) bool {

@@ -227,6 +227,7 @@ func TestIdempotencyKeyOfEveryFailure(t *testing.T) {
 		{"503 exhausted", jsonHandler(503, `{}`), createBody, true},
 		{"dropped", drop, createBody, true},
 		{"broken success body", jsonHandler(201, `{"id":`), createBody, true},
+		{"empty success body", jsonHandler(201, ``), createBody, true},
 		{"undecodable success body", jsonHandler(201, `{"amount":"many"}`), createBody, true},
 	}
 	for _, tt := range tests {
@@ -442,10 +443,14 @@ func TestAttemptTimeoutIsRetriedCallerTimeoutIsNot(t *testing.T) {
 }
 
 func TestMalformedSuccessBodyIsRetriedWhenSafe(t *testing.T) {
-	h := newHarness(t, sequence(jsonHandler(200, `{"id":"3c90`), jsonHandler(200, linkJSON)), allowMalformed)
-	l, err := h.client().GetPayoutLink(context.Background(), linkID)
-	if err != nil || l.ID != linkID || h.count() != 2 {
-		t.Fatalf("link %v err %v attempts %d", l, err, h.count())
+	for name, broken := range map[string]string{"truncated": `{"id":"3c90`, "empty": ``} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, sequence(jsonHandler(200, broken), jsonHandler(200, linkJSON)), allowMalformed)
+			l, err := h.client().GetPayoutLink(context.Background(), linkID)
+			if err != nil || l.ID != linkID || h.count() != 2 {
+				t.Fatalf("link %v err %v attempts %d", l, err, h.count())
+			}
+		})
 	}
 }
 

@@ -20,8 +20,9 @@
 //     payee's email, 400 invalid-email.
 //   - Idempotency follows Dots: idempotency_key travels in the create body; for IdempotencyTTL
 //     (24 hours, by the WithClock clock) a create with a known key answers 201 with the link the
-//     key made, as it is now, whatever the rest of the body says, and makes nothing. The lookup
-//     and the insert happen under one lock, so concurrent creates with one key make one link.
+//     key made, as it is now, whatever the rest of the body says, and makes nothing. A create
+//     whose key another request is still handling (say, during an injected delay) answers 409
+//     resource-busy and applies nothing, so concurrent creates with one key make one link.
 //     After the TTL the key makes a new link. Keys compare case-insensitively.
 //   - Get answers 200 or 404 not-found. List answers {has_more, data}, newest first, DefaultLimit
 //     (10) links unless limit says otherwise; starting_after=ID gives the older links after ID,
@@ -61,8 +62,10 @@
 //	X-Mock-Fault: drop-before         close the connection unanswered; nothing applied
 //	X-Mock-Fault: drop-after          apply, then close the connection unanswered
 //	X-Mock-Fault: delay=250ms         wait, then handle (combines: "delay=1s; 503")
+//	X-Mock-Fault: delay=1s; late      wait, then apply even if the client gave up meanwhile
 //	X-Mock-Fault: truncated           apply, answer the status with half the JSON body
 //	X-Mock-Fault: non-json            apply, answer the status with HTML labelled as JSON
+//	X-Mock-Fault: empty               apply, answer the status with an empty body
 //	X-Mock-Retry-After: 2             Retry-After for the fault's status; alone it means 429
 //
 // Statuses go from 400 to 599 and answer the error_code their status suggests

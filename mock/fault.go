@@ -45,15 +45,20 @@ const (
 	// NonJSONBody applies the request and answers its status with an HTML page, still labelled
 	// Content-Type: application/json.
 	NonJSONBody
+	// EmptyBody applies the request and answers its status with no body at all, still labelled
+	// Content-Type: application/json.
+	EmptyBody
 )
 
-// String returns the X-Mock-Fault token of b ("truncated", "non-json"), or "intact".
+// String returns the X-Mock-Fault token of b ("truncated", "non-json", "empty"), or "intact".
 func (b BodyFault) String() string {
 	switch b {
 	case TruncatedBody:
 		return "truncated"
 	case NonJSONBody:
 		return "non-json"
+	case EmptyBody:
+		return "empty"
 	}
 	return "intact"
 }
@@ -77,8 +82,12 @@ type Fault struct {
 	// Drop closes the connection without an answer, before or after applying the request.
 	Drop Drop
 	// Delay waits this long before handling the request. When the request's context ends (or
-	// the server closes) first, the request is not applied and the connection is closed.
+	// the server closes) first, the request is not applied and the connection is closed, unless
+	// Late is set.
 	Delay time.Duration
+	// Late, with a Delay, applies the request after the delay even when the client gave up
+	// waiting first: the server acts after the client saw a timeout.
+	Late bool
 	// Body applies the request and answers its status with a broken body.
 	Body BodyFault
 }
@@ -107,6 +116,9 @@ func (f Fault) String() string {
 	if f.ApplyFirst {
 		parts = append(parts, "apply-first")
 	}
+	if f.Late {
+		parts = append(parts, "late")
+	}
 	if f.RetryAfter != "" {
 		parts = append(parts, "retry-after="+f.RetryAfter)
 	}
@@ -131,8 +143,10 @@ func (f Fault) String() string {
 //	drop-before       close the connection without applying the request or answering
 //	drop-after        apply the request, then close the connection without answering
 //	delay=250ms       wait (a Go duration) before handling; ends early with the request's context
+//	late              with a delay: apply after it even when the client gave up first
 //	truncated         apply, then answer with half of the JSON body
 //	non-json          apply, then answer with an HTML page labelled application/json
+//	empty             apply, then answer with an empty body labelled application/json
 //	none              no fault (so is an empty value)
 //
 // A status, a drop and a broken body exclude one another.
@@ -155,7 +169,7 @@ func ParseFault(header string) (Fault, error) {
 		switch kind {
 		case "drop-before", "drop-after":
 			group = "drop"
-		case "truncated", "non-json":
+		case "truncated", "non-json", "empty":
 			group = "body"
 		}
 		if seen[group] {
@@ -178,6 +192,8 @@ func ParseFault(header string) (Fault, error) {
 		case "none":
 		case "apply-first":
 			f.ApplyFirst = true
+		case "late":
+			f.Late = true
 		case "drop-before":
 			f.Drop = DropBeforeApply
 		case "drop-after":
@@ -186,6 +202,8 @@ func ParseFault(header string) (Fault, error) {
 			f.Body = TruncatedBody
 		case "non-json":
 			f.Body = NonJSONBody
+		case "empty":
+			f.Body = EmptyBody
 		case "delay":
 			d, err := time.ParseDuration(val)
 			if err != nil || d < 0 {
@@ -227,6 +245,8 @@ func (f Fault) check() error {
 		return errors.New("a status, a drop and a broken body exclude one another")
 	case f.ApplyFirst && f.Status == 0:
 		return errors.New("apply-first needs a status, as in 500; apply-first")
+	case f.Late && f.Delay == 0:
+		return errors.New("late needs a delay, as in delay=200ms; late")
 	case f.RetryAfter != "" && (f.Drop != NoDrop || f.Body != BodyIntact):
 		return errors.New("retry-after goes with a status, not with a drop or a broken body")
 	}

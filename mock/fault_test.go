@@ -34,6 +34,10 @@ func TestParseFault(t *testing.T) {
 		{"delay=1s; 503", mock.Fault{Delay: time.Second, Status: 503}, ""},
 		{"truncated", mock.Fault{Body: mock.TruncatedBody}, ""},
 		{"non-json", mock.Fault{Body: mock.NonJSONBody}, ""},
+		{"empty", mock.Fault{Body: mock.EmptyBody}, ""},
+		{"delay=200ms; late", mock.Fault{Delay: 200 * time.Millisecond, Late: true}, ""},
+		{"late", mock.Fault{}, "needs a delay"},
+		{"empty; non-json", mock.Fault{}, "repeats"},
 		{"delay=10ms; drop-after", mock.Fault{Delay: 10 * time.Millisecond, Drop: mock.DropAfterApply}, ""},
 		{"explode", mock.Fault{}, "unknown fault"},
 		{"200", mock.Fault{}, "between 400 and 599"},
@@ -185,6 +189,58 @@ func TestTruncatedAndNonJSONBodies(t *testing.T) {
 	html := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "non-json"))
 	if html.status != 200 || json.Valid(html.body) || !strings.HasPrefix(string(html.body), "<!DOCTYPE html>") || html.header.Get("Content-Type") != "application/json" {
 		t.Errorf("non-json: %d %q %v", html.status, html.body, html.header)
+	}
+	empty := send(t, s, "POST", "/v2/payout-links", `{"amount":1}`, header("X-Mock-Fault", "empty"))
+	if empty.status != 201 || len(empty.body) != 0 || empty.header.Get("Content-Type") != "application/json" || s.LinkCount() != 1 {
+		t.Errorf("empty: %d %q %v, %d links", empty.status, empty.body, empty.header, s.LinkCount())
+	}
+}
+
+// TestLateFaultAppliesAfterTheClientLeft: with "late", the server acts after the client gave up.
+func TestLateFaultAppliesAfterTheClientLeft(t *testing.T) {
+	s := newServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", `{"amount":7}`, header("X-Mock-Fault", "delay=1s; late"))
+		done <- err
+	}()
+	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
+	cancel() // the client gives up during the delay
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want the client's cancel", err)
+	}
+	s.WaitIdle()
+	rs := s.Requests()
+	if s.LinkCount() != 1 || !rs[0].Canceled || rs[0].Fault != "delay=1s; late" {
+		t.Fatalf("%d links, request %+v; want the link made after the client left", s.LinkCount(), rs[0])
+	}
+}
+
+// TestBusyKey: a create whose key another request is still handling is answered 409
+// resource-busy and applies nothing; once the first is done, the key works again.
+func TestBusyKey(t *testing.T) {
+	s := newServer(t)
+	body := `{"amount":9,"idempotency_key":"5d7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b"}`
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", body, header("X-Mock-Fault", "delay=1m"))
+	}()
+	waitFor(t, "the first request to arrive", func() bool { return len(s.Requests()) == 1 })
+	busy := send(t, s, "POST", "/v2/payout-links", body)
+	if code, _ := busy.errorBody(t); busy.status != http.StatusConflict || code != "resource-busy" {
+		t.Fatalf("second create: %d %s, want 409 resource-busy", busy.status, code)
+	}
+	cancel()
+	<-done
+	s.WaitIdle()
+	if s.LinkCount() != 0 {
+		t.Fatalf("%d links; neither request applied", s.LinkCount())
+	}
+	if r := send(t, s, "POST", "/v2/payout-links", body); r.status != http.StatusCreated || s.LinkCount() != 1 {
+		t.Fatalf("third create: %d, %d links", r.status, s.LinkCount())
 	}
 }
 

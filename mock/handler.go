@@ -38,8 +38,11 @@ type call struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{s: s, w: w, r: r, start: time.Now(), rec: &Request{
-		RequestID: newRequestID(), Method: r.Method, Path: r.URL.Path,
+	s.busy.add(1)
+	defer s.busy.add(-1)
+	start := time.Now()
+	c := &call{s: s, w: w, r: r, start: start, rec: &Request{
+		RequestID: newRequestID(), Method: r.Method, Path: r.URL.Path, Received: start,
 	}}
 	defer c.finish()
 
@@ -76,6 +79,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.check = rt.op
 
+	// A create whose key another request is still working on is answered 409 resource-busy, as
+	// Dots does, and applies nothing.
+	if key := strings.ToLower(c.rec.IdempotencyKey); key != "" {
+		if !s.claimKey(key) {
+			c.writeError(http.StatusConflict, "resource-busy", "a request with this idempotency key is still in progress")
+			return
+		}
+		defer s.releaseKey(key)
+	}
+
 	f, err := s.pickFault(r)
 	if err != nil {
 		c.writeError(http.StatusBadRequest, "invalid-input", err.Error())
@@ -85,7 +98,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.s.logMu.Lock()
 		c.rec.Fault = f.String()
 		c.s.logMu.Unlock()
-		if f.Delay > 0 && !c.wait(f.Delay) {
+		if f.Delay > 0 && !c.wait(f.Delay, f.Late) {
 			return
 		}
 		if f.Drop == DropBeforeApply {
@@ -99,6 +112,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, payload, aerr := s.apply(r, rt, body)
 	switch {
+	case r.Context().Err() != nil:
+		// A late fault applied the request after the client gave up: nobody reads an answer.
+		c.s.logMu.Lock()
+		c.rec.Canceled = true
+		c.s.logMu.Unlock()
+		return
 	case f == nil:
 	case f.Drop == DropAfterApply:
 		c.drop()
@@ -296,14 +315,18 @@ func idempotencyKey(body []byte) string {
 }
 
 // wait sleeps d, and reports false (after closing the connection) when the request's context
-// ends or the server closes first.
-func (c *call) wait(d time.Duration) bool {
+// ends (unless late is set) or the server closes first.
+func (c *call) wait(d time.Duration, late bool) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	clientGone := c.r.Context().Done()
+	if late {
+		clientGone = nil
+	}
 	select {
 	case <-t.C:
 		return true
-	case <-c.r.Context().Done():
+	case <-clientGone:
 	case <-c.s.done:
 	}
 	c.s.logMu.Lock()
@@ -384,6 +407,8 @@ func (c *call) writeJSON(status int, v any) {
 		b = b[:len(b)/2]
 	case NonJSONBody:
 		b = []byte("<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We'll be right back</h1></body></html>\n")
+	case EmptyBody:
+		b = nil
 	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	c.w.WriteHeader(status)

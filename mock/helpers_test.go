@@ -141,7 +141,8 @@ func create(t *testing.T, s *mock.Server, body any) gen.PayoutLink {
 // waitFor polls cond until it holds or a second has passed.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	// Generous, so a loaded machine does not fail a test that only polls for a condition.
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

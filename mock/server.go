@@ -30,6 +30,7 @@ type Server struct {
 	webhooks  *webhookSender // set by WithWebhooks
 	done      chan struct{}
 	closeOnce sync.Once
+	busy      counter // requests being handled
 
 	mu sync.Mutex // guards st
 	st state
@@ -149,6 +150,36 @@ func (s *Server) Close() {
 // WaitEvents blocks until the event hook has handled every event queued so far.
 func (s *Server) WaitEvents() { s.events.wait() }
 
+// WaitIdle blocks until no request is being handled, such as one still in the delay of a late
+// fault. Requests that arrive meanwhile are waited for too.
+func (s *Server) WaitIdle() { s.busy.waitZero() }
+
+// counter is a number that can be waited on to reach zero.
+type counter struct {
+	mu   sync.Mutex
+	zero *sync.Cond
+	n    int
+}
+
+func (c *counter) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.zero == nil {
+		c.zero = sync.NewCond(&c.mu)
+	}
+	if c.n += d; c.n == 0 {
+		c.zero.Broadcast()
+	}
+}
+
+func (c *counter) waitZero() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.n > 0 {
+		c.zero.Wait()
+	}
+}
+
 // FailNext makes the next n requests to the spec's operations get f. Calls queue up:
 // FailNext(2, a) then FailNext(1, b) fails three requests, a, a, b. A request that scripts its
 // own fault with the X-Mock-Fault or X-Mock-Retry-After header takes that fault instead and
@@ -224,6 +255,8 @@ type Request struct {
 	Dropped bool
 	// Canceled is set when the request's context ended during an injected delay.
 	Canceled bool
+	// Received is when the request arrived.
+	Received time.Time
 	// Duration is how long the server took with it.
 	Duration time.Duration
 }

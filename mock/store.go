@@ -64,10 +64,31 @@ type state struct {
 	byID  map[string]*entry
 	keys  map[string]keyEntry // live and expired keys, by normalized key
 	made  map[string]*entry   // the newest link each key made, expired or not
+	// inProgress holds the keys of creates being handled now.
+	inProgress map[string]bool
 }
 
 func newState() state {
-	return state{byID: map[string]*entry{}, keys: map[string]keyEntry{}, made: map[string]*entry{}}
+	return state{byID: map[string]*entry{}, keys: map[string]keyEntry{}, made: map[string]*entry{},
+		inProgress: map[string]bool{}}
+}
+
+// claimKey marks key as in progress, or reports false when another request holds it.
+func (s *Server) claimKey(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.inProgress[key] {
+		return false
+	}
+	s.st.inProgress[key] = true
+	return true
+}
+
+// releaseKey ends what claimKey began.
+func (s *Server) releaseKey(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.st.inProgress, key)
 }
 
 // apiError is an answer with an Error body.
