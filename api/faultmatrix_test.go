@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"os"
+	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,76 +23,119 @@ import (
 // a short version so the race detector stays affordable.
 var faultMatrixN = flag.Int("faultmatrix.n", 1000, "creates in TestFaultMatrix")
 
-// faults the matrix draws from, each with what it does to a create.
+// matrixFaults are drawn at random for 40% of the requests, each with what it does to a create.
 var matrixFaults = []mock.Fault{
 	{Status: 503},                              // not applied
-	{Status: 429, RetryAfter: "1"},             // not applied
+	{Status: 429, RetryAfter: "1"},             // not applied; the wait is clamped to MaxDelay
+	{Status: 409},                              // resource-busy: not applied, try later
 	{Status: 500, ApplyFirst: true},            // applied, then an error
 	{Status: 502, ApplyFirst: true},            // applied, then an error
 	{Drop: mock.DropBeforeApply},               // not applied, no answer
 	{Drop: mock.DropAfterApply},                // applied, no answer
 	{Body: mock.TruncatedBody},                 // applied, broken answer
 	{Body: mock.NonJSONBody},                   // applied, broken answer
-	{Delay: 200 * time.Millisecond},            // past the attempt timeout: the client gives up
+	{Body: mock.EmptyBody},                     // applied, empty answer
+	{Delay: 200 * time.Millisecond},            // past the attempt timeout: the client gives up, nothing applied
+	{Delay: 150 * time.Millisecond, Late: true}, // the client gives up, then the server applies; a retry meanwhile meets 409 resource-busy
 	{Status: 400},                              // a refusal: never retried
 	{Delay: 5 * time.Millisecond, Status: 503}, // slow and failing
 }
 
+// realPolicy is the policy of the clients that really wait: short, so the matrix stays fast, and
+// with a cap below the Retry-After of the 429 fault, which is therefore clamped to it.
+var realPolicy = api.RetryPolicy{MaxRetries: 3, BaseDelay: 4 * time.Millisecond, MaxDelay: 40 * time.Millisecond}
+
+// refusingDialer refuses a share of the dials, at random: connections refused in the middle of a
+// call, which are surely not sent.
+func refusingDialer(rng func() float64, share float64) *http.Client {
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if rng() < share {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+			}
+			return d.DialContext(ctx, network, addr)
+		}}}
+}
+
 // TestFaultMatrix sends many concurrent creates through random faults and proves, for money:
-// no duplicate links (one per intent), no lost intent (every failure's key is known and its
-// outcome resolvable), and no create without a key ever repeated.
+//   - no duplicate links (one per intent) and no lost intent (every failure's key is known, and
+//     the intent resolves with it);
+//   - every failure reports truly: when the link exists, the error says the outcome is unknown;
+//   - no create without a key is ever repeated;
+//   - retries wait as the policy says (half the clients wait for real: measured at the server).
 func TestFaultMatrix(t *testing.T) {
 	n := *faultMatrixN
 	srv := mock.NewServer()
 	defer srv.Close()
 	rng := rand.New(rand.NewPCG(42, uint64(n)))
 	var rngMu sync.Mutex
-	srv.SetFaults(func(r *http.Request) *mock.Fault {
+	float := func() float64 {
 		rngMu.Lock()
 		defer rngMu.Unlock()
-		if rng.IntN(100) < 40 {
-			f := matrixFaults[rng.IntN(len(matrixFaults))]
+		return rng.Float64()
+	}
+	srv.SetFaults(func(r *http.Request) *mock.Fault {
+		if x := float(); x < 0.4 {
+			f := matrixFaults[int(x/0.4*float64(len(matrixFaults)))]
 			return &f
 		}
 		return nil
 	})
-	c := newTestClient(t, srv.BaseURL(), api.WithMaxRetries(3), api.WithAttemptTimeout(100*time.Millisecond), api.WithLogger(nil))
+	base := []api.Option{api.WithAttemptTimeout(100 * time.Millisecond), api.WithLogger(nil),
+		api.WithHTTPClient(refusingDialer(float, 0.05))}
+	// fake waits nothing and records every wait it is asked for; real waits for real.
+	fake := newTestClient(t, srv.BaseURL(), append(base, api.WithMaxRetries(3))...)
+	var fakeWaits sleeps
+	api.SetClock(fake, fakeWaits.sleep, nil, 0.5)
+	real, err := api.NewClient(testClientID, testAPIKey, append(base, api.WithBaseURL(srv.BaseURL()), api.WithRetryPolicy(realPolicy))...)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	type outcome struct {
+		amount  int64
 		key     string
 		linkID  string
 		err     error
 		keyless bool
+		real    bool
 	}
 	results := make([]outcome, n)
 	keyless := n / 20 // 5% keyless creates through the generated client
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range work {
-				b := gen.CreatePayoutLinkRequest{Amount: int64(100 + i)}
-				if i < keyless {
+				c := fake
+				if i%2 == 1 {
+					c = real
+				}
+				r := outcome{amount: int64(100 + i), real: c == real}
+				b := gen.CreatePayoutLinkRequest{Amount: r.amount}
+				switch {
+				case i < keyless:
+					r.keyless = true
 					resp, err := c.Generated().CreatePayoutLinkWithResponse(context.Background(), b)
-					results[i] = outcome{err: err, keyless: true}
+					r.err = err
 					if err == nil && resp.JSON201 != nil {
-						results[i].linkID = resp.JSON201.ID
+						r.linkID = resp.JSON201.ID
 					}
-					continue
+				default:
+					// Half the intents store their key first, as the docs advise; the rest let the SDK make one.
+					if i%4 < 2 {
+						b.IdempotencyKey = nullable.NewNullableWithValue(api.NewIdempotencyKey())
+					}
+					link, key, err := c.CreatePayoutLinkWithKey(context.Background(), b)
+					r.key, r.err = key, err
+					if err == nil {
+						r.linkID = link.ID
+					}
 				}
-				// Half the intents store their key first, as the docs advise; the rest let the SDK make one.
-				if i%2 == 0 {
-					b.IdempotencyKey = nullable.NewNullableWithValue(api.NewIdempotencyKey())
-				}
-				link, key, err := c.CreatePayoutLinkWithKey(context.Background(), b)
-				results[i] = outcome{key: key, err: err}
-				if err == nil {
-					results[i].linkID = link.ID
-				}
+				results[i] = r
 			}
-		}()
+		})
 	}
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -100,27 +144,46 @@ func TestFaultMatrix(t *testing.T) {
 	close(work)
 	wg.Wait()
 	elapsed := time.Since(start)
+	srv.WaitIdle() // late faults may still be applying requests whose clients gave up
+
+	// What the server holds, per intent: every intent has its own amount.
+	perIntent := map[int64][]string{}
+	for _, l := range srv.Links() {
+		perIntent[int64(l.Amount)] = append(perIntent[int64(l.Amount)], l.ID)
+	}
+
+	// Every failure must say what happened: a link that exists is never a definite failure.
+	var failed, unknown, misreported int
+	for i, r := range results {
+		if r.err == nil {
+			continue
+		}
+		failed++
+		recordErr(r.err)
+		isUnknown := errors.Is(r.err, api.ErrOutcomeUnknown)
+		if isUnknown {
+			unknown++
+		}
+		if len(perIntent[r.amount]) > 0 && !isUnknown {
+			misreported++
+			t.Errorf("intent %d: the link exists, but the error says the outcome is known: %v", i, r.err)
+		}
+		if !r.keyless {
+			if key, ok := api.IdempotencyKeyOf(r.err); !ok || key != r.key {
+				t.Errorf("intent %d: failed without its key (%v)", i, r.err)
+			}
+		}
+	}
 
 	// Resolve every failed intent the way the docs say: the same key again, on a calm day.
 	srv.SetFaults(nil)
-	var lost, failed, unknown int
+	lost := 0
 	for i := range results {
 		r := &results[i]
 		if r.keyless || r.err == nil {
 			continue
 		}
-		failed++
-		recordErr(r.err)
-		if errors.Is(r.err, api.ErrOutcomeUnknown) {
-			unknown++
-		}
-		key, ok := api.IdempotencyKeyOf(r.err)
-		if !ok || key != r.key {
-			lost++
-			t.Errorf("intent %d: failed without its key (%v)", i, r.err)
-			continue
-		}
-		link, err := c.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: int64(100 + i), IdempotencyKey: nullable.NewNullableWithValue(key)})
+		link, err := fake.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: r.amount, IdempotencyKey: nullable.NewNullableWithValue(r.key)})
 		if err != nil {
 			lost++
 			t.Errorf("intent %d: not resolvable with its key: %v", i, err)
@@ -128,9 +191,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		r.linkID = link.ID
 	}
-
-	// Every intent has its own amount, so links per amount count links per intent.
-	perIntent := map[int64][]string{}
+	perIntent = map[int64][]string{}
 	for _, l := range srv.Links() {
 		perIntent[int64(l.Amount)] = append(perIntent[int64(l.Amount)], l.ID)
 	}
@@ -142,39 +203,74 @@ func TestFaultMatrix(t *testing.T) {
 		if r.keyless {
 			continue
 		}
-		ids := perIntent[int64(100+i)]
-		if len(ids) == 0 || r.linkID != ids[0] {
+		if ids := perIntent[r.amount]; len(ids) == 0 || r.linkID != ids[0] {
 			lost++
 			t.Errorf("intent %d: the caller holds link %q, the server %v", i, r.linkID, ids)
 		}
 	}
-	intents := n - keyless
 
-	// No create without a key was ever sent twice.
-	sentKeyless := 0
+	// No create without a key was ever sent twice: the mock counts attempts of identical bodies,
+	// and every keyless body is unique.
 	retriedKeyless := 0
+	byKey := map[string][]mock.Request{}
 	for _, rq := range srv.Requests() {
-		if rq.Operation == "create-payout-link" && rq.IdempotencyKey == "" {
-			sentKeyless++
+		if rq.Operation != "create-payout-link" {
+			continue
+		}
+		if rq.IdempotencyKey == "" {
 			if rq.Attempt > 1 {
 				retriedKeyless++
 			}
+			continue
+		}
+		byKey[rq.IdempotencyKey] = append(byKey[rq.IdempotencyKey], rq)
+	}
+
+	// The clients that really wait left at least the policy's waits between attempts: the
+	// smallest backoff (BaseDelay/2) after any answer, and MaxDelay after a 429 whose Retry-After
+	// is longer than it. Measured at the server, so a loaded machine only makes gaps longer.
+	earlyRetries, realRetries := 0, 0
+	for _, r := range results {
+		if !r.real || r.keyless {
+			continue
+		}
+		rqs := byKey[r.key]
+		sort.Slice(rqs, func(a, b int) bool { return rqs[a].Seq < rqs[b].Seq })
+		for j := 1; j < len(rqs); j++ {
+			realRetries++
+			min := realPolicy.BaseDelay / 2
+			if rqs[j-1].Fault == "429; retry-after=1" {
+				min = realPolicy.MaxDelay
+			}
+			if gap := rqs[j].Received.Sub(rqs[j-1].Received); gap < min {
+				earlyRetries++
+				t.Errorf("key %s: attempt %d came %v after the one before (%s), want at least %v", r.key, j+1, gap, rqs[j-1].Result(), min)
+			}
 		}
 	}
-	if sentKeyless != keyless {
-		retriedKeyless += sentKeyless - keyless
+	// The clients that wait nothing asked for waits within the policy.
+	p := api.DefaultRetryPolicy
+	fakeWaits.mu.Lock()
+	for _, d := range fakeWaits.d {
+		if d < p.BaseDelay/2 || d > p.MaxDelay {
+			t.Errorf("a wait of %v is outside the policy's [%v, %v]", d, p.BaseDelay/2, p.MaxDelay)
+		}
 	}
+	waits := len(fakeWaits.d)
+	fakeWaits.mu.Unlock()
+
 	if v := srv.Violations(); len(v) > 0 {
 		t.Errorf("the mock answered outside the spec: %v", v[:min(3, len(v))])
 	}
-	fmt.Printf("fault matrix: %d creates (%d keyed intents, %d keyless) in %v; %d failed (%d outcome unknown), resolved with their keys\n",
-		n, intents, keyless, elapsed.Round(time.Millisecond), failed, unknown)
-	fmt.Printf("fault matrix: duplicates=%d lost=%d keyless-retried=%d\n", duplicates, lost, retriedKeyless)
-	if duplicates != 0 || lost != 0 || retriedKeyless != 0 {
-		t.Fatalf("duplicates=%d lost=%d keyless-retried=%d; all must be 0", duplicates, lost, retriedKeyless)
+	t.Logf("%d creates (%d keyless) in %v; %d failed (%d outcome unknown), resolved with their keys; %d real retries, %d fake waits",
+		n, keyless, elapsed.Round(time.Millisecond), failed, unknown, realRetries, waits)
+	t.Logf("duplicates=%d lost=%d misreported=%d keyless-retried=%d early-retries=%d",
+		duplicates, lost, misreported, retriedKeyless, earlyRetries)
+	if duplicates != 0 || lost != 0 || misreported != 0 || retriedKeyless != 0 || earlyRetries != 0 {
+		t.Fatalf("duplicates=%d lost=%d misreported=%d keyless-retried=%d early-retries=%d; all must be 0",
+			duplicates, lost, misreported, retriedKeyless, earlyRetries)
 	}
-	if failed == 0 || unknown == 0 {
-		t.Fatalf("the faults did not bite: %d failed, %d unknown", failed, unknown)
+	if failed == 0 || unknown == 0 || realRetries == 0 || waits == 0 {
+		t.Fatalf("the faults did not bite: %d failed, %d unknown, %d real retries, %d fake waits", failed, unknown, realRetries, waits)
 	}
-	_ = os.Stdout.Sync()
 }
