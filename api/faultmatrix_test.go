@@ -25,20 +25,20 @@ var faultMatrixN = flag.Int("faultmatrix.n", 1000, "creates in TestFaultMatrix")
 
 // matrixFaults are drawn at random for 40% of the requests, each with what it does to a create.
 var matrixFaults = []mock.Fault{
-	{Status: 503},                              // not applied
-	{Status: 429, RetryAfter: "1"},             // not applied; the wait is clamped to MaxDelay
-	{Status: 409},                              // resource-busy: not applied, try later
-	{Status: 500, ApplyFirst: true},            // applied, then an error
-	{Status: 502, ApplyFirst: true},            // applied, then an error
-	{Drop: mock.DropBeforeApply},               // not applied, no answer
-	{Drop: mock.DropAfterApply},                // applied, no answer
-	{Body: mock.TruncatedBody},                 // applied, broken answer
-	{Body: mock.NonJSONBody},                   // applied, broken answer
-	{Body: mock.EmptyBody},                     // applied, empty answer
-	{Delay: 200 * time.Millisecond},            // past the attempt timeout: the client gives up, nothing applied
+	{Status: 503},                               // not applied
+	{Status: 429, RetryAfter: "1"},              // not applied; the wait is clamped to MaxDelay
+	{Status: 409},                               // resource-busy: not applied, try later
+	{Status: 500, ApplyFirst: true},             // applied, then an error
+	{Status: 502, ApplyFirst: true},             // applied, then an error
+	{Drop: mock.DropBeforeApply},                // not applied, no answer
+	{Drop: mock.DropAfterApply},                 // applied, no answer
+	{Body: mock.TruncatedBody},                  // applied, broken answer
+	{Body: mock.NonJSONBody},                    // applied, broken answer
+	{Body: mock.EmptyBody},                      // applied, empty answer
+	{Delay: 200 * time.Millisecond},             // past the attempt timeout: the client gives up, nothing applied
 	{Delay: 150 * time.Millisecond, Late: true}, // the client gives up, then the server applies; a retry meanwhile meets 409 resource-busy
-	{Status: 400},                              // a refusal: never retried
-	{Delay: 5 * time.Millisecond, Status: 503}, // slow and failing
+	{Status: 400},                               // a refusal: never retried
+	{Delay: 5 * time.Millisecond, Status: 503},  // slow and failing
 }
 
 // realPolicy is the policy of the clients that really wait: short, so the matrix stays fast, and
