@@ -12,7 +12,11 @@
 // Most programs mount [Handler]: it accepts POST only, caps the body size, checks the signature
 // and the timestamp with a [Verifier], decodes the body with [Parse] and calls your function with
 // the [Event]. It answers 204 when your function returns nil and 500 (so Svix retries) when it
-// returns an error; rejected requests get a 4xx and your function is not called.
+// returns an error or panics; rejected requests get a 4xx and your function is not called. A
+// panic is recovered and the handler goes on serving; with [WithLogger] it is logged with the
+// message id, the event type and the panic value's type, and with the value's text only when
+// the Go runtime wrote it (a nil dereference, an index out of range): a string or an error your
+// function built may hold parts of the body, which is never logged.
 //
 //	v, err := webhook.NewVerifier(os.Getenv("DOTS_WEBHOOK_SECRET"))
 //	if err != nil {

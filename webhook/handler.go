@@ -3,9 +3,12 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"runtime"
 
 	"github.com/payoutkit/dots-go/gen"
 )
@@ -34,9 +37,10 @@ func WithEventType(t gen.WebhookEventType) HandlerOption {
 	return func(h *handler) { h.eventType = t }
 }
 
-// WithLogger makes Handler log what it does to l: rejected requests at Warn, errors from the
-// function at Error, delivered events at Debug. Nothing it logs contains the secret or a
-// signature. Without it Handler logs nothing.
+// WithLogger makes Handler log what it does to l: rejected requests at Warn, errors and panics
+// from the function at Error, delivered events at Debug. Nothing it logs contains the secret or
+// a signature, and a panic is logged without its value's text unless the Go runtime wrote it
+// (see [Handler]). Without it Handler logs nothing.
 func WithLogger(l *slog.Logger) HandlerOption {
 	return func(h *handler) { h.log = l }
 }
@@ -44,9 +48,15 @@ func WithLogger(l *slog.Logger) HandlerOption {
 // Handler returns an http.Handler that receives webhooks: it answers 405 (with an Allow
 // header) to anything but POST, 413 to a body over the size limit, 400 to a delivery that fails
 // [Verifier.Verify] or whose body [ParseAs] rejects, and otherwise calls fn with the request's
-// context and the event. It answers 204 when fn returns nil and 500 when fn returns an error,
-// so that Svix delivers the message again; the error's text is not sent. Response bodies are
-// short fixed texts that never echo the request.
+// context and the event. It answers 204 when fn returns nil and 500 when fn returns an error
+// or panics, so that Svix delivers the message again; the error's text is not sent. Response
+// bodies are short fixed texts that never echo the request.
+//
+// A panic in fn is recovered and logged with the message id, the event type and the panic
+// value's type (panic_type). The value's text (panic) is logged only when the Go runtime wrote
+// it, as for a nil dereference or an index out of range: any other value, a string or an error
+// fn built, may hold parts of the body and is not printed. A panic with [http.ErrAbortHandler]
+// is passed on to net/http.
 //
 // Svix waits 15 seconds for the answer: fn should hand slow work off rather than do it. Handler
 // panics if v or fn is nil.
@@ -102,8 +112,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev.MessageID = messageID(r.Header)
-	if err := h.fn(r.Context(), ev); err != nil {
-		if h.log != nil {
+	if err := h.call(r.Context(), ev); err != nil {
+		if h.log != nil && err != errPanicked {
 			h.log.LogAttrs(r.Context(), slog.LevelError, "webhook: handler failed",
 				slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)),
 				slog.Any("error", err))
@@ -116,6 +126,43 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)))
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// errPanicked is what call returns for a panic it has logged.
+var errPanicked = errors.New("webhook: handler panicked")
+
+// call runs fn, recovering a panic other than http.ErrAbortHandler into errPanicked.
+func (h *handler) call(ctx context.Context, ev Event) (err error) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		err = errPanicked
+		if h.log == nil {
+			return
+		}
+		attrs := []slog.Attr{slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)),
+			slog.String("panic_type", fmt.Sprintf("%T", p))}
+		if e, ok := p.(runtime.Error); ok && fromRuntime(p) {
+			attrs = append(attrs, slog.String("panic", e.Error()))
+		}
+		h.log.LogAttrs(ctx, slog.LevelError, "webhook: handler panicked", attrs...)
+	}()
+	return h.fn(ctx, ev)
+}
+
+// fromRuntime reports whether p's type is declared in package runtime, whose panic texts hold
+// type names and numbers only, never data.
+func fromRuntime(p any) bool {
+	t := reflect.TypeOf(p)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath() == "runtime"
 }
 
 // reject answers with a fixed text and logs why when a logger is set. err comes from this

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -278,4 +279,75 @@ func TestHandlerPanicsOnNil(t *testing.T) {
 			f()
 		})
 	}
+}
+
+// TestHandlerRecoversPanic checks that a panic in fn answers 500, is logged without the body,
+// the secret or the signature, and leaves the handler serving the next delivery; and that
+// http.ErrAbortHandler still reaches net/http.
+func TestHandlerRecoversPanic(t *testing.T) {
+	body := []byte(`{"event":"payout_link.updated","payout_link_id":"` + linkID + `","memo":"body-marker-never-logged"}`)
+	header := signed(testMessageID, body)
+	serve := func(h http.Handler) (code int, panicked any) {
+		defer func() { panicked = recover() }()
+		req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+		req.Header = header.Clone()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, nil
+	}
+
+	tests := []struct {
+		name  string
+		panic func(ev Event)
+		want  []string // in the log, besides the message id and the event type
+	}{
+		{name: "string built from the body", panic: func(ev Event) { panic("cannot handle " + string(ev.Raw)) },
+			want: []string{"panic_type=string"}},
+		{name: "error built from the body", panic: func(ev Event) { panic(fmt.Errorf("cannot handle %s", ev.Raw)) },
+			want: []string{"panic_type=*errors.errorString"}},
+		{name: "runtime error", panic: func(ev Event) { _ = ev.Raw[len(ev.Raw):][len(ev.Raw)] },
+			want: []string{"panic_type=runtime.boundsError",
+				fmt.Sprintf(`panic="runtime error: index out of range [%d] with length 0"`, len(body))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			calls := 0
+			h := Handler(newTestVerifier(t), func(_ context.Context, ev Event) error {
+				calls++
+				if calls == 1 {
+					tt.panic(ev)
+				}
+				return nil
+			}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+			for i, want := range []int{http.StatusInternalServerError, http.StatusNoContent} {
+				code, panicked := serve(h)
+				if panicked != nil {
+					t.Fatalf("delivery %d: a %T panic escaped Handler", i+1, panicked)
+				}
+				if code != want {
+					t.Fatalf("delivery %d: status %d, want %d", i+1, code, want)
+				}
+			}
+			out := logs.String()
+			for _, want := range append([]string{`msg="webhook: handler panicked"`, "message_id=" + testMessageID,
+				"event=payout_link.updated"}, tt.want...) {
+				if !strings.Contains(out, want) {
+					t.Errorf("log lacks %s:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "body-marker") || strings.Contains(out, linkID) {
+				t.Errorf("log shows the body:\n%s", out)
+			}
+			assertNoSecrets(t, out, header.Get("svix-signature"))
+		})
+	}
+
+	t.Run("ErrAbortHandler", func(t *testing.T) {
+		h := Handler(newTestVerifier(t), func(context.Context, Event) error { panic(http.ErrAbortHandler) })
+		if _, panicked := serve(h); panicked != http.ErrAbortHandler {
+			t.Fatalf("panicked with %v, want http.ErrAbortHandler", panicked)
+		}
+	})
 }
