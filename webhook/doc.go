@@ -36,6 +36,9 @@
 // non-2xx one, so the same message can arrive more than once: keep the function short (queue slow
 // work) and use [Event.MessageID] to drop repeats.
 //
+// The timestamp is compared with the clock in whole seconds, as Svix's libraries do: a message
+// exactly [DefaultTolerance] old or ahead is accepted, one a second more is rejected.
+//
 // Programs with their own HTTP stack call [Verifier.Verify] with the headers and the raw body
 // (the exact bytes received, before any JSON decoding), then [Parse].
 //

@@ -141,7 +141,10 @@ func NewVerifier(secret string, opts ...Option) (*Verifier, error) {
 // skipped. body must be the exact bytes received.
 //
 // The error wraps [ErrMissingHeaders], [ErrInvalidTimestamp], [ErrTimestampTooOld],
-// [ErrTimestampTooNew] or [ErrInvalidSignature]. The timestamp is checked before the signature.
+// [ErrTimestampTooNew] or [ErrInvalidSignature]. The timestamp is checked before the signature,
+// in whole seconds as Svix's libraries do: the clock's time is truncated to its Unix second, so a
+// message exactly the tolerance old (or ahead) is accepted whatever the fraction of the current
+// second, and one a second more is rejected.
 func (v *Verifier) Verify(h http.Header, body []byte) error {
 	id, ts, sigs, err := readHeaders(h)
 	if err != nil {
@@ -151,7 +154,7 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: not Unix seconds", ErrInvalidTimestamp)
 	}
-	now := v.now()
+	now := time.Unix(v.now().Unix(), 0) // whole seconds, like the header: see Verify's doc
 	sent := time.Unix(unix, 0)
 	if now.Sub(sent) > v.tolerance {
 		return fmt.Errorf("%w: sent at %d, more than %s before now", ErrTimestampTooOld, unix, v.tolerance)

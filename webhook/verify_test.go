@@ -312,3 +312,37 @@ func TestSignerHeaders(t *testing.T) {
 		t.Errorf("Verify(other secret) = %v", err)
 	}
 }
+
+// TestTimestampWholeSeconds checks that the clock is compared with the timestamp in whole Unix
+// seconds, as Svix's libraries do: where the clock is within its current second never tips a
+// message over the tolerance.
+func TestTimestampWholeSeconds(t *testing.T) {
+	const sent = 1700000000
+	at := time.Unix(sent, 0)
+	tol := DefaultTolerance
+	tests := []struct {
+		name string
+		now  time.Time
+		want error
+	}{
+		{"old: exactly the tolerance", at.Add(tol), nil},
+		{"old: the tolerance and 1 ms", at.Add(tol + time.Millisecond), nil},
+		{"old: the tolerance and 999 ms", at.Add(tol + 999*time.Millisecond), nil},
+		{"old: the tolerance and 1 s", at.Add(tol + time.Second), ErrTimestampTooOld},
+		// Ahead, truncating the clock changes no verdict (the header holds whole seconds), but
+		// the edges are checked all the same.
+		{"new: exactly the tolerance", at.Add(-tol), nil},
+		{"new: the tolerance less 999 ms", at.Add(-tol + 999*time.Millisecond), nil},
+		{"new: the tolerance and 1 ms", at.Add(-tol - time.Millisecond), ErrTimestampTooNew},
+		{"new: the tolerance and 1 s", at.Add(-tol - time.Second), ErrTimestampTooNew},
+	}
+	h := headers("svix", testMessageID, sent, "v1,"+refSig(testKey, testMessageID, sent, testUpdated))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTestVerifier(t, WithClock(func() time.Time { return tt.now }))
+			if err := v.Verify(h, testUpdated); !errors.Is(err, tt.want) {
+				t.Fatalf("Verify at %s = %v, want %v", tt.now.Sub(at), err, tt.want)
+			}
+		})
+	}
+}
