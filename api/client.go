@@ -217,6 +217,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	p := &pipeline{
 		client:    safeHTTPClient(cfg.httpClient),
 		auth:      secret("Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+apiKey))),
+		secrets:   secrets(base64.StdEncoding.EncodeToString([]byte(clientID+":"+apiKey)), apiKey),
 		appID:     cfg.appID,
 		userAgent: ua,
 		policy:    cfg.policy,
@@ -275,7 +276,24 @@ func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String(
 // secret keeps a credential in a closure: reflection (and so fmt, %+v included) cannot reach it.
 func secret(s string) func() string { return func() string { return s } }
 
+// secrets keeps the credentials an answer could echo (a proxy that reflects the request) in a
+// closure, for redaction; empty ones are left out.
+func secrets(ss ...string) func() []string {
+	var keep []string
+	for _, s := range ss {
+		if s != "" {
+			keep = append(keep, s)
+		}
+	}
+	return func() []string { return keep }
+}
+
 func checkBaseURL(base string) error {
+	// Userinfo is refused before anything else, and the URL is never repeated then: it may hold
+	// a key ("https://pk_live_...:sk_live_...@host/api").
+	if _, authority, ok := strings.Cut(base, "://"); ok && strings.Contains(strings.SplitN(authority, "/", 2)[0], "@") {
+		return errors.New("dots: the base URL must not carry credentials (user:password@); pass them to NewClient")
+	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("dots: base URL %q is not an absolute URL", base)

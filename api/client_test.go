@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -79,6 +80,9 @@ func TestNewClientOptions(t *testing.T) {
 		{"plain http elsewhere", "pk_test_1", []api.Option{api.WithBaseURL("http://api.example.com/api")}, "", "loopback"},
 		{"credentials in URL", "pk_test_1", []api.Option{api.WithBaseURL("https://u:p@api.example.com/api")}, "", "credentials"},
 		{"relative URL", "pk_test_1", []api.Option{api.WithBaseURL("/api")}, "", "absolute"},
+		{"key in a URL without host", "pk_test_1", []api.Option{api.WithBaseURL("https://pk_test_1:" + testAPIKey + "@/api")}, "", "credentials"},
+		{"key in an unparseable URL", "pk_test_1", []api.Option{api.WithBaseURL("https://pk_test_1:" + testAPIKey + "@api.example.com:port/api")}, "", "credentials"},
+		{"key in a loopback URL", "pk_test_1", []api.Option{api.WithBaseURL("http://pk_test_1:" + testAPIKey + "@127.0.0.1:9/api")}, "", "credentials"},
 		{"unknown environment", "pk_test_1", []api.Option{api.WithEnvironment("staging")}, "", "unknown environment"},
 		{"nil http client", "pk_test_1", []api.Option{api.WithHTTPClient(nil)}, "", "nil"},
 		{"negative retries", "pk_test_1", []api.Option{api.WithMaxRetries(-1)}, "", "n >= 0"},
@@ -88,6 +92,9 @@ func TestNewClientOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := api.NewClient(tt.id, testAPIKey, tt.opts...)
 			recordErr(err)
+			if err != nil && strings.Contains(err.Error(), testAPIKey) {
+				t.Fatal("the error repeats the API key it was given in the base URL")
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
@@ -123,6 +130,9 @@ func TestNewClientFromEnv(t *testing.T) {
 			t.Setenv("DOTS_BASE_URL", tt.base)
 			c, err := api.NewClientFromEnv()
 			recordErr(err)
+			if err != nil && strings.Contains(err.Error(), testAPIKey) {
+				t.Fatal("the error repeats the API key it was given in the base URL")
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -427,5 +437,31 @@ func TestRedirectDropsCredentialsToOtherHosts(t *testing.T) {
 	}
 	if got[0].Get("Authorization") != "" || got[0].Get("Api-App-Id") != "" {
 		t.Fatal("credentials followed a redirect to another host")
+	}
+}
+
+// TestEchoedCredentialsAreRedacted: an answer that echoes the request (a proxy's error page) does
+// not carry the credentials into *Error, whose Body the caller may print.
+func TestEchoedCredentialsAreRedacted(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		msg, _ := json.Marshal("proxy refused: Authorization: " + r.Header.Get("Authorization") + " key " + testAPIKey)
+		_, _ = w.Write([]byte(`{"message":` + string(msg) + `}`))
+	})
+	h := newHarness(t, echo, allowMalformed)
+	_, err := h.client().GetPayoutLink(context.Background(), linkID)
+	recordErr(err)
+	var e *api.Error
+	if !errors.As(err, &e) || e.StatusCode != 400 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, s := range []string{string(e.Body), e.Message, err.Error(), fmt.Sprintf("%+v", e)} {
+		if strings.Contains(s, testAPIKey) || strings.Contains(s, testAuthValue) {
+			t.Fatal("the error keeps a credential the answer echoed")
+		}
+	}
+	if !strings.Contains(e.Message, "Authorization: Basic [redacted]") {
+		t.Fatalf("message %q; want the echo kept, with the credential redacted", e.Message)
 	}
 }

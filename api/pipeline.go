@@ -27,7 +27,8 @@ import (
 // logs one line per attempt. It holds the credentials, so it never prints itself.
 type pipeline struct {
 	client    *http.Client
-	auth      func() string // the Authorization value, kept in a closure so no fmt verb can reach it
+	auth      func() string   // the Authorization value, kept in a closure so no fmt verb can reach it
+	secrets   func() []string // the credentials to redact from error bodies, likewise
 	appID     string
 	userAgent string
 	policy    RetryPolicy
@@ -203,7 +204,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 					}
 				}
 			}
-			e := info.apiError(attempt, resp, respBody)
+			e := info.apiError(attempt, resp, redact(respBody, p.secrets()))
 			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
 			e.OutcomeUnknown = mayHaveApplied
 			out = e
@@ -392,6 +393,17 @@ type callInfo struct {
 func (c callInfo) requestError(attempts int, sent bool, err error) *RequestError {
 	return &RequestError{Operation: c.op, Method: c.method, Path: c.path, Attempts: attempts,
 		IdempotencyKey: c.key, OutcomeUnknown: sent, Err: err}
+}
+
+// redact replaces every credential in body with "[redacted]": an answer may echo the request
+// (a proxy's error page, a debugging endpoint), and *Error keeps the body.
+func redact(body []byte, secrets []string) []byte {
+	for _, s := range secrets {
+		if bytes.Contains(body, []byte(s)) {
+			body = bytes.ReplaceAll(body, []byte(s), []byte("[redacted]"))
+		}
+	}
+	return body
 }
 
 // maxErrorBody is how much of an error body *Error keeps.

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	defer cleanup()
 	result, err := do(ctx, client, fs.Args(), stderr)
 	if err != nil {
-		printError(stderr, err)
+		printError(stderr, err, getenv("DOTS_API_KEY"))
 		if errors.Is(err, api.ErrIdempotencyKeyReused) {
 			// The link exists, made earlier for another request with this key: show it, and fail.
 			_ = writeJSON(stdout, result)
@@ -294,8 +295,34 @@ func newClient(envFlag string, stderr io.Writer, getenv func(string) string) (*a
 	return c, func() {}, nil
 }
 
-// printError says what went wrong, with what the user needs to act on it.
-func printError(w io.Writer, err error) {
+// credential matches what looks like an HTTP credential in text: a Basic or Bearer value.
+var credential = regexp.MustCompile(`(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/=._~-]{6,}`)
+
+// redactor writes to w with every credential-looking value and every given secret replaced by
+// [redacted]: an error body may echo the request (a proxy's error page), and the text of an
+// error may quote that body.
+type redactor struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (r redactor) Write(p []byte) (int, error) {
+	s := credential.ReplaceAllString(string(p), "${1}${2}[redacted]")
+	for _, secret := range r.secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
+	}
+	if _, err := io.WriteString(r.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// printError says what went wrong, with what the user needs to act on it. Credentials (secrets,
+// and anything shaped like a Basic or Bearer value) are redacted from all of it.
+func printError(out io.Writer, err error, secrets ...string) {
+	w := redactor{out, secrets}
 	fmt.Fprintf(w, "payoutlinks: %v\n", err)
 	var e *api.Error
 	if errors.As(err, &e) {

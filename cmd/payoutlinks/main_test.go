@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -248,4 +251,23 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestErrorOutputRedactsCredentials: an error body that echoes the request (a proxy's error page)
+// is printed without the credentials it echoed.
+func TestErrorOutputRedactsCredentials(t *testing.T) {
+	const bearer = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.dGVzdA"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "proxy refused\nAuthorization: %s\nX-Upstream: %s\nkey=%s\n", r.Header.Get("Authorization"), bearer, testAPIKey)
+	}))
+	defer echo.Close()
+	c := newCLI(t)
+	c.env["DOTS_BASE_URL"] = echo.URL + "/api"
+	code, _, errOut := c.run("get", "3c90c3cc-0d44-4b50-8888-8dd25736052a")
+	auth := base64.StdEncoding.EncodeToString([]byte(testClientID + ":" + testAPIKey))
+	if code == 0 || strings.Contains(errOut, auth) || strings.Contains(errOut, "c2VjcmV0") || !strings.Contains(errOut, "proxy refused") {
+		t.Fatalf("exit %d; stderr shows a credential or hides the body:\n%s", code, errOut)
+	}
 }
