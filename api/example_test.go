@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"testing"
 
 	"github.com/oapi-codegen/nullable"
 	"github.com/payoutkit/dots-go/api"
@@ -96,4 +97,29 @@ func ExampleWithContractValidation() {
 	_, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 100})
 	fmt.Println("error:", err)
 	// Output: error: <nil>
+}
+
+// TestContractValidationInCI is the README's contract-validation snippet, run against the mock
+// (in a real CI job, DOTS_ENV=sandbox and sandbox keys come from the CI's secrets).
+func TestContractValidationInCI(t *testing.T) {
+	srv := mock.NewServer()
+	defer srv.Close()
+	t.Setenv("DOTS_CLIENT_ID", "pk_test_ci")
+	t.Setenv("DOTS_API_KEY", "sk_test_ci")
+	t.Setenv("DOTS_BASE_URL", srv.BaseURL())
+
+	client, err := api.NewClientFromEnv( // DOTS_ENV=sandbox and sandbox keys in CI secrets
+		api.WithContractValidation(api.ContractReport), // or api.ContractStrict
+		api.WithContractReporter(func(f api.ContractFinding) {
+			if !f.OnlyDrift() {
+				t.Errorf("%s %s breaks openapi.yaml: %v", f.Operation, f.Direction, f.Violations)
+			}
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 100}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -308,3 +308,7 @@ func withKey(err error, key string) error {
 	}
 	return &keyedError{key: key, err: err}
 }
+
+// Ptr returns a pointer to v, for the optional fields of a request:
+// Memo: api.Ptr("March invoice").
+func Ptr[T any](v T) *T { return &v }

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/payoutkit/dots-go/gen"
@@ -112,4 +113,26 @@ func ExampleParseAs() {
 	}
 	fmt.Println(ev.Type, ev.PayoutLinkID, ev.PayoutLink.Amount)
 	// Output: payout_link.sent 3c90c3cc-0d44-4b50-8888-8dd25736052a 1250
+}
+
+// markPaid and refresh stand for a program's own bookkeeping in Example_mount.
+func markPaid(ctx context.Context, linkID string, amount int64) error { return nil }
+func refresh(ctx context.Context, linkID string) error                { return nil }
+
+// Mount the handler on a program's own mux: the README's webhook snippet.
+func Example_mount() {
+	v, err := webhook.NewVerifier(os.Getenv("DOTS_WEBHOOK_SECRET"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/webhooks/dots", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
+		switch ev.Type {
+		case gen.WebhookEventTypePayoutLinkClaimed, gen.WebhookEventTypePayoutLinkPaidOut:
+			return markPaid(ctx, ev.PayoutLinkID, int64(ev.PayoutLink.Amount))
+		case gen.WebhookEventTypePayoutLinkUpdated:
+			return refresh(ctx, ev.PayoutLinkID) // the body names the link only: read it again
+		}
+		return nil // other or future kinds: ev.Raw holds the body
+	}))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", nil))
 }
