@@ -31,8 +31,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyParse$$' -fuzztime $(FUZZTIME) ./webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLikeEncodingJSON$$' -fuzztime $(FUZZTIME) ./api
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeLikeEncodingJSON$$' -fuzztime $(FUZZTIME) ./api
-	$(GO) test -run '^$$' -fuzz '^FuzzContractLikeKin$$' -fuzztime $(FUZZTIME) ./api
-	$(GO) test -run '^$$' -fuzz '^FuzzNumber$$' -fuzztime $(FUZZTIME) ./internal/jsonscan
 
 ## faultmatrix: the full 10,000-create fault matrix (make test runs 1,000 under -race)
 faultmatrix:

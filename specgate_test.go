@@ -31,7 +31,6 @@ const (
           type: string
           format: uri
           description: The URL the payee opens to claim the money.
-          x-go-type-skip-optional-pointer: true
           example: https://my.dots.dev/flow/3c90c3cc-0d44-4b50-8888-8dd25736052a
 `
 	gateCreateRequestHead = "      required: [amount]\n      properties:\n"

@@ -1,16 +1,89 @@
 package dots
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
-// Timestamp is a point in time as Dots writes it. It reads RFC 3339 timestamps and the zone-less
-// form the real API sends (2024-07-11T12:31:33.479437), which it takes as UTC. It writes RFC 3339.
+// The types below are the tolerant wire types every generated model uses through the type
+// mappings of oapi-codegen.yaml: each reads what the real API is known to send although the spec
+// forbids it (see KnownDrift), and null as the zero value. They decode through the codec's token
+// API (UnmarshalJSONFrom); their UnmarshalJSON, for encoding/json, is the same code.
+
+// Int is an integer as Dots writes it: a JSON integer, or a whole number written as a float
+// (5000.0, 5e3). A fraction is an error, never a silent rounding; null reads as 0. Every integer
+// field of the models is an Int.
+type Int int64
+
+// Amount is a sum of money in cents, in requests and responses alike, read as Int is.
+type Amount int64
+
+// ParseWholeNumber reads a JSON number that is a whole number, as Int does: "5000", "5000.0" and
+// "5e3" give 5000; "12.5", text and numbers beyond ±2^53 (unless written as integers) fail.
+func ParseWholeNumber(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, errors.New("not a whole number")
+	}
+	return int64(f), nil
+}
+
+// readWhole reads a whole number or null (0) from dec.
+func readWhole(dec *jsontext.Decoder) (int64, error) {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return 0, err
+	case '0':
+		v, err := dec.ReadValue()
+		if err != nil {
+			return 0, err
+		}
+		n, err := ParseWholeNumber(string(v))
+		if err != nil {
+			return 0, fmt.Errorf("dots: %s is not a whole number", v)
+		}
+		return n, nil
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("dots: want a whole number, not %s", clip(v))
+}
+
+// UnmarshalJSONFrom reads a whole number or null.
+func (n *Int) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := readWhole(dec)
+	*n = Int(v)
+	return err
+}
+
+// UnmarshalJSON reads a whole number or null.
+func (n *Int) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, n) }
+
+// UnmarshalJSONFrom reads a whole number of cents or null.
+func (a *Amount) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return (*Int)(a).UnmarshalJSONFrom(dec)
+}
+
+// UnmarshalJSON reads a whole number of cents or null.
+func (a *Amount) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, a) }
+
+// Timestamp is a point in time as Dots writes it. It reads RFC 3339 and the zone-less form the
+// real API sends (2024-07-11T12:31:33.479437), which it takes as UTC; null reads as the zero
+// Timestamp. It writes RFC 3339, and null for the zero Timestamp.
 type Timestamp struct {
 	time.Time
 }
@@ -22,38 +95,59 @@ var zoneless = []string{
 	"2006-01-02 15:04:05.999999999Z07:00",
 }
 
-// ParseTimestamp reads s as UnmarshalJSON does, without the JSON quotes.
+// ParseTimestamp reads s as a Timestamp field does, without the JSON quotes.
 func ParseTimestamp(s string) (Timestamp, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, ok := parseTime(s); ok {
 		return Timestamp{t}, nil
-	}
-	for _, layout := range zoneless {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return Timestamp{t}, nil
-		}
 	}
 	return Timestamp{}, fmt.Errorf("dots: cannot read %q as a timestamp", s)
 }
 
-// UnmarshalJSON reads a JSON string or null (which leaves the zero Timestamp).
-func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+// parseTime keeps s from escaping, so a caller's string(bytes) needs no allocation.
+func parseTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	for _, layout := range zoneless {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// UnmarshalJSONFrom reads a JSON string or null.
+func (t *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() == 'n' {
+		_, err := dec.ReadToken()
 		*t = Timestamp{}
-		return nil
+		return err
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("dots: a timestamp must be a JSON string, not %s", clip(b))
-	}
-	v, err := ParseTimestamp(s)
+	v, err := dec.ReadValue()
 	if err != nil {
 		return err
 	}
-	*t = v
-	return nil
+	if v.Kind() != '"' {
+		return fmt.Errorf("dots: a timestamp must be a JSON string, not %s", clip(v))
+	}
+	if !slices.Contains(v, '\\') { // no escapes: the text between the quotes is the string
+		if tm, ok := parseTime(string(v[1 : len(v)-1])); ok {
+			*t = Timestamp{tm}
+			return nil
+		}
+	}
+	var s string
+	if err := codec.Unmarshal(v, &s); err != nil {
+		return err
+	}
+	*t, err = ParseTimestamp(s)
+	return err
 }
 
-// MarshalJSON writes RFC 3339 with the sub-second digits the value has.
+// UnmarshalJSON reads a JSON string or null.
+func (t *Timestamp) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, t) }
+
+// MarshalJSON writes RFC 3339 with the sub-second digits the value has, or null when zero.
 func (t Timestamp) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
 		return []byte("null"), nil
@@ -61,12 +155,8 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return append(t.AppendFormat([]byte{'"'}, time.RFC3339Nano), '"'), nil
 }
 
-// MarshalText and UnmarshalText keep the embedded time.Time's text methods from taking over.
-
-// MarshalText writes RFC 3339.
-func (t Timestamp) MarshalText() ([]byte, error) { return t.AppendFormat(nil, time.RFC3339Nano), nil }
-
-// UnmarshalText reads what ParseTimestamp reads.
+// UnmarshalText reads what ParseTimestamp reads (the embedded time.Time's MarshalText writes RFC
+// 3339).
 func (t *Timestamp) UnmarshalText(b []byte) error {
 	v, err := ParseTimestamp(string(b))
 	if err != nil {
@@ -76,103 +166,88 @@ func (t *Timestamp) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Amount is a sum of money in cents. It reads whole numbers written as JSON integers or as floats
-// with no fraction (5000.0, 5e3), and quoted digits; a fraction of a cent is an error rather than a
-// silent rounding. It writes a JSON integer.
-type Amount int64
+// Metadata is your own key-value data kept with a payout link: write it as a literal
+// (dots.Metadata{"order_id": "A-1001"}) and read it by key (link.Metadata["order_id"]). Dots may
+// also answer with metadata written as one string, which is kept under the key MetadataText ("")
+// and written back as a string; a value in an object that is not a string is kept as its JSON
+// text. null and absent read as a nil Metadata.
+type Metadata map[string]string
 
-// UnmarshalJSON reads a JSON number, a string of one, or null (which leaves zero).
-func (a *Amount) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		b = bytes.Trim(b, `"`)
-	}
-	s := string(b)
-	if s == "null" {
-		*a = 0
+// MetadataText is the key under which Metadata keeps metadata that Dots wrote as a single string.
+const MetadataText = ""
+
+// Text returns the metadata Dots wrote as a single string, if it did.
+func (m Metadata) Text() string { return m[MetadataText] }
+
+// UnmarshalJSONFrom reads an object, a string or null.
+func (m *Metadata) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		*m = nil
+		return err
+	case '{':
+	default:
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		text := string(v)
+		if v.Kind() == '"' {
+			if err := codec.Unmarshal(v, &text); err != nil {
+				return err
+			}
+		}
+		*m = Metadata{MetadataText: text}
 		return nil
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*a = Amount(n)
-		return nil
+	if _, err := dec.ReadToken(); err != nil {
+		return err
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("dots: an amount must be a number of cents, not %s", clip(b))
+	out := Metadata{}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		key := name.String() // before the next read voids the token
+		if dec.PeekKind() == '"' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			out[key] = tok.String()
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		raw := v.Clone()
+		_ = raw.Compact()
+		out[key] = string(raw)
 	}
-	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return fmt.Errorf("dots: amount %s is not a whole number of cents", clip(b))
+	if _, err := dec.ReadToken(); err != nil {
+		return err
 	}
-	*a = Amount(f)
+	*m = out
 	return nil
 }
 
-// MarshalJSON writes the amount as a JSON integer.
-func (a Amount) MarshalJSON() ([]byte, error) {
-	return strconv.AppendInt(nil, int64(a), 10), nil
+// UnmarshalJSON reads an object, a string or null.
+func (m *Metadata) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, m) }
+
+// MarshalJSONTo writes the pairs as an object (keys sorted, as encoding/json does), metadata read
+// as a single string as that string, and a nil Metadata as null.
+func (m Metadata) MarshalJSONTo(enc *jsontext.Encoder) error {
+	if text, ok := m[MetadataText]; ok && len(m) == 1 {
+		return enc.WriteToken(jsontext.String(text))
+	}
+	return json.MarshalEncode(enc, map[string]string(m))
 }
 
-// Metadata is your own key-value data kept with a payout link. Dots takes and gives an object of
-// strings; its published spec also allows a single string, which lands in Text. Values that are
-// not strings in an object the API sends are kept as their JSON text.
-type Metadata struct {
-	// Pairs is the object form.
-	Pairs map[string]string
-	// Text is the string form; it is only written when Pairs is nil.
-	Text string
-}
-
-// IsZero reports whether the metadata holds nothing, so an omitzero field leaves it out.
-func (m Metadata) IsZero() bool { return m.Pairs == nil && m.Text == "" }
-
-// MarshalJSON writes Text as a JSON string when it is set and Pairs is nil; otherwise the pairs
-// as an object ({} when there are none).
-func (m Metadata) MarshalJSON() ([]byte, error) {
-	if m.Pairs == nil && m.Text != "" {
-		return json.Marshal(m.Text)
-	}
-	if m.Pairs == nil {
-		return []byte("{}"), nil
-	}
-	return json.Marshal(m.Pairs)
-}
-
-// UnmarshalJSON reads an object, a string or null; any other JSON value is kept as text.
-func (m *Metadata) UnmarshalJSON(b []byte) error {
-	*m = Metadata{}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
-	case 'n':
-		return nil
-	case '"':
-		return json.Unmarshal(b, &m.Text)
-	case '{':
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return err
-		}
-		m.Pairs = make(map[string]string, len(raw))
-		for k, v := range raw {
-			var s string
-			if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
-				m.Pairs[k] = s
-				continue
-			}
-			var buf bytes.Buffer
-			if json.Compact(&buf, v) != nil {
-				buf.Reset()
-				buf.Write(v)
-			}
-			m.Pairs[k] = buf.String()
-		}
-		return nil
-	default:
-		m.Text = string(b)
-		return nil
-	}
-}
+// MarshalJSON writes what MarshalJSONTo writes.
+func (m Metadata) MarshalJSON() ([]byte, error) { return codec.Marshal(m) }
 
 // clip shortens a JSON value for an error message.
 func clip(b []byte) string {

@@ -2,10 +2,12 @@ package dots_test
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
 	"time"
 
 	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 func TestTimestampUnmarshal(t *testing.T) {
@@ -22,18 +24,21 @@ func TestTimestampUnmarshal(t *testing.T) {
 		{"null", `null`, time.Time{}, false},
 		{"garbage", `"yesterday"`, time.Time{}, true},
 		{"number", `1700000000`, time.Time{}, true},
+		{"escaped", `"2024-07-11T12:31:33\u002e5"`, time.Date(2024, 7, 11, 12, 31, 33, 500000000, time.UTC), false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var ts dots.Timestamp
-			err := json.Unmarshal([]byte(tt.in), &ts)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if !ts.Equal(tt.want) {
-				t.Fatalf("got %v, want %v", ts.Time, tt.want)
-			}
-		})
+		for name, decode := range decoders {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				var ts dots.Timestamp
+				err := decode([]byte(tt.in), &ts)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+				}
+				if !ts.Equal(tt.want) {
+					t.Fatalf("got %v, want %v", ts.Time, tt.want)
+				}
+			})
+		}
 	}
 }
 
@@ -55,33 +60,41 @@ func TestTimestampRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAmountUnmarshal(t *testing.T) {
+// decoders are the two codecs the wire types must read alike: encoding/json (the generated client
+// and users' own code) and the SDK's codec.
+var decoders = map[string]func([]byte, any) error{"encoding/json": json.Unmarshal, "codec": codec.Unmarshal}
+
+func TestWholeNumbers(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    dots.Amount
+		want    int64
 		wantErr bool
 	}{
 		{`5000`, 5000, false},
 		{`5000.0`, 5000, false},
 		{`5e3`, 5000, false},
-		{`"1250"`, 1250, false},
+		{`-0.0`, 0, false},
 		{`null`, 0, false},
+		{`9007199254740993`, 9007199254740993, false}, // an integer beyond 2^53 stays exact
 		{`12.5`, 0, true},
-		{`"abc"`, 0, true},
+		{`"1250"`, 0, true},
 		{`true`, 0, true},
 		{`1e300`, 0, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			var a dots.Amount
-			err := json.Unmarshal([]byte(tt.in), &a)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if a != tt.want {
-				t.Fatalf("got %d, want %d", a, tt.want)
-			}
-		})
+		for name, decode := range decoders {
+			t.Run(name+"/"+tt.in, func(t *testing.T) {
+				var a dots.Amount
+				var n dots.Int
+				errA, errN := decode([]byte(tt.in), &a), decode([]byte(tt.in), &n)
+				if (errA != nil) != tt.wantErr || (errN != nil) != tt.wantErr {
+					t.Fatalf("err = %v / %v, wantErr %v", errA, errN, tt.wantErr)
+				}
+				if int64(a) != tt.want || int64(n) != tt.want {
+					t.Fatalf("got %d / %d, want %d", a, n, tt.want)
+				}
+			})
+		}
 	}
 	if b, _ := json.Marshal(dots.Amount(1250)); string(b) != "1250" {
 		t.Fatalf("marshal = %s", b)
@@ -90,39 +103,38 @@ func TestAmountUnmarshal(t *testing.T) {
 
 func TestMetadata(t *testing.T) {
 	tests := []struct {
-		name, in  string
-		wantPairs map[string]string
-		wantText  string
-		wantOut   string
+		name, in string
+		want     dots.Metadata
+		wantOut  string
 	}{
-		{"object of strings", `{"order":"A-1"}`, map[string]string{"order": "A-1"}, "", `{"order":"A-1"}`},
-		{"empty object", `{}`, map[string]string{}, "", `{}`},
-		{"non-string values kept as JSON", `{"n": 5, "o": {"a" : 1}}`, map[string]string{"n": "5", "o": `{"a":1}`}, "", `{"n":"5","o":"{\"a\":1}"}`},
-		{"string form", `"A-1"`, nil, "A-1", `"A-1"`},
-		{"null", `null`, nil, "", `{}`},
-		{"array kept as text", `[1,2]`, nil, "[1,2]", `"[1,2]"`},
+		{"object of strings", `{"order":"A-1"}`, dots.Metadata{"order": "A-1"}, `{"order":"A-1"}`},
+		{"empty object", `{}`, dots.Metadata{}, `{}`},
+		{"keys written sorted", `{"h":"8","g":"7","f":"6","e":"5","d":"4","c":"3","b":"2","a":"1"}`,
+			dots.Metadata{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8"},
+			`{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8"}`},
+		{"non-string values kept as JSON", `{"n": 5, "o": {"a" : 1}}`, dots.Metadata{"n": "5", "o": `{"a":1}`}, `{"n":"5","o":"{\"a\":1}"}`},
+		{"string form", `"A-1"`, dots.Metadata{dots.MetadataText: "A-1"}, `"A-1"`},
+		{"null", `null`, nil, `null`},
+		{"array kept as text", `[1,2]`, dots.Metadata{dots.MetadataText: "[1,2]"}, `"[1,2]"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var m dots.Metadata
-			if err := json.Unmarshal([]byte(tt.in), &m); err != nil {
-				t.Fatal(err)
-			}
-			if len(m.Pairs) != len(tt.wantPairs) || (m.Pairs == nil) != (tt.wantPairs == nil) {
-				t.Fatalf("pairs = %#v, want %#v", m.Pairs, tt.wantPairs)
-			}
-			for k, v := range tt.wantPairs {
-				if m.Pairs[k] != v {
-					t.Fatalf("pairs[%q] = %q, want %q", k, m.Pairs[k], v)
+		for name, decode := range decoders {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				var m dots.Metadata
+				if err := decode([]byte(tt.in), &m); err != nil {
+					t.Fatal(err)
 				}
-			}
-			if m.Text != tt.wantText {
-				t.Fatalf("text = %q, want %q", m.Text, tt.wantText)
-			}
-			out, err := json.Marshal(m)
-			if err != nil || string(out) != tt.wantOut {
-				t.Fatalf("marshal = %s, %v; want %s", out, err, tt.wantOut)
-			}
-		})
+				if !maps.Equal(m, tt.want) || (m == nil) != (tt.want == nil) {
+					t.Fatalf("got %#v, want %#v", m, tt.want)
+				}
+				out, err := json.Marshal(m)
+				if err != nil || string(out) != tt.wantOut {
+					t.Fatalf("marshal = %s, %v; want %s", out, err, tt.wantOut)
+				}
+			})
+		}
+	}
+	if m := (dots.Metadata{dots.MetadataText: "A-1"}); m.Text() != "A-1" {
+		t.Fatalf("Text() = %q", m.Text())
 	}
 }

@@ -2,6 +2,7 @@ package dots_test
 
 import (
 	"encoding/json"
+	"maps"
 	"testing"
 
 	dots "github.com/payoutkit/dots-go"
@@ -35,7 +36,7 @@ func FuzzWireTypes(f *testing.F) {
 		if json.Unmarshal(b, &m) == nil {
 			out, err := json.Marshal(m)
 			var back dots.Metadata
-			if err != nil || json.Unmarshal(out, &back) != nil || len(back.Pairs) != len(m.Pairs) {
+			if err != nil || json.Unmarshal(out, &back) != nil || !maps.Equal(back, m) {
 				t.Fatalf("metadata %s -> %s does not round-trip", b, out)
 			}
 		}

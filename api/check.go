@@ -2,12 +2,12 @@ package api
 
 import (
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strings"
 	"unicode"
 
 	"github.com/google/uuid"
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
 )
 
@@ -27,9 +27,13 @@ func (c *checker) uuid(field, v string) {
 	}
 }
 
+// email accepts a bare address: one "@" after something, a domain with an inner dot, and none of
+// the spaces and punctuation of a display name ("Jane <j@example.com>") or a list.
 func (c *checker) email(field, v string) {
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Address != v || a.Name != "" || !strings.Contains(v[strings.LastIndexByte(v, '@')+1:], ".") {
+	at := strings.IndexByte(v, '@')
+	domain := v[at+1:]
+	if at < 1 || strings.Count(v, "@") != 1 || strings.ContainsAny(v, " \t\r\n<>\",;:()[]\\") ||
+		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		c.add(field, "must be an email address such as jsmith@example.com")
 	}
 }
@@ -48,13 +52,10 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 	if b.UserID != nil {
 		c.uuid("user_id", *b.UserID)
 	}
-	if k, err := b.IdempotencyKey.Get(); err == nil {
-		c.uuid("idempotency_key", k)
+	if b.IdempotencyKey != nil {
+		c.uuid("idempotency_key", *b.IdempotencyKey)
 	}
-	var p gen.Payee
-	if b.Payee != nil {
-		p = *b.Payee
-	}
+	p := b.Payee
 	if p.Email != nil {
 		c.email("payee.email", *p.Email)
 	}
@@ -64,11 +65,11 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 	if p.PhoneNumber != nil {
 		c.digits("payee.phone_number", *p.PhoneNumber, 4, 15)
 	}
-	if b.Delivery != nil {
+	{
 		switch m := b.Delivery.Method; {
 		case m == "":
 		case !m.Valid():
-			c.add("delivery.method", "must be one of sms, link, email, all, not %q", string(m))
+			c.add("delivery.method", "must be one of %s, not %q", oneOf(gen.DeliveryMethodValues()), string(m))
 		case m == gen.DeliveryMethodSms:
 			if p.CountryCode == nil || p.PhoneNumber == nil {
 				c.add("payee.phone_number", "delivery by sms needs payee.country_code and payee.phone_number")
@@ -79,11 +80,11 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 			}
 		}
 	}
-	if v, err := b.PayoutFeeParty.Get(); err == nil && !v.Valid() {
-		c.add("payout_fee_party", "must be user or platform, not %q", string(v))
+	if v := b.PayoutFeeParty; v != "" && !v.Valid() {
+		c.add("payout_fee_party", "must be one of %s, not %q", oneOf(gen.PayoutFeePartyValues()), string(v))
 	}
-	if b.FundingSource != "" && !b.FundingSource.Valid() {
-		c.add("funding_source", "must be dots_balance or ach, not %q", string(b.FundingSource))
+	if v := b.FundingSource; v != "" && !v.Valid() {
+		c.add("funding_source", "must be one of %s, not %q", oneOf(gen.FundingSourceValues()), string(v))
 	}
 	seen := map[string]bool{}
 	for i, s := range b.AdditionalSteps {
@@ -99,7 +100,7 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 		seen[string(raw)] = true
 		if raw[0] == '"' {
 			if n, err := s.AsStepName(); err != nil || !n.Valid() {
-				c.add(field, "is not a known step name")
+				c.add(field, "is not a known step name (%s)", oneOf(gen.StepNameValues()))
 			}
 			continue
 		}
@@ -109,7 +110,7 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 			continue
 		}
 		if !o.Name.Valid() {
-			c.add(field+".name", "is not a known step name")
+			c.add(field+".name", "is not a known step name (%s)", oneOf(gen.StepNameValues()))
 		}
 		if o.RedirectURL != nil {
 			if u, err := url.Parse(*o.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
@@ -117,18 +118,22 @@ func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
 			}
 		}
 		if o.PayoutFeeParty != nil && !o.PayoutFeeParty.Valid() {
-			c.add(field+".payout_fee_party", "must be user or platform")
+			c.add(field+".payout_fee_party", "must be one of %s", oneOf(gen.AdditionalStepOptionsPayoutFeePartyValues()))
 		}
 	}
-	if b.Metadata != nil {
-		for k := range b.Metadata.Pairs {
-			if k == "" {
-				c.add("metadata", "keys must not be empty")
-				break
-			}
-		}
+	if _, text := b.Metadata[dots.MetadataText]; text && len(b.Metadata) > 1 {
+		c.add("metadata", "keys must not be empty (the empty key holds metadata written as one string)")
 	}
 	return c
+}
+
+// oneOf lists the values of an enum, as the generated code names them.
+func oneOf[T ~string](values []T) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
 }
 
 func checkList(p *gen.ListPayoutLinksParams) []FieldError {
@@ -164,7 +169,7 @@ func checkID(op, id string) error {
 		c.add("payout_link_id", "is too long")
 	}
 	if len(c) > 0 {
-		return &InvalidRequestError{Operation: op, Fields: c}
+		return &InvalidRequestError{Call: Call{Operation: op}, Fields: c}
 	}
 	return nil
 }

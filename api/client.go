@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -52,19 +53,12 @@ func (e Environment) BaseURL() string {
 // DefaultMaxResponseBytes is the largest response body a client reads (1 MiB).
 const DefaultMaxResponseBytes = 1 << 20
 
-// config collects what the options set.
+// config collects what the options set: most of it straight into the pipeline.
 type config struct {
+	pipeline
 	env        Environment
 	baseURL    string
 	httpClient *http.Client
-	appID      string
-	userAgent  string
-	policy     RetryPolicy
-	attemptTO  time.Duration
-	maxBody    int64
-	logger     *slog.Logger
-	contract   ContractMode
-	report     func(ContractFinding)
 }
 
 // Option configures a Client.
@@ -85,15 +79,12 @@ func WithEnvironment(env Environment) Option {
 // or "http://127.0.0.1:PORT/api" for a local server such as the mock). It wins over the
 // environment. Plain http is refused except on a loopback host.
 func WithBaseURL(u string) Option {
-	return func(c *config) error {
-		c.baseURL = u
-		return nil
-	}
+	return func(c *config) error { c.baseURL = u; return nil }
 }
 
 // WithHTTPClient sends requests with hc (its transport, timeouts and TLS settings). The client
-// is copied, not changed: the SDK adds a redirect policy that never forwards credentials to
-// another host.
+// is copied, not changed: the SDK's copy never follows a redirect (the 3xx answer is an *Error),
+// so the credentials cannot follow one to another host.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -106,18 +97,12 @@ func WithHTTPClient(hc *http.Client) Option {
 
 // WithAppID sends the Api-App-Id header, for an organization key acting for one App.
 func WithAppID(appID string) Option {
-	return func(c *config) error {
-		c.appID = appID
-		return nil
-	}
+	return func(c *config) error { c.appID = appID; return nil }
 }
 
 // WithUserAgent appends ua to the SDK's own User-Agent (dots-go/<Version>).
 func WithUserAgent(ua string) Option {
-	return func(c *config) error {
-		c.userAgent = ua
-		return nil
-	}
+	return func(c *config) error { c.userAgent = ua; return nil }
 }
 
 // WithMaxRetries sets how often a failed request is repeated (default 2; 0 disables retries).
@@ -169,10 +154,7 @@ func WithMaxResponseBytes(n int64) Option {
 // WithLogger logs one line per attempt: operation, method, path template, status, attempt,
 // duration, request id and idempotency key. It never logs headers, credentials or bodies.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		c.logger = l
-		return nil
-	}
+	return func(c *config) error { c.logger = l; return nil }
 }
 
 // Client calls the Dots payout-link API. It is safe for concurrent use. It never prints its
@@ -193,7 +175,8 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if strings.ContainsAny(clientID, ":\r\n") {
 		return nil, errors.New("dots: the client id must not contain ':' or line breaks")
 	}
-	cfg := config{env: Production, policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes}
+	cfg := config{env: Production, pipeline: pipeline{policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes,
+		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -206,31 +189,15 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err := checkBaseURL(base); err != nil {
 		return nil, err
 	}
-	v, err := dots.NewValidator()
-	if err != nil {
+	p := &cfg.pipeline
+	var err error
+	if p.validator, err = dots.NewValidator(); err != nil {
 		return nil, err
 	}
-	ua := "dots-go/" + Version
-	if cfg.userAgent != "" {
-		ua += " " + cfg.userAgent
-	}
-	p := &pipeline{
-		client:    safeHTTPClient(cfg.httpClient),
-		auth:      secret("Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+apiKey))),
-		secrets:   secrets(base64.StdEncoding.EncodeToString([]byte(clientID+":"+apiKey)), apiKey),
-		appID:     cfg.appID,
-		userAgent: ua,
-		policy:    cfg.policy,
-		attemptTO: cfg.attemptTO,
-		maxBody:   cfg.maxBody,
-		logger:    cfg.logger,
-		validator: v,
-		contract:  cfg.contract,
-		report:    cfg.report,
-		sleep:     sleepCtx,
-		now:       time.Now,
-		jitter:    defaultJitter,
-	}
+	p.userAgent = strings.TrimSpace("dots-go/" + Version + " " + p.userAgent)
+	p.client = safeHTTPClient(cfg.httpClient)
+	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + apiKey))
+	p.auth, p.secrets = secret("Basic "+basic), secrets(basic, apiKey)
 	raw, err := gen.NewClient(base, gen.WithHTTPClient(p))
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
@@ -264,14 +231,11 @@ func (c *Client) BaseURL() string { return c.baseURL }
 // response value.
 func (c *Client) Generated() *gen.ClientWithResponses { return c.gen }
 
-// String keeps the credentials out of %s and %v.
-func (c Client) String() string { return "api.Client{" + c.baseURL + ", credentials redacted}" }
-
-// GoString keeps the credentials out of %#v.
-func (c Client) GoString() string { return c.String() }
-
-// Format keeps the credentials out of every fmt verb, %+v included.
-func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+// Format keeps the credentials out of every fmt verb, %+v included (they are kept in closures,
+// out of reach of reflection, too).
+func (c Client) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "api.Client{"+c.baseURL+", credentials redacted}")
+}
 
 // secret keeps a credential in a closure: reflection (and so fmt, %+v included) cannot reach it.
 func secret(s string) func() string { return func() string { return s } }
@@ -321,27 +285,14 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// safeHTTPClient copies hc and adds a redirect policy that strips credentials on a redirect to
-// another host or from https to http.
+// safeHTTPClient copies hc and makes it stop at a redirect, whose answer becomes an *Error: Dots
+// does not redirect, and following one could carry the credentials to another host or turn a
+// create into a GET.
 func safeHTTPClient(hc *http.Client) *http.Client {
 	var c http.Client
 	if hc != nil {
 		c = *hc
 	}
-	next := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("dots: stopped after 10 redirects")
-		}
-		first := via[0].URL
-		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
-			req.Header.Del("Authorization")
-			req.Header.Del("Api-App-Id")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
 }

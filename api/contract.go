@@ -49,10 +49,7 @@ func (f ContractFinding) OnlyDrift() bool {
 // checked). Turn it on against the sandbox in CI to learn the day the real API drifts from the
 // spec. It costs tens of microseconds per call; it is off by default.
 func WithContractValidation(mode ContractMode) Option {
-	return func(c *config) error {
-		c.contract = mode
-		return nil
-	}
+	return func(c *config) error { c.contract = mode; return nil }
 }
 
 // WithContractReporter receives every finding in ContractReport mode.
@@ -64,10 +61,10 @@ func WithContractReporter(fn func(ContractFinding)) Option {
 }
 
 func (p *pipeline) contractFound(ctx context.Context, c callInfo, direction string, status int, v []dots.Violation) error {
-	if p.contract == ContractStrict {
-		return &ContractError{Operation: c.op, Direction: direction, StatusCode: status, Violations: v, IdempotencyKey: c.key}
-	}
 	f := ContractFinding{Operation: c.op, Direction: direction, StatusCode: status, Violations: v}
+	if p.contract == ContractStrict {
+		return &ContractError{ContractFinding: f, IdempotencyKey: c.key}
+	}
 	if p.report != nil {
 		p.report(f)
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	dots "github.com/payoutkit/dots-go"
 )
 
 // ErrOutcomeUnknown matches (with errors.Is) every error after which the request may have reached
@@ -52,9 +50,29 @@ func (e *KeyReusedError) idempotencyKey() string { return e.IdempotencyKey }
 // (WithMaxResponseBytes).
 var ErrResponseTooLarge = errors.New("dots: response body too large")
 
+// Call says which call an error comes from, and what is known of its outcome. *Error and
+// *RequestError embed it.
+type Call struct {
+	// Operation is the spec's operationId of the call, when known.
+	Operation string
+	// Attempts is how many times the request was sent or tried.
+	Attempts int
+	// IdempotencyKey is the key the request carried, if any.
+	IdempotencyKey string
+	// OutcomeUnknown is true when this attempt, or an earlier one of the same call, may have been
+	// acted on (see ErrOutcomeUnknown): a 5xx, a busy error_code, a dropped or timed-out attempt.
+	OutcomeUnknown bool
+}
+
+// Is makes the error match ErrOutcomeUnknown when the request may have been acted on.
+func (c Call) Is(target error) bool { return target == ErrOutcomeUnknown && c.OutcomeUnknown }
+
+func (c Call) idempotencyKey() string { return c.IdempotencyKey }
+
 // Error is a non-2xx answer from Dots. Every operation, typed or generated, returns it for any
 // status outside 2xx; match it with errors.As.
 type Error struct {
+	Call
 	// StatusCode is the HTTP status.
 	StatusCode int
 	// Code is the body's error_code, if any (such as "invalid-phone-number").
@@ -63,17 +81,8 @@ type Error struct {
 	Message string
 	// RequestID is the request id response header, if Dots sent one; quote it to Dots support.
 	RequestID string
-	// Body is the raw body, cut at 8 KiB.
+	// Body is the raw body, cut at 8 KiB, with the client's own credentials redacted.
 	Body []byte
-	// Operation is the spec's operationId of the call, when known.
-	Operation string
-	// Attempts is how many times the request was sent.
-	Attempts int
-	// IdempotencyKey is the key the request carried, if any.
-	IdempotencyKey string
-	// OutcomeUnknown is true when this attempt, or an earlier one of the same call, may have been
-	// acted on (see ErrOutcomeUnknown): a 5xx, a busy error_code, or an earlier dropped attempt.
-	OutcomeUnknown bool
 }
 
 // Error reads like "dots: 400 invalid-phone-number: Invalid phone number".
@@ -100,17 +109,6 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is makes the error match ErrOutcomeUnknown when the request may have been acted on.
-func (e *Error) Is(target error) bool {
-	return target == ErrOutcomeUnknown && (e.OutcomeUnknown || e.mayHaveApplied())
-}
-
-// Temporary reports whether repeating the request later may succeed (408, 429, 5xx, and the
-// busy error codes).
-func (e *Error) Temporary() bool {
-	return e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500 || e.busy()
-}
-
 // busy reports an error_code by which Dots says it is still processing the request or cannot
 // take it now: whatever the status (409 included), it means "try later", as a 503 does.
 func (e *Error) busy() bool {
@@ -120,21 +118,12 @@ func (e *Error) busy() bool {
 // mayHaveApplied reports whether this answer leaves open that Dots acted on the request.
 func (e *Error) mayHaveApplied() bool { return e.StatusCode >= 500 || e.busy() }
 
-func (e *Error) idempotencyKey() string { return e.IdempotencyKey }
-
 // RequestError is a call that got no usable answer: the connection failed, timed out or was
 // dropped, the caller's context ended, or the body could not be read.
 type RequestError struct {
-	// Operation is the spec's operationId of the call, when known.
-	Operation string
+	Call
 	// Method and Path (the spec's path template when known) name the request without secrets.
 	Method, Path string
-	// Attempts is how many times the request was sent or tried.
-	Attempts int
-	// IdempotencyKey is the key the request carried, if any.
-	IdempotencyKey string
-	// OutcomeUnknown is true when the request may have reached Dots (see ErrOutcomeUnknown).
-	OutcomeUnknown bool
 	// Err is the cause, with anything that could hold a secret removed.
 	Err error
 }
@@ -158,13 +147,6 @@ func (e *RequestError) Error() string {
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
 
-// Is makes the error match ErrOutcomeUnknown when the request may have been acted on.
-func (e *RequestError) Is(target error) bool {
-	return target == ErrOutcomeUnknown && e.OutcomeUnknown
-}
-
-func (e *RequestError) idempotencyKey() string { return e.IdempotencyKey }
-
 // FieldError is one problem with the caller's input.
 type FieldError struct {
 	// Field is the JSON path of the field, such as "amount" or "payee.email".
@@ -178,12 +160,9 @@ func (f FieldError) Error() string { return f.Field + ": " + f.Problem }
 
 // InvalidRequestError is input the SDK refused before sending anything.
 type InvalidRequestError struct {
-	// Operation is the spec's operationId of the call.
-	Operation string
+	Call // Attempts is 0; IdempotencyKey is the key the request would have carried, if any
 	// Fields lists every problem found.
 	Fields []FieldError
-	// IdempotencyKey is the key the request would have carried, if any.
-	IdempotencyKey string
 }
 
 // Error reads like "dots: invalid create-payout-link request: amount: must be at least 1 cent".
@@ -205,19 +184,10 @@ func (e *InvalidRequestError) Field(name string) (FieldError, bool) {
 	return FieldError{}, false
 }
 
-func (e *InvalidRequestError) idempotencyKey() string { return e.IdempotencyKey }
-
 // ContractError is traffic that departs from openapi.yaml, found by contract validation in strict
 // mode (WithContractValidation(ContractStrict)). A request that fails is not sent.
 type ContractError struct {
-	// Operation is the spec's operationId.
-	Operation string
-	// Direction is "request" or "response".
-	Direction string
-	// StatusCode is the response status (0 for a request).
-	StatusCode int
-	// Violations lists every departure, each with a JSON path and a message.
-	Violations []dots.Violation
+	ContractFinding
 	// IdempotencyKey is the key the request carried, if any.
 	IdempotencyKey string
 }
@@ -255,23 +225,9 @@ func (e *keyedError) idempotencyKey() string { return e.key }
 // IdempotencyKeyOf returns the idempotency key of the call that failed with err. A create made
 // through this SDK always has one, whatever went wrong; persist it and retry with it.
 func IdempotencyKeyOf(err error) (key string, ok bool) {
-	for err != nil {
-		if c, is := err.(keyCarrier); is && c.idempotencyKey() != "" {
-			return c.idempotencyKey(), true
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			err = u.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if k, ok := IdempotencyKeyOf(e); ok {
-					return k, true
-				}
-			}
-			return "", false
-		default:
-			return "", false
-		}
+	var c keyCarrier
+	if errors.As(err, &c) && c.idempotencyKey() != "" {
+		return c.idempotencyKey(), true
 	}
 	return "", false
 }

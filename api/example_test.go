@@ -7,13 +7,11 @@ import (
 	"log"
 	"testing"
 
-	"github.com/oapi-codegen/nullable"
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
-
-func strPtr(s string) *string { return &s }
 
 // Create a payout link and deliver it by email. The mock server stands in for Dots here; in
 // production, use api.NewClientFromEnv() or api.NewClient with your keys.
@@ -27,9 +25,9 @@ func ExampleClient_CreatePayoutLink() {
 
 	link, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{
 		Amount:   1250, // $12.50, in cents
-		Payee:    &gen.Payee{Email: strPtr("jsmith@example.com")},
-		Delivery: &gen.Delivery{Method: gen.DeliveryMethodEmail},
-		Memo:     strPtr("March invoice"),
+		Payee:    gen.Payee{Email: api.Ptr("jsmith@example.com")},
+		Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail},
+		Memo:     api.Ptr("March invoice"),
 	})
 	var apiErr *api.Error
 	switch {
@@ -51,11 +49,11 @@ func ExampleIdempotencyKeyOf() {
 
 	// The network drops the answer after Dots made the link.
 	srv.FailNext(1, mock.Fault{Drop: mock.DropAfterApply})
-	intent := gen.CreatePayoutLinkRequest{Amount: 5000, Delivery: &gen.Delivery{Method: gen.DeliveryMethodLink}}
+	intent := gen.CreatePayoutLinkRequest{Amount: 5000, Delivery: gen.Delivery{Method: gen.DeliveryMethodLink}}
 	_, err := client.CreatePayoutLink(context.Background(), intent)
 	if errors.Is(err, api.ErrOutcomeUnknown) {
 		key, _ := api.IdempotencyKeyOf(err)
-		intent.IdempotencyKey = nullable.NewNullableWithValue(key)
+		intent.IdempotencyKey = api.Ptr(key)
 		link, err := client.CreatePayoutLink(context.Background(), intent)
 		fmt.Println(err == nil, link.Amount, srv.LinkCount())
 	}
@@ -68,7 +66,7 @@ func ExampleClient_PayoutLinks() {
 	defer srv.Close()
 	client, _ := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()))
 	for i := 1; i <= 3; i++ {
-		_, _ = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: int64(i * 100)})
+		_, _ = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: dots.Amount(i * 100)})
 	}
 
 	limit := 2

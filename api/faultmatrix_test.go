@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oapi-codegen/nullable"
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
@@ -94,7 +94,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 
 	type outcome struct {
-		amount  int64
+		amount  dots.Amount
 		key     string
 		linkID  string
 		err     error
@@ -112,7 +112,7 @@ func TestFaultMatrix(t *testing.T) {
 				if i%2 == 1 {
 					c = real
 				}
-				r := outcome{amount: int64(100 + i), real: c == real}
+				r := outcome{amount: dots.Amount(100 + i), real: c == real}
 				b := gen.CreatePayoutLinkRequest{Amount: r.amount}
 				switch {
 				case i < keyless:
@@ -125,7 +125,7 @@ func TestFaultMatrix(t *testing.T) {
 				default:
 					// Half the intents store their key first, as the docs advise; the rest let the SDK make one.
 					if i%4 < 2 {
-						b.IdempotencyKey = nullable.NewNullableWithValue(api.NewIdempotencyKey())
+						b.IdempotencyKey = api.Ptr(api.NewIdempotencyKey())
 					}
 					link, key, err := c.CreatePayoutLinkWithKey(context.Background(), b)
 					r.key, r.err = key, err
@@ -147,9 +147,9 @@ func TestFaultMatrix(t *testing.T) {
 	srv.WaitIdle() // late faults may still be applying requests whose clients gave up
 
 	// What the server holds, per intent: every intent has its own amount.
-	perIntent := map[int64][]string{}
+	perIntent := map[dots.Amount][]string{}
 	for _, l := range srv.Links() {
-		perIntent[int64(l.Amount)] = append(perIntent[int64(l.Amount)], l.ID)
+		perIntent[l.Amount] = append(perIntent[l.Amount], l.ID)
 	}
 
 	// Every failure must say what happened: a link that exists is never a definite failure.
@@ -183,7 +183,7 @@ func TestFaultMatrix(t *testing.T) {
 		if r.keyless || r.err == nil {
 			continue
 		}
-		link, err := fake.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: r.amount, IdempotencyKey: nullable.NewNullableWithValue(r.key)})
+		link, err := fake.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: r.amount, IdempotencyKey: api.Ptr(r.key)})
 		if err != nil {
 			lost++
 			t.Errorf("intent %d: not resolvable with its key: %v", i, err)
@@ -191,9 +191,9 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		r.linkID = link.ID
 	}
-	perIntent = map[int64][]string{}
+	perIntent = map[dots.Amount][]string{}
 	for _, l := range srv.Links() {
-		perIntent[int64(l.Amount)] = append(perIntent[int64(l.Amount)], l.ID)
+		perIntent[l.Amount] = append(perIntent[l.Amount], l.ID)
 	}
 	duplicates := 0
 	for _, ids := range perIntent {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/oapi-codegen/nullable"
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
@@ -31,9 +30,9 @@ func TestOperationsAgainstTheMock(t *testing.T) {
 	ctx := context.Background()
 
 	link, key, err := c.CreatePayoutLinkWithKey(ctx, gen.CreatePayoutLinkRequest{
-		Amount: 1250, Payee: &gen.Payee{Email: ptr("jsmith@example.com"), FirstName: ptr("Jane")},
-		Delivery: &gen.Delivery{Method: gen.DeliveryMethodEmail}, Memo: ptr("March invoice"),
-		Metadata: &gen.Metadata{Pairs: map[string]string{"order": "A-1001"}},
+		Amount: 1250, Payee: gen.Payee{Email: api.Ptr("jsmith@example.com"), FirstName: api.Ptr("Jane")},
+		Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}, Memo: api.Ptr("March invoice"),
+		Metadata: dots.Metadata{"order": "A-1001"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -41,15 +40,15 @@ func TestOperationsAgainstTheMock(t *testing.T) {
 	if link.Amount != 1250 || link.Status != gen.PayoutLinkStatusSent || link.Link == "" || link.Created.IsZero() {
 		t.Fatalf("created %+v", link)
 	}
-	if memo, _ := link.Memo.Get(); memo != "March invoice" {
-		t.Fatalf("memo %q", memo)
+	if link.Memo != "March invoice" || link.Payee.FirstName != "Jane" || link.Delivery.Email != "jsmith@example.com" {
+		t.Fatalf("memo %q, payee %+v, delivery %+v", link.Memo, link.Payee, link.Delivery)
 	}
 	if stored, ok := srv.LinkByIdempotencyKey(key); !ok || stored.ID != link.ID {
 		t.Fatal("the mock does not hold the link under the key the SDK sent")
 	}
 
 	// The same key is the same link: no second payout.
-	again, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: 1250, IdempotencyKey: nullable.NewNullableWithValue(key)})
+	again, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: 1250, IdempotencyKey: api.Ptr(key)})
 	if err != nil || again.ID != link.ID || srv.LinkCount() != 1 {
 		t.Fatalf("repeat: %v %v, %d links", again, err, srv.LinkCount())
 	}
@@ -58,8 +57,8 @@ func TestOperationsAgainstTheMock(t *testing.T) {
 	if err != nil || got.ID != link.ID || got.Amount != 1250 {
 		t.Fatalf("get: %v %v", got, err)
 	}
-	if m, _ := got.Metadata.Get(); m.Pairs["order"] != "A-1001" {
-		t.Fatalf("metadata %+v", m)
+	if got.Metadata["order"] != "A-1001" {
+		t.Fatalf("metadata %+v", got.Metadata)
 	}
 	res, err := c.RedeliverPayoutLink(ctx, link.ID)
 	if err != nil || !res.Redelivered || res.PayoutLink.ID != link.ID {
@@ -80,7 +79,7 @@ func TestRedeliverStopsAtFive(t *testing.T) {
 	h, _ := withMock(t)
 	c := h.client()
 	ctx := context.Background()
-	link, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: 5, Delivery: &gen.Delivery{Method: gen.DeliveryMethodLink}})
+	link, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: 5, Delivery: gen.Delivery{Method: gen.DeliveryMethodLink}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +100,7 @@ func TestPaginationAcrossPages(t *testing.T) {
 	ctx := context.Background()
 	var made []string
 	for i := 0; i < 23; i++ {
-		l, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: int64(100 + i)})
+		l, err := c.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{Amount: dots.Amount(100 + i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,9 +111,9 @@ func TestPaginationAcrossPages(t *testing.T) {
 		limit *int
 		pages int
 	}{
-		{"limit 5", ptr(5), 5},
-		{"limit 1", ptr(1), 23},
-		{"limit 100", ptr(100), 1},
+		{"limit 5", api.Ptr(5), 5},
+		{"limit 1", api.Ptr(1), 23},
+		{"limit 100", api.Ptr(100), 1},
 		{"default limit", nil, 3},
 	}
 	for _, tt := range tests {
@@ -143,7 +142,7 @@ func TestPaginationAcrossPages(t *testing.T) {
 	t.Run("break stops reading", func(t *testing.T) {
 		before := h.count()
 		n := 0
-		for _, err := range c.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: ptr(5)}) {
+		for _, err := range c.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(5)}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +167,7 @@ func TestPaginationAcrossPages(t *testing.T) {
 		}
 	})
 	t.Run("one page backward", func(t *testing.T) {
-		page, err := c.ListPayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: ptr(3), EndingBefore: ptr(made[10])})
+		page, err := c.ListPayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(3), EndingBefore: api.Ptr(made[10])})
 		if err != nil || len(page.Data) != 3 || page.Data[2].ID != made[11] {
 			t.Fatalf("page %+v err %v", page, err)
 		}
@@ -194,7 +193,7 @@ func TestGeneratedClientHasThePipeline(t *testing.T) {
 	h, _ := withMock(t)
 	c := h.client()
 	ctx := context.Background()
-	resp, err := c.Generated().CreatePayoutLinkWithResponse(ctx, gen.CreatePayoutLinkRequest{Amount: 777, IdempotencyKey: nullable.NewNullableWithValue(api.NewIdempotencyKey())})
+	resp, err := c.Generated().CreatePayoutLinkWithResponse(ctx, gen.CreatePayoutLinkRequest{Amount: 777, IdempotencyKey: api.Ptr(api.NewIdempotencyKey())})
 	if err != nil || resp.JSON201 == nil || resp.JSON201.Amount != 777 {
 		t.Fatalf("generated create: %v %v", resp, err)
 	}

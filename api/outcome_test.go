@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/oapi-codegen/nullable"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
@@ -149,9 +148,7 @@ func TestBusyErrorCodesAreRetried(t *testing.T) {
 // The SDK compares that link with the request and reports a mismatch, with the link.
 func TestKeyReuseIsCaught(t *testing.T) {
 	email := func(b gen.CreatePayoutLinkRequest, e string) gen.CreatePayoutLinkRequest {
-		p := *b.Payee
-		p.Email = &e
-		b.Payee = &p
+		b.Payee.Email = &e
 		return b
 	}
 	first := createBody() // 1250 cents by email to jsmith@example.com
@@ -165,7 +162,7 @@ func TestKeyReuseIsCaught(t *testing.T) {
 		{"another payee", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { return email(b, "other@example.com") }, []string{"payee.email"}},
 		{"the email in other case", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest { return email(b, "JSmith@Example.com") }, nil},
 		{"another method and amount", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest {
-			b.Amount, b.Delivery = 1, &gen.Delivery{Method: gen.DeliveryMethodLink}
+			b.Amount, b.Delivery = 1, gen.Delivery{Method: gen.DeliveryMethodLink}
 			return b
 		}, []string{"amount", "delivery.method"}},
 		{"no payee or delivery given", func(b gen.CreatePayoutLinkRequest) gen.CreatePayoutLinkRequest {
@@ -181,7 +178,7 @@ func TestKeyReuseIsCaught(t *testing.T) {
 				t.Fatal(err)
 			}
 			second := tt.second(first)
-			second.IdempotencyKey = nullable.NewNullableWithValue(key)
+			second.IdempotencyKey = api.Ptr(key)
 			link, _, err := c.CreatePayoutLinkWithKey(context.Background(), second)
 			recordErr(err)
 			if link == nil || link.ID != made.ID || srv.LinkCount() != 1 {

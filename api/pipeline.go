@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,16 +11,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 // pipeline is the HTTP doer under every generated operation: it sets the headers, checks the
@@ -50,18 +50,15 @@ func (p *pipeline) Format(f fmt.State, _ rune) {
 	_, _ = io.WriteString(f, "api.pipeline{credentials redacted}")
 }
 
-// requestKind says how safe a request is to repeat.
+// requestKind says how safe a request is to repeat: kindIdempotent ones (GET, HEAD, OPTIONS, PUT,
+// DELETE, and a POST with an idempotency key) may be; kindUnsafe ones (a POST without a key, such
+// as redeliver) only when they surely were not acted on; kindNever ones (an operation that takes
+// an idempotency key, sent without one) never.
 type requestKind int
 
 const (
-	// kindIdempotent requests may be repeated: GET, HEAD, OPTIONS, PUT, DELETE, and a POST whose
-	// body carries an idempotency key.
 	kindIdempotent requestKind = iota
-	// kindUnsafe requests (a POST without a key, such as redeliver) are repeated only when they
-	// surely were not acted on.
 	kindUnsafe
-	// kindNever requests are never repeated: an operation that takes an idempotency key, sent
-	// without one.
 	kindNever
 )
 
@@ -81,38 +78,34 @@ func ContextWithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context 
 
 func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	// Only the request the typed method made is its call: a request made with the same context
+	// from further down (say, by a transport that calls the API itself) is not.
 	call, _ := ctx.Value(ctxTypedCall).(*typedCall)
-	if call != nil {
-		// Only the request the typed method made is its call: a request made with the same
-		// context from further down (say, by a transport that calls the API itself) is not.
-		if call.claimed {
-			call = nil
-		} else {
-			call.claimed = true
-		}
+	if call != nil && call.claimed {
+		call = nil
+	} else if call != nil {
+		call.claimed = true
 	}
-	op := p.validator.MatchOperation(req.Method, req.URL.Path)
+	op, _, _ := p.validator.Match(req.Method, req.URL.Path)
 	info := callInfo{method: req.Method, path: req.URL.Path}
 	if op != nil {
 		info.op, info.path = op.ID, op.Path
 	}
 
 	var body []byte
-	// sendAsIs: the first attempt can send req as the generated client built it, because a
-	// typed call handed over the bytes of its body (and the body is still unread).
-	sendAsIs := false
-	switch {
-	case call != nil && call.body != nil:
-		body, sendAsIs = call.body, true
-	case req.Body != nil && req.Body != http.NoBody:
-		b, err := readAllSized(req.Body, req.ContentLength)
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := readBody(req.Body, req.ContentLength, -1)
 		_ = req.Body.Close()
 		if err != nil {
 			return nil, info.requestError(0, false, fmt.Errorf("reading the request body: %w", err))
 		}
 		body = b
 	}
-	info.key = idempotencyKeyOf(call, req.Method, body)
+	if call != nil {
+		info.key = call.key
+	} else {
+		info.key = idempotencyKeyOf(req.Method, body)
+	}
 	kind := kindIdempotent
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
@@ -139,28 +132,25 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 		}
 	}
 
-	var getBody func() (io.ReadCloser, error)
 	// mayHaveApplied turns true once any attempt may have reached Dots and been acted on, and
 	// stays true: whatever a later attempt says, the call's outcome is unknown unless one succeeds.
 	mayHaveApplied := false
 	for attempt := 1; ; attempt++ {
-		var start time.Time
-		if p.logger != nil {
-			start = p.now()
-		}
-		if body != nil && getBody == nil && !(attempt == 1 && sendAsIs && p.attemptTO == 0) {
-			getBody = func() (io.ReadCloser, error) { return newReplayBody(body), nil }
-		}
-		resp, respBody, buf, err := p.attempt(ctx, req, attempt, call, body, getBody)
-		var elapsed time.Duration
-		if p.logger != nil {
-			elapsed = p.now().Sub(start)
-		}
+		start := p.now()
+		resp, respBody, err := p.attempt(ctx, req, attempt, body)
+		elapsed := p.now().Sub(start)
 		var (
 			out   error
 			retry bool
 			after time.Duration
 		)
+		if err == nil && p.contract != ContractOff && op != nil {
+			if v := p.validator.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, respBody); len(v) > 0 {
+				if err := p.contractFound(ctx, info, "response", resp.StatusCode, v); err != nil {
+					return nil, err
+				}
+			}
+		}
 		switch {
 		case err != nil:
 			sent := !surelyNotSent(err)
@@ -171,39 +161,21 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			}
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			if brokenSuccess(op, resp.Header, respBody, func() bool { return p.decodeOrValid(call, respBody) }) {
+			if err := p.checkSuccess(op, call, resp.Header, respBody); err != nil {
 				mayHaveApplied = true
-				out = info.requestError(attempt, true, errors.New("the success response body is empty or not valid JSON"))
-				retry = kind == kindIdempotent
+				out = info.requestError(attempt, true, err)
+				// A body that is no JSON at all may be a proxy's hiccup: worth another attempt.
+				retry = kind == kindIdempotent && !json.Valid(respBody)
 				break
 			}
 			p.log(ctx, info, attempt, resp, elapsed, nil)
-			if p.contract != ContractOff && op != nil {
-				if v := p.validator.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, respBody); len(v) > 0 {
-					if err := p.contractFound(ctx, info, "response", resp.StatusCode, v); err != nil {
-						return nil, err
-					}
-				}
-			}
-			if call != nil && call.decoded && buf != nil {
-				// The value holds copies of what it needs: the buffer can serve another call.
-				buf.release()
-				resp.Body = http.NoBody
-			} else {
-				resp.Body = newBufferedBody(respBody)
-			}
 			if call != nil {
-				call.attempts, call.path = attempt, info.path
+				resp.Body = http.NoBody // decoded into call.out already
+			} else {
+				resp.Body = io.NopCloser(bytes.NewReader(respBody))
 			}
 			return resp, nil
 		default:
-			if p.contract != ContractOff && op != nil {
-				if v := p.validator.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, respBody); len(v) > 0 {
-					if err := p.contractFound(ctx, info, "response", resp.StatusCode, v); err != nil {
-						return nil, err
-					}
-				}
-			}
 			e := info.apiError(attempt, resp, redact(respBody, p.secrets()))
 			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
 			e.OutcomeUnknown = mayHaveApplied
@@ -229,17 +201,23 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// decodeOrValid reports whether a success body is valid JSON. For a typed call it decodes the
-// body into the call's value on the way, so the body is scanned once, not twice; a body the fast
-// decoder leaves alone is checked with json.Valid as before, and decoded by decodeBody.
-func (p *pipeline) decodeOrValid(call *typedCall, body []byte) bool {
-	if call != nil && call.out != nil {
-		call.tried = true
-		if call.decoded = fastUnmarshal(body, call.out); call.decoded {
-			return true
+// checkSuccess reports a 2xx body that cannot be the answer: empty where the operation documents
+// a JSON body, or labelled JSON and not valid. A typed call's body is decoded into its value on
+// the way, so it is read once; one that does not decode is an error too.
+func (p *pipeline) checkSuccess(op *dots.Operation, call *typedCall, h http.Header, body []byte) error {
+	switch {
+	case len(body) == 0:
+		if op != nil && op.HasSuccessBody() || call != nil {
+			return errors.New("the success response body is empty")
 		}
+	case call != nil:
+		if err := codec.Unmarshal(body, call.out); err != nil {
+			return fmt.Errorf("decoding the success response body: %w", err)
+		}
+	case strings.Contains(h.Get("Content-Type"), "json") && !json.Valid(body):
+		return errors.New("the success response body is not valid JSON")
 	}
-	return json.Valid(body)
+	return nil
 }
 
 // setHeaders sets the headers of every request. The values share one backing array, so the
@@ -260,41 +238,13 @@ func (p *pipeline) setHeaders(h http.Header) {
 	}
 }
 
-// newReplayBody makes a fresh body for an attempt (and, through GetBody, for redirects and the
-// transport's own retries). It is a NopCloser around a *bytes.Reader on purpose: net/http knows
-// that type as in-memory and writes headers and body in one go, where for any other type it
-// flushes the headers first, which costs a round of delayed ACKs on a keep-alive connection.
-func newReplayBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
-
-// readAllSized is io.ReadAll with a first buffer sized for a body of the given length (when
-// known), so a body of that length costs one allocation.
-func readAllSized(r io.Reader, size int64) ([]byte, error) {
-	if size <= 0 || size > 1<<26 {
-		return io.ReadAll(r)
-	}
-	b := make([]byte, 0, size+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
-
 // attempt sends the request once and reads the whole body (up to the cap). The first attempt
 // sends req itself; later ones, and attempts with their own timeout, send a copy with their own
 // context, so nothing a transport may still hold from an earlier attempt is changed under it.
-//
-// A typed call's success body is read into a pooled buffer (buf, nil otherwise), which Do
-// releases once the body is decoded.
-func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, call *typedCall, body []byte, getBody func() (io.ReadCloser, error)) (*http.Response, []byte, *bodyBuf, error) {
+// Each attempt gets a fresh reader over the same body bytes, also through GetBody (for
+// redirects and the transport's own retries). A *bytes.Reader in a NopCloser on purpose: net/http
+// knows it as in-memory and writes headers and body in one go.
+func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body []byte) (*http.Response, []byte, error) {
 	r := req
 	switch {
 	case p.attemptTO > 0:
@@ -304,82 +254,44 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, call *
 	case n > 1:
 		r = req.WithContext(ctx)
 	}
-	if body != nil && getBody != nil {
-		r.Body = newReplayBody(body)
-		r.GetBody = getBody
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		r.ContentLength = int64(len(body))
 	}
 	resp, err := p.client.Do(r)
 	if err != nil {
-		return nil, nil, nil, cleanTransportError(err)
+		return nil, nil, cleanTransportError(err)
 	}
 	defer resp.Body.Close()
-	var buf *bodyBuf
-	if call != nil && call.out != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 &&
-		resp.ContentLength > 0 && resp.ContentLength <= p.maxBody {
-		buf = newBodyBuf(int(resp.ContentLength))
-	}
-	b, err := readCapped(resp.Body, resp.ContentLength, p.maxBody, buf)
+	b, err := readBody(resp.Body, resp.ContentLength, p.maxBody)
 	if err != nil {
-		return resp, nil, nil, err
+		return resp, nil, err
 	}
-	return resp, b, buf, nil
+	return resp, b, nil
 }
 
-// bodyBufs recycles the buffers of the success bodies that typed calls decode: the decoded value
-// holds copies of its strings, so once it is decoded (and validated) nothing refers to the
-// buffer. Class k holds buffers of capacity 1 KiB << k, up to 1 MiB.
-var bodyBufs [11]sync.Pool
-
-type bodyBuf struct{ b []byte }
-
-func newBodyBuf(n int) *bodyBuf {
-	for k := range bodyBufs {
-		if size := 1024 << k; n <= size {
-			if bb, ok := bodyBufs[k].Get().(*bodyBuf); ok {
-				bb.b = bb.b[:n]
-				return bb
-			}
-			return &bodyBuf{b: make([]byte, n, size)}
-		}
+// readBody reads a whole body into one buffer sized by its length when known; with max >= 0, a
+// body over max bytes is an error wrapping ErrResponseTooLarge.
+func readBody(r io.Reader, length, max int64) ([]byte, error) {
+	if max >= 0 && length > max {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrResponseTooLarge, length, max)
 	}
-	return &bodyBuf{b: make([]byte, n)}
-}
-
-func (bb *bodyBuf) release() {
-	for k := range bodyBufs {
-		if cap(bb.b) == 1024<<k {
-			clear(bb.b)
-			bb.b = bb.b[:0]
-			bodyBufs[k].Put(bb)
-			return
+	if length >= 0 {
+		b := make([]byte, length)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, fmt.Errorf("reading the body: %w", err)
 		}
+		return b, nil
 	}
-}
-
-// readCapped reads a body of at most max bytes into a buffer sized by Content-Length (buf's,
-// when given).
-func readCapped(r io.Reader, contentLength, max int64, into *bodyBuf) ([]byte, error) {
-	if contentLength > max {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrResponseTooLarge, contentLength, max)
+	if max >= 0 {
+		r = io.LimitReader(r, max+1)
 	}
-	if contentLength >= 0 {
-		var buf []byte
-		if into != nil {
-			buf = into.b
-		} else {
-			buf = make([]byte, contentLength)
-		}
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, fmt.Errorf("reading the response body: %w", err)
-		}
-		return buf, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading the response body: %w", err)
+		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	if int64(len(b)) > max {
+	if max >= 0 && int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, max)
 	}
 	return b, nil
@@ -391,8 +303,8 @@ type callInfo struct {
 }
 
 func (c callInfo) requestError(attempts int, sent bool, err error) *RequestError {
-	return &RequestError{Operation: c.op, Method: c.method, Path: c.path, Attempts: attempts,
-		IdempotencyKey: c.key, OutcomeUnknown: sent, Err: err}
+	return &RequestError{Call: Call{Operation: c.op, Attempts: attempts, IdempotencyKey: c.key, OutcomeUnknown: sent},
+		Method: c.method, Path: c.path, Err: err}
 }
 
 // redact replaces every credential in body with "[redacted]": an answer may echo the request
@@ -410,45 +322,34 @@ func redact(body []byte, secrets []string) []byte {
 const maxErrorBody = 8 << 10
 
 func (c callInfo) apiError(attempts int, resp *http.Response, body []byte) *Error {
-	e := &Error{StatusCode: resp.StatusCode, RequestID: requestID(resp.Header), Operation: c.op,
-		Attempts: attempts, IdempotencyKey: c.key}
+	e := &Error{Call: Call{Operation: c.op, Attempts: attempts, IdempotencyKey: c.key},
+		StatusCode: resp.StatusCode, RequestID: requestID(resp.Header)}
 	if len(body) > maxErrorBody {
 		e.Body = append([]byte(nil), body[:maxErrorBody]...)
 	} else {
 		e.Body = body
 	}
+	// Any JSON shape may come: a string is taken as it is, a number or a bool as its text.
 	var parsed struct {
-		Message   json.RawMessage `json:"message"`
-		ErrorCode json.RawMessage `json:"error_code"`
-		Code      json.RawMessage `json:"code"`
-		Error     json.RawMessage `json:"error"`
+		Message   any `json:"message"`
+		Error     any `json:"error"`
+		ErrorCode any `json:"error_code"`
+		Code      any `json:"code"`
 	}
-	if json.Unmarshal(body, &parsed) == nil {
-		e.Message = looseString(parsed.Message)
-		if e.Message == "" {
-			e.Message = looseString(parsed.Error)
-		}
-		e.Code = looseString(parsed.ErrorCode)
-		if e.Code == "" {
-			e.Code = looseString(parsed.Code)
-		}
+	if codec.Unmarshal(body, &parsed) == nil {
+		e.Message = cmp.Or(scalar(parsed.Message), scalar(parsed.Error))
+		e.Code = cmp.Or(scalar(parsed.ErrorCode), scalar(parsed.Code))
 	}
 	return e
 }
 
-// looseString reads a JSON string, or keeps a number or other scalar as its text.
-func looseString(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
+// scalar is a decoded JSON string, number or bool as text; "" for anything else.
+func scalar(v any) string {
+	switch v.(type) {
+	case string, float64, bool:
+		return fmt.Sprint(v)
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	if raw[0] == '{' || raw[0] == '[' {
-		return ""
-	}
-	return string(raw)
+	return ""
 }
 
 func requestID(h http.Header) string {
@@ -458,20 +359,6 @@ func requestID(h http.Header) string {
 		}
 	}
 	return ""
-}
-
-// brokenSuccess reports a 2xx body that cannot be the answer: empty where the operation documents
-// a JSON body, or labelled JSON and not valid (valid checks that, decoding on the way).
-func brokenSuccess(op *dots.Operation, h http.Header, body []byte, valid func() bool) bool {
-	if len(body) == 0 {
-		return op != nil && op.HasSuccessBody()
-	}
-	return isJSON(h) && !valid()
-}
-
-func isJSON(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	return strings.HasPrefix(ct, "application/json") || strings.Contains(ct, "+json")
 }
 
 func retryableStatus(code int) bool {
@@ -517,19 +404,15 @@ func cleanTransportError(err error) error {
 	return err
 }
 
-// idempotencyKeyOf finds the key of a request: set by CreatePayoutLink, or, for a generated call,
-// in the JSON body.
-func idempotencyKeyOf(call *typedCall, method string, body []byte) string {
-	if call != nil && call.key != "" {
-		return call.key
-	}
+// idempotencyKeyOf finds the idempotency_key of a generated call's JSON body.
+func idempotencyKeyOf(method string, body []byte) string {
 	if method != http.MethodPost || !bytes.Contains(body, []byte(`"idempotency_key"`)) {
 		return ""
 	}
 	var probe struct {
 		Key *string `json:"idempotency_key"`
 	}
-	if json.Unmarshal(body, &probe) != nil || probe.Key == nil {
+	if codec.Unmarshal(body, &probe) != nil || probe.Key == nil {
 		return ""
 	}
 	return *probe.Key
@@ -633,5 +516,3 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-func defaultJitter() float64 { return rand.Float64() }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/oapi-codegen/nullable"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 )
@@ -31,8 +30,8 @@ var drop = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func createBody() gen.CreatePayoutLinkRequest {
-	return gen.CreatePayoutLinkRequest{Amount: 1250, Payee: &gen.Payee{Email: ptr("jsmith@example.com")},
-		Delivery: &gen.Delivery{Method: gen.DeliveryMethodEmail}}
+	return gen.CreatePayoutLinkRequest{Amount: 1250, Payee: gen.Payee{Email: api.Ptr("jsmith@example.com")},
+		Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}}
 }
 
 // operations the retry matrix runs, each as a user would call it.
@@ -52,7 +51,7 @@ var retryOps = map[string]func(c *api.Client) error{
 	},
 	"create with key (generated)": func(c *api.Client) error {
 		b := createBody()
-		b.IdempotencyKey = nullable.NewNullableWithValue(api.NewIdempotencyKey())
+		b.IdempotencyKey = api.Ptr(api.NewIdempotencyKey())
 		_, err := c.Generated().CreatePayoutLinkWithResponse(context.Background(), b)
 		return err
 	},
@@ -171,12 +170,12 @@ func TestIdempotencyKeyIsFilledOnceAndKept(t *testing.T) {
 	caller := api.NewIdempotencyKey()
 	tests := []struct {
 		name    string
-		key     nullable.Nullable[string]
+		key     *string
 		wantKey string // "" means a fresh v4 key
 	}{
-		{"unset", nullable.Nullable[string]{}, ""},
-		{"null", nullable.NewNullNullable[string](), ""},
-		{"set by caller", nullable.NewNullableWithValue(caller), caller},
+		{"unset", nil, ""},
+		{"empty", api.Ptr(""), ""},
+		{"set by caller", api.Ptr(caller), caller},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

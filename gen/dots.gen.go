@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	"github.com/payoutkit/dots-go"
 )
@@ -23,6 +22,11 @@ const (
 	AdditionalStepOptionsPayoutFeePartyPlatform AdditionalStepOptionsPayoutFeeParty = "platform"
 	AdditionalStepOptionsPayoutFeePartyUser     AdditionalStepOptionsPayoutFeeParty = "user"
 )
+
+// AdditionalStepOptionsPayoutFeePartyValues returns the values of AdditionalStepOptionsPayoutFeeParty the spec names. (dots-go: added to upstream's template.)
+func AdditionalStepOptionsPayoutFeePartyValues() []AdditionalStepOptionsPayoutFeeParty {
+	return []AdditionalStepOptionsPayoutFeeParty{AdditionalStepOptionsPayoutFeePartyPlatform, AdditionalStepOptionsPayoutFeePartyUser}
+}
 
 // Valid indicates whether the value is a known member of the AdditionalStepOptionsPayoutFeeParty enum.
 func (e AdditionalStepOptionsPayoutFeeParty) Valid() bool {
@@ -43,6 +47,11 @@ const (
 	DeliveryMethodLink  DeliveryMethod = "link"
 	DeliveryMethodSms   DeliveryMethod = "sms"
 )
+
+// DeliveryMethodValues returns the values of DeliveryMethod the spec names. (dots-go: added to upstream's template.)
+func DeliveryMethodValues() []DeliveryMethod {
+	return []DeliveryMethod{DeliveryMethodAll, DeliveryMethodEmail, DeliveryMethodLink, DeliveryMethodSms}
+}
 
 // Valid indicates whether the value is a known member of the DeliveryMethod enum.
 func (e DeliveryMethod) Valid() bool {
@@ -66,6 +75,11 @@ const (
 	FundingSourceDotsBalance FundingSource = "dots_balance"
 )
 
+// FundingSourceValues returns the values of FundingSource the spec names. (dots-go: added to upstream's template.)
+func FundingSourceValues() []FundingSource {
+	return []FundingSource{FundingSourceAch, FundingSourceDotsBalance}
+}
+
 // Valid indicates whether the value is a known member of the FundingSource enum.
 func (e FundingSource) Valid() bool {
 	switch e {
@@ -83,6 +97,11 @@ const (
 	PayoutFeePartyPlatform PayoutFeeParty = "platform"
 	PayoutFeePartyUser     PayoutFeeParty = "user"
 )
+
+// PayoutFeePartyValues returns the values of PayoutFeeParty the spec names. (dots-go: added to upstream's template.)
+func PayoutFeePartyValues() []PayoutFeeParty {
+	return []PayoutFeeParty{PayoutFeePartyPlatform, PayoutFeePartyUser}
+}
 
 // Valid indicates whether the value is a known member of the PayoutFeeParty enum.
 func (e PayoutFeeParty) Valid() bool {
@@ -109,6 +128,11 @@ const (
 	PayoutLinkStatusReversed        PayoutLinkStatus = "reversed"
 	PayoutLinkStatusSent            PayoutLinkStatus = "sent"
 )
+
+// PayoutLinkStatusValues returns the values of PayoutLinkStatus the spec names. (dots-go: added to upstream's template.)
+func PayoutLinkStatusValues() []PayoutLinkStatus {
+	return []PayoutLinkStatus{PayoutLinkStatusCanceled, PayoutLinkStatusClaimed, PayoutLinkStatusCreated, PayoutLinkStatusDelivered, PayoutLinkStatusDeliveryFailed, PayoutLinkStatusDeliveryPending, PayoutLinkStatusExpired, PayoutLinkStatusFailed, PayoutLinkStatusReversed, PayoutLinkStatusSent}
+}
 
 // Valid indicates whether the value is a known member of the PayoutLinkStatus enum.
 func (e PayoutLinkStatus) Valid() bool {
@@ -150,6 +174,11 @@ const (
 	StepNameRedirect        StepName = "redirect"
 )
 
+// StepNameValues returns the values of StepName the spec names. (dots-go: added to upstream's template.)
+func StepNameValues() []StepName {
+	return []StepName{StepNameBackgroundCheck, StepNameCompliance, StepNameIDVerification, StepNameManagePayments, StepNameManagePayouts, StepNamePayout, StepNamePdfFormFill, StepNameRedirect}
+}
+
 // Valid indicates whether the value is a known member of the StepName enum.
 func (e StepName) Valid() bool {
 	switch e {
@@ -182,6 +211,11 @@ const (
 	WebhookEventTypePayoutLinkUpdated WebhookEventType = "payout_link.updated"
 )
 
+// WebhookEventTypeValues returns the values of WebhookEventType the spec names. (dots-go: added to upstream's template.)
+func WebhookEventTypeValues() []WebhookEventType {
+	return []WebhookEventType{WebhookEventTypePayoutLinkClaimed, WebhookEventTypePayoutLinkPaidOut, WebhookEventTypePayoutLinkSent, WebhookEventTypePayoutLinkUpdated}
+}
+
 // Valid indicates whether the value is a known member of the WebhookEventType enum.
 func (e WebhookEventType) Valid() bool {
 	switch e {
@@ -205,12 +239,12 @@ type AccountingData struct {
 	// QuickbooksAccountID The QuickBooks account the transaction books to or from.
 	//
 	// Example: 42
-	QuickbooksAccountID *int64 `json:"quickbooks_account_id,omitempty"`
+	QuickbooksAccountID *dots.Int `json:"quickbooks_account_id,omitempty"`
 
 	// QuickbooksClassID The QuickBooks class the transaction is filed under.
 	//
 	// Example: 7
-	QuickbooksClassID *int64 `json:"quickbooks_class_id,omitempty"`
+	QuickbooksClassID *dots.Int `json:"quickbooks_class_id,omitempty"`
 }
 
 // AdditionalStep A step added to the payee's flow, written as its bare name or as an object with options.
@@ -282,22 +316,22 @@ type CreatePayoutLinkRequest struct {
 	// AccountingData QuickBooks references used when the payout is synced to accounting.
 	//
 	// Example: {"quickbooks_account_id":42}
-	AccountingData *AccountingData `json:"accounting_data,omitempty"`
+	AccountingData AccountingData `json:"accounting_data,omitempty,omitzero"`
 
 	// AdditionalSteps Extra steps the payee goes through, by name or with options.
 	//
 	// Example: ["compliance"]
-	AdditionalSteps []AdditionalStep `json:"additional_steps,omitempty"`
+	AdditionalSteps []AdditionalStep `json:"additional_steps,omitempty,omitzero"`
 
 	// Amount What to pay, in cents of US dollars.
 	//
 	// Example: 1250
-	Amount int64 `json:"amount"`
+	Amount dots.Amount `json:"amount"`
 
 	// Delivery How Dots delivers a new link.
 	//
 	// Example: {"message":"Your payment from Acme is ready.","method":"sms"}
-	Delivery *Delivery `json:"delivery,omitempty"`
+	Delivery Delivery `json:"delivery,omitempty,omitzero"`
 
 	// Description A note for your own records; the payee never sees it.
 	//
@@ -312,7 +346,7 @@ type CreatePayoutLinkRequest struct {
 	// FundingSource Where the money comes from; the App's Dots balance unless set.
 	//
 	// Example: dots_balance
-	FundingSource FundingSource `json:"funding_source,omitempty"`
+	FundingSource FundingSource `json:"funding_source,omitempty,omitzero"`
 
 	// HideGoToDashboardOnComplete Leave out the "go to dashboard" button at the end of the payee's flow.
 	//
@@ -322,7 +356,7 @@ type CreatePayoutLinkRequest struct {
 	// IdempotencyKey A UUID naming this payout intent. Dots keeps keys for 24 hours; a create with a known key answers with the link the key already made and pays nothing more.
 	//
 	// Example: 8e4c2a9e-6f1b-4c3a-9d2e-5b7a1f0c3d4e
-	IdempotencyKey nullable.Nullable[string] `json:"idempotency_key,omitempty"`
+	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 
 	// Memo A note the payee sees at the top of the link.
 	//
@@ -332,17 +366,17 @@ type CreatePayoutLinkRequest struct {
 	// Metadata Your own key-value pairs, kept with the link. Sent and received as an object of strings; Dots may also answer with a string.
 	//
 	// Example: {"order_id":"A-1001"}
-	Metadata *Metadata `json:"metadata,omitempty"`
+	Metadata Metadata `json:"metadata,omitempty,omitzero"`
 
 	// Payee Who is paid, as given in a create call. Used to deliver and to pre-fill the flow.
 	//
 	// Example: {"email":"jsmith@example.com","first_name":"Jane","last_name":"Smith"}
-	Payee *Payee `json:"payee,omitempty"`
+	Payee Payee `json:"payee,omitempty,omitzero"`
 
 	// PayoutFeeParty Who pays the fees of this payout, overriding the App's setting.
 	//
 	// Example: platform
-	PayoutFeeParty nullable.Nullable[PayoutFeeParty] `json:"payout_fee_party,omitempty"`
+	PayoutFeeParty PayoutFeeParty `json:"payout_fee_party,omitempty,omitzero"`
 
 	// TaxExempt Keep this payout out of the 1099 threshold count.
 	//
@@ -367,7 +401,7 @@ type Delivery struct {
 	// Method `sms` needs the payee's country_code and phone_number, `email` needs the payee's email, `link` sends nothing (you hand the link over), `all` uses every contact given.
 	//
 	// Example: email
-	Method DeliveryMethod `json:"method,omitempty"`
+	Method DeliveryMethod `json:"method,omitempty,omitzero"`
 }
 
 // DeliveryMethod `sms` needs the payee's country_code and phone_number, `email` needs the payee's email, `link` sends nothing (you hand the link over), `all` uses every contact given.
@@ -382,17 +416,17 @@ type Error struct {
 	// ErrorCode A stable code for programs, such as `invalid-phone-number` or `resource-busy`.
 	//
 	// Example: invalid-phone-number
-	ErrorCode *string `json:"error_code,omitempty"`
+	ErrorCode string `json:"error_code,omitempty,omitzero"`
 
 	// Message A sentence for people.
 	//
 	// Example: Invalid phone number
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty,omitzero"`
 
 	// Success Always false on an error, when present.
 	//
 	// Example: false
-	Success *bool `json:"success,omitempty"`
+	Success bool `json:"success,omitempty,omitzero"`
 }
 
 // FundingSource Where the money comes from; the App's Dots balance unless set.
@@ -447,17 +481,17 @@ type PayoutLink struct {
 	// AccountingData The QuickBooks references of the payout; either may be null.
 	//
 	// Example: {"quickbooks_account_id":42,"quickbooks_class_id":null}
-	AccountingData *PayoutLinkAccountingData `json:"accounting_data,omitempty"`
+	AccountingData PayoutLinkAccountingData `json:"accounting_data,omitempty,omitzero"`
 
 	// Amount What is paid, in cents.
 	//
 	// Example: 1250
-	Amount dots.Amount `json:"amount,omitempty"`
+	Amount dots.Amount `json:"amount,omitempty,omitzero"`
 
 	// ClaimedUserID The Dots user who claimed the link; null until claimed.
 	//
 	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
-	ClaimedUserID nullable.Nullable[string] `json:"claimed_user_id,omitempty"`
+	ClaimedUserID string `json:"claimed_user_id,omitempty,omitzero"`
 
 	// Created When the link was made.
 	//
@@ -467,62 +501,62 @@ type PayoutLink struct {
 	// Delivery How the link was delivered, and to which contact.
 	//
 	// Example: {"email":"jsmith@example.com","method":"email"}
-	Delivery *PayoutLinkDelivery `json:"delivery,omitempty"`
+	Delivery PayoutLinkDelivery `json:"delivery,omitempty,omitzero"`
 
 	// Description Your internal note.
 	//
 	// Example: Contractor payout, batch 12
-	Description nullable.Nullable[string] `json:"description,omitempty"`
+	Description string `json:"description,omitempty,omitzero"`
 
 	// FlowID The payee flow the link opens.
 	//
 	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
-	FlowID nullable.Nullable[string] `json:"flow_id,omitempty"`
+	FlowID string `json:"flow_id,omitempty,omitzero"`
 
 	// FundingSource Where the money comes from; the App's Dots balance unless set.
 	//
 	// Example: dots_balance
-	FundingSource FundingSource `json:"funding_source,omitempty"`
+	FundingSource FundingSource `json:"funding_source,omitempty,omitzero"`
 
 	// ID The payout link's id.
 	//
 	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitempty,omitzero"`
 
 	// Link The URL the payee opens to claim the money.
 	//
 	// Example: https://my.dots.dev/flow/3c90c3cc-0d44-4b50-8888-8dd25736052a
-	Link string `json:"link,omitempty"`
+	Link string `json:"link,omitempty,omitzero"`
 
 	// Memo The note the payee sees.
 	//
 	// Example: March invoice
-	Memo nullable.Nullable[string] `json:"memo,omitempty"`
+	Memo string `json:"memo,omitempty,omitzero"`
 
 	// Metadata Your key-value pairs; null or `{}` when none were set.
 	//
 	// Example: {"order_id":"A-1001"}
-	Metadata nullable.Nullable[Metadata] `json:"metadata,omitempty"`
+	Metadata Metadata `json:"metadata,omitempty,omitzero"`
 
 	// Payee The payee as Dots reports it; any field may be null.
 	//
 	// Example: {"email":"jsmith@example.com","first_name":"Jane"}
-	Payee *PayoutLinkPayee `json:"payee,omitempty"`
+	Payee PayoutLinkPayee `json:"payee,omitempty,omitzero"`
 
 	// Status Where a payout link is in its life. Dots adds values over time; treat an unknown value as "in progress".
 	//
 	// Example: sent
-	Status PayoutLinkStatus `json:"status,omitempty"`
+	Status PayoutLinkStatus `json:"status,omitempty,omitzero"`
 
 	// TaxExempt Whether the payout is kept out of the 1099 threshold count.
 	//
 	// Example: false
-	TaxExempt *bool `json:"tax_exempt,omitempty"`
+	TaxExempt bool `json:"tax_exempt,omitempty,omitzero"`
 
 	// TransferID The transfer that paid the link out; null until then.
 	//
 	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
-	TransferID nullable.Nullable[string] `json:"transfer_id,omitempty"`
+	TransferID string `json:"transfer_id,omitempty,omitzero"`
 }
 
 // PayoutLinkAccountingData The QuickBooks references of the payout; either may be null.
@@ -532,12 +566,12 @@ type PayoutLinkAccountingData struct {
 	// QuickbooksAccountID The QuickBooks account the transaction books to or from.
 	//
 	// Example: 42
-	QuickbooksAccountID nullable.Nullable[int64] `json:"quickbooks_account_id,omitempty"`
+	QuickbooksAccountID dots.Int `json:"quickbooks_account_id,omitempty,omitzero"`
 
 	// QuickbooksClassID The QuickBooks class the transaction is filed under.
 	//
 	// Example: 7
-	QuickbooksClassID nullable.Nullable[int64] `json:"quickbooks_class_id,omitempty"`
+	QuickbooksClassID dots.Int `json:"quickbooks_class_id,omitempty,omitzero"`
 }
 
 // PayoutLinkDelivery How the link was delivered, and to which contact.
@@ -547,22 +581,22 @@ type PayoutLinkDelivery struct {
 	// CountryCode The dialling prefix an SMS delivery went to.
 	//
 	// Example: 1
-	CountryCode nullable.Nullable[string] `json:"country_code,omitempty"`
+	CountryCode string `json:"country_code,omitempty,omitzero"`
 
 	// Email The address an email delivery went to.
 	//
 	// Example: jsmith@example.com
-	Email nullable.Nullable[string] `json:"email,omitempty"`
+	Email string `json:"email,omitempty,omitzero"`
 
 	// Method `sms` needs the payee's country_code and phone_number, `email` needs the payee's email, `link` sends nothing (you hand the link over), `all` uses every contact given.
 	//
 	// Example: email
-	Method DeliveryMethod `json:"method,omitempty"`
+	Method DeliveryMethod `json:"method,omitempty,omitzero"`
 
 	// PhoneNumber The number an SMS delivery went to.
 	//
 	// Example: 2025550139
-	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty,omitzero"`
 }
 
 // PayoutLinkList One page of payout links.
@@ -570,7 +604,7 @@ type PayoutLinkDelivery struct {
 // Example: {"data":[],"has_more":false}
 type PayoutLinkList struct {
 	// Data The links on this page.
-	Data []PayoutLink `json:"data,omitempty"`
+	Data []PayoutLink `json:"data,omitempty,omitzero"`
 
 	// HasMore Whether more links follow this page.
 	//
@@ -585,27 +619,27 @@ type PayoutLinkPayee struct {
 	// CountryCode The dialling prefix of the payee's phone, without "+".
 	//
 	// Example: 1
-	CountryCode nullable.Nullable[string] `json:"country_code,omitempty"`
+	CountryCode string `json:"country_code,omitempty,omitzero"`
 
 	// Email The payee's email address.
 	//
 	// Example: jsmith@example.com
-	Email nullable.Nullable[string] `json:"email,omitempty"`
+	Email string `json:"email,omitempty,omitzero"`
 
 	// FirstName The payee's given name.
 	//
 	// Example: Jane
-	FirstName nullable.Nullable[string] `json:"first_name,omitempty"`
+	FirstName string `json:"first_name,omitempty,omitzero"`
 
 	// LastName The payee's family name.
 	//
 	// Example: Smith
-	LastName nullable.Nullable[string] `json:"last_name,omitempty"`
+	LastName string `json:"last_name,omitempty,omitzero"`
 
 	// PhoneNumber The rest of the payee's phone number.
 	//
 	// Example: 2025550139
-	PhoneNumber nullable.Nullable[string] `json:"phone_number,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty,omitzero"`
 }
 
 // PayoutLinkStatus Where a payout link is in its life. Dots adds values over time; treat an unknown value as "in progress".
@@ -620,12 +654,12 @@ type PayoutLinkUpdatedEvent struct {
 	// Event The kind of a webhook event. More kinds may come; an unknown one is not an error.
 	//
 	// Example: payout_link.claimed
-	Event WebhookEventType `json:"event,omitempty"`
+	Event WebhookEventType `json:"event,omitempty,omitzero"`
 
 	// PayoutLinkID The id of the payout link that changed.
 	//
 	// Example: 3c90c3cc-0d44-4b50-8888-8dd25736052a
-	PayoutLinkID string `json:"payout_link_id,omitempty"`
+	PayoutLinkID string `json:"payout_link_id,omitempty,omitzero"`
 }
 
 // RedeliverPayoutLinkResult The answer to a redeliver call.
@@ -635,7 +669,7 @@ type RedeliverPayoutLinkResult struct {
 	// PayoutLink A payout link as Dots reports it. No field is guaranteed to be present.
 	//
 	// Example: {"amount":1250,"created":"2024-07-11T12:31:33.479437Z","delivery":{"email":"jsmith@example.com","method":"email"},"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","link":"https://my.dots.dev/flow/3c90c3cc-0d44-4b50-8888-8dd25736052a","memo":"March invoice","metadata":{},"status":"sent"}
-	PayoutLink *PayoutLink `json:"payout_link,omitempty"`
+	PayoutLink PayoutLink `json:"payout_link,omitempty,omitzero"`
 
 	// Redelivered Whether the link went out again (false once it was delivered five times).
 	//

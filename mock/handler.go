@@ -35,6 +35,17 @@ type call struct {
 	check *dots.Operation
 	// body is how to break the body of the answer.
 	body BodyFault
+	// key is the idempotency key this call holds in progress, released before the client hears
+	// anything (an answer or a dropped connection), so that its retry finds the key free.
+	key string
+}
+
+// release ends the call's hold on its idempotency key.
+func (c *call) release() {
+	if c.key != "" {
+		c.s.releaseKey(c.key)
+		c.key = ""
+	}
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +97,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			c.writeError(http.StatusConflict, "resource-busy", "a request with this idempotency key is still in progress")
 			return
 		}
-		defer s.releaseKey(key)
+		c.key = key
+		defer c.release()
 	}
 
 	f, err := s.pickFault(r)
@@ -348,6 +360,7 @@ func (c *call) drop() {
 // (HTTP/2, a ResponseRecorder), it aborts the handler with http.ErrAbortHandler, which net/http
 // turns into a reset without an answer.
 func (c *call) hangUp() {
+	c.release()
 	conn, _, err := http.NewResponseController(c.w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
@@ -381,13 +394,21 @@ func (c *call) answer(status int, payload any, aerr *apiError) {
 	c.writeJSON(status, payload)
 }
 
+// errorBody is the Error body Dots answers with, success false included.
+type errorBody struct {
+	Success   bool   `json:"success"`
+	Message   string `json:"message"`
+	ErrorCode string `json:"error_code"`
+}
+
 func (c *call) writeError(status int, code, msg string) {
-	c.writeJSON(status, gen.Error{Success: boolPtr(false), Message: &msg, ErrorCode: &code})
+	c.writeJSON(status, errorBody{Message: msg, ErrorCode: code})
 }
 
 // writeJSON writes v as the answer, after checking it against the spec when the request went
 // to one of the spec's operations, and breaking it when a body fault says so.
 func (c *call) writeJSON(status int, v any) {
+	c.release()
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError

@@ -51,7 +51,11 @@ func (r reply) link(t *testing.T) gen.PayoutLink {
 
 func (r reply) errorBody(t *testing.T) (code, message string) {
 	t.Helper()
-	var e gen.Error
+	var e struct {
+		Success   *bool   `json:"success"`
+		Message   *string `json:"message"`
+		ErrorCode *string `json:"error_code"`
+	}
 	if err := json.Unmarshal(r.body, &e); err != nil {
 		t.Fatalf("body %s is not an Error: %v", r.body, err)
 	}
@@ -149,12 +153,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-func str(n interface{ Get() (string, error) }) string {
-	v, err := n.Get()
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return v
 }

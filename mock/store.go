@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/oapi-codegen/nullable"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
@@ -110,14 +109,14 @@ func errNotFound() *apiError {
 // across the key lookup and the insert, so concurrent creates with one key make one link.
 //
 // It returns a snapshot of the stored link, a shallow copy, as get and list do: the handler only
-// writes it out. That is safe because a stored link is never changed in place: a change sets a
-// field of the stored struct (Status) or replaces a nullable's map (ClaimedUserID), and the
-// structs and maps a link points to are not touched after newLink. What the Server hands to its
-// users (Links, Link, Claim, events) is a deep clone, which they may change.
+// writes it out. That is safe because a change sets a field of the stored struct (Status,
+// ClaimedUserID), which the snapshot does not share, and the metadata map a link holds is not
+// touched after newLink. What the Server hands to its users (Links, Link, Claim, events) is a
+// clone, which they may change.
 func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiError) {
 	key := ""
-	if k, err := req.IdempotencyKey.Get(); err == nil {
-		key = strings.ToLower(k)
+	if req.IdempotencyKey != nil {
+		key = strings.ToLower(*req.IdempotencyKey)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,16 +148,13 @@ func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiE
 
 // newLink builds the link a create request asks for, and says whether creating it delivers it.
 func newLink(req *gen.CreatePayoutLinkRequest, now time.Time) (gen.PayoutLink, bool, *apiError) {
-	var p gen.Payee
-	if req.Payee != nil {
-		p = *req.Payee
-	}
+	p := req.Payee
 	method := gen.DeliveryMethodLink
-	if req.Delivery != nil && req.Delivery.Method != "" {
+	if req.Delivery.Method != "" {
 		method = req.Delivery.Method
 	}
-	hasEmail := p.Email != nil && *p.Email != ""
-	hasPhone := p.CountryCode != nil && *p.CountryCode != "" && p.PhoneNumber != nil && *p.PhoneNumber != ""
+	hasEmail := deref(p.Email) != ""
+	hasPhone := deref(p.CountryCode) != "" && deref(p.PhoneNumber) != ""
 	switch {
 	case method == gen.DeliveryMethodSms && !hasPhone:
 		return gen.PayoutLink{}, false, &apiError{http.StatusBadRequest, "invalid-phone-number",
@@ -176,54 +172,32 @@ func newLink(req *gen.CreatePayoutLinkRequest, now time.Time) (gen.PayoutLink, b
 		ID:      id,
 		Created: dots.Timestamp{Time: now.Truncate(time.Microsecond)},
 		Link:    LinkBase + id,
-		Amount:  dots.Amount(req.Amount),
+		Amount:  req.Amount,
 		Status:  gen.PayoutLinkStatusCreated,
-		Payee: &gen.PayoutLinkPayee{
-			FirstName:   orNull(p.FirstName),
-			LastName:    orNull(p.LastName),
-			Email:       orNull(p.Email),
-			CountryCode: orNull(p.CountryCode),
-			PhoneNumber: orNull(p.PhoneNumber),
+		Payee: gen.PayoutLinkPayee{
+			FirstName: deref(p.FirstName), LastName: deref(p.LastName), Email: deref(p.Email),
+			CountryCode: deref(p.CountryCode), PhoneNumber: deref(p.PhoneNumber),
 		},
-		Delivery: &gen.PayoutLinkDelivery{
-			Method:      method,
-			Email:       nullable.NewNullNullable[string](),
-			CountryCode: nullable.NewNullNullable[string](),
-			PhoneNumber: nullable.NewNullNullable[string](),
-		},
-		TaxExempt:     boolPtr(req.TaxExempt != nil && *req.TaxExempt),
-		ClaimedUserID: nullable.NewNullNullable[string](),
-		FlowID:        nullable.NewNullableWithValue(uuid.NewString()),
-		TransferID:    nullable.NewNullNullable[string](),
-		Memo:          orNull(req.Memo),
-		Description:   orNull(req.Description),
-		Metadata:      nullable.NewNullableWithValue(dots.Metadata{}),
-		AccountingData: &gen.PayoutLinkAccountingData{
-			QuickbooksAccountID: nullable.NewNullNullable[int64](),
-			QuickbooksClassID:   nullable.NewNullNullable[int64](),
-		},
+		Delivery:      gen.PayoutLinkDelivery{Method: method},
+		TaxExempt:     deref(req.TaxExempt),
+		FlowID:        uuid.NewString(),
+		Memo:          deref(req.Memo),
+		Description:   deref(req.Description),
+		Metadata:      maps.Clone(req.Metadata),
 		FundingSource: gen.FundingSourceDotsBalance,
+		AccountingData: gen.PayoutLinkAccountingData{
+			QuickbooksAccountID: deref(req.AccountingData.QuickbooksAccountID),
+			QuickbooksClassID:   deref(req.AccountingData.QuickbooksClassID),
+		},
 	}
 	if delivers {
 		link.Status = gen.PayoutLinkStatusSent
 	}
 	if toEmail {
-		link.Delivery.Email = nullable.NewNullableWithValue(*p.Email)
+		link.Delivery.Email = *p.Email
 	}
 	if toPhone {
-		link.Delivery.CountryCode = nullable.NewNullableWithValue(*p.CountryCode)
-		link.Delivery.PhoneNumber = nullable.NewNullableWithValue(*p.PhoneNumber)
-	}
-	if req.Metadata != nil {
-		link.Metadata = nullable.NewNullableWithValue(copyMetadata(*req.Metadata))
-	}
-	if a := req.AccountingData; a != nil {
-		if a.QuickbooksAccountID != nil {
-			link.AccountingData.QuickbooksAccountID = nullable.NewNullableWithValue(*a.QuickbooksAccountID)
-		}
-		if a.QuickbooksClassID != nil {
-			link.AccountingData.QuickbooksClassID = nullable.NewNullableWithValue(*a.QuickbooksClassID)
-		}
+		link.Delivery.CountryCode, link.Delivery.PhoneNumber = *p.CountryCode, *p.PhoneNumber
 	}
 	if req.FundingSource != "" {
 		link.FundingSource = req.FundingSource
@@ -326,8 +300,7 @@ func (s *Server) redeliver(id string) (gen.RedeliverPayoutLinkResult, *apiError)
 			res.Redelivered = true
 		}
 	}
-	l := clone(e.link)
-	res.PayoutLink = &l
+	res.PayoutLink = clone(e.link)
 	return res, nil
 }
 
@@ -346,7 +319,7 @@ func (s *Server) claim(id string) (gen.PayoutLink, *apiError) {
 		return gen.PayoutLink{}, &apiError{http.StatusConflict, "invalid-state", "a canceled payout link cannot be claimed"}
 	}
 	e.link.Status = gen.PayoutLinkStatusClaimed
-	e.link.ClaimedUserID = nullable.NewNullableWithValue(uuid.NewString())
+	e.link.ClaimedUserID = uuid.NewString()
 	s.emit(EventClaimed, e.link)
 	return clone(e.link), nil
 }
@@ -359,52 +332,17 @@ func (s *Server) emit(typ string, l gen.PayoutLink) {
 }
 
 // clone copies a link deeply enough that neither the copy nor the stored link can change the
-// other: the pointed-to structs are copied, and every nullable field the mock changes is
-// replaced rather than written into.
+// other: only the metadata map is shared otherwise.
 func clone(l gen.PayoutLink) gen.PayoutLink {
-	if l.Payee != nil {
-		p := *l.Payee
-		p.FirstName, p.LastName, p.Email = copyNullable(p.FirstName), copyNullable(p.LastName), copyNullable(p.Email)
-		p.CountryCode, p.PhoneNumber = copyNullable(p.CountryCode), copyNullable(p.PhoneNumber)
-		l.Payee = &p
-	}
-	if l.Delivery != nil {
-		d := *l.Delivery
-		d.Email, d.CountryCode, d.PhoneNumber = copyNullable(d.Email), copyNullable(d.CountryCode), copyNullable(d.PhoneNumber)
-		l.Delivery = &d
-	}
-	if l.AccountingData != nil {
-		a := *l.AccountingData
-		a.QuickbooksAccountID, a.QuickbooksClassID = copyNullable(a.QuickbooksAccountID), copyNullable(a.QuickbooksClassID)
-		l.AccountingData = &a
-	}
-	if l.TaxExempt != nil {
-		l.TaxExempt = boolPtr(*l.TaxExempt)
-	}
-	l.ClaimedUserID, l.FlowID, l.TransferID = copyNullable(l.ClaimedUserID), copyNullable(l.FlowID), copyNullable(l.TransferID)
-	l.Memo, l.Description = copyNullable(l.Memo), copyNullable(l.Description)
-	if m, err := l.Metadata.Get(); err == nil {
-		l.Metadata = nullable.NewNullableWithValue(copyMetadata(m))
-	} else {
-		l.Metadata = copyNullable(l.Metadata)
-	}
+	l.Metadata = maps.Clone(l.Metadata)
 	return l
 }
 
-func copyNullable[T any](n nullable.Nullable[T]) nullable.Nullable[T] {
-	return maps.Clone(n)
-}
-
-func copyMetadata(m dots.Metadata) dots.Metadata {
-	m.Pairs = maps.Clone(m.Pairs)
-	return m
-}
-
-func orNull(s *string) nullable.Nullable[string] {
-	if s == nil {
-		return nullable.NewNullNullable[string]()
+// deref is the value p points to, or the zero value.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return nullable.NewNullableWithValue(*s)
+	return *p
 }
-
-func boolPtr(b bool) *bool { return &b }

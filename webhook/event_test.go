@@ -63,14 +63,14 @@ func TestParseFactsPayload(t *testing.T) {
 	if l.Status != "funds_pending" {
 		t.Errorf("Status = %q", l.Status)
 	}
-	if !l.ClaimedUserID.IsNull() || !l.Memo.IsNull() || !l.Payee.Email.IsNull() {
-		t.Errorf("nulls not kept: claimed_user_id %v memo %v email %v", l.ClaimedUserID, l.Memo, l.Payee.Email)
+	if l.ClaimedUserID != "" || l.Memo != "" || l.Payee.Email != "" {
+		t.Errorf("nulls do not read as zero: claimed_user_id %q memo %q email %q", l.ClaimedUserID, l.Memo, l.Payee.Email)
 	}
-	if name, err := l.Payee.FirstName.Get(); err != nil || name != "Jane" {
-		t.Errorf("FirstName = %q, %v", name, err)
+	if l.Payee.FirstName != "Jane" {
+		t.Errorf("FirstName = %q", l.Payee.FirstName)
 	}
-	if md, err := l.Metadata.Get(); err != nil || len(md.Pairs) != 0 {
-		t.Errorf("Metadata = %+v, %v", md, err)
+	if l.Metadata == nil || len(l.Metadata) != 0 {
+		t.Errorf("Metadata = %#v, want empty", l.Metadata)
 	}
 }
 

@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/oapi-codegen/nullable"
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
@@ -208,20 +208,17 @@ func createFlags(fs *flag.FlagSet) func(context.Context, *api.Client, []string, 
 		if len(args) > 0 {
 			return nil, usageError("create takes flags only, not " + strings.Join(args, " "))
 		}
-		b := gen.CreatePayoutLinkRequest{Amount: *amount}
-		p := gen.Payee{Email: opt(*email), CountryCode: opt(*countryCode), PhoneNumber: opt(*phone), FirstName: opt(*first), LastName: opt(*last)}
-		if p != (gen.Payee{}) {
-			b.Payee = &p
-		}
-		if *method != "" || *message != "" {
-			b.Delivery = &gen.Delivery{Method: gen.DeliveryMethod(*method), Message: opt(*message)}
-		}
-		b.Memo, b.Description, b.UserID = opt(*memo), opt(*desc), opt(*userID)
-		if *key != "" {
-			b.IdempotencyKey = nullable.NewNullableWithValue(*key)
+		b := gen.CreatePayoutLinkRequest{
+			Amount:         dots.Amount(*amount),
+			Payee:          gen.Payee{Email: opt(*email), CountryCode: opt(*countryCode), PhoneNumber: opt(*phone), FirstName: opt(*first), LastName: opt(*last)},
+			Delivery:       gen.Delivery{Method: gen.DeliveryMethod(*method), Message: opt(*message)},
+			Memo:           opt(*memo),
+			Description:    opt(*desc),
+			UserID:         opt(*userID),
+			IdempotencyKey: opt(*key),
 		}
 		if len(meta) > 0 {
-			b.Metadata = &gen.Metadata{Pairs: meta}
+			b.Metadata = dots.Metadata(meta)
 		}
 		link, used, err := c.CreatePayoutLinkWithKey(ctx, b)
 		fmt.Fprintf(stderr, "idempotency key: %s\n", used)

@@ -73,8 +73,8 @@ func TestCommands(t *testing.T) {
 	if link.Amount != 1250 || link.ID == "" || link.Status != gen.PayoutLinkStatusSent {
 		t.Fatalf("created %+v", link)
 	}
-	if m, _ := link.Metadata.Get(); m.Pairs["order"] != "A-1" {
-		t.Fatalf("metadata %+v", m)
+	if link.Metadata["order"] != "A-1" {
+		t.Fatalf("metadata %+v", link.Metadata)
 	}
 	if !strings.Contains(errOut, "idempotency key: ") {
 		t.Fatalf("stderr does not give the idempotency key: %s", errOut)
@@ -99,7 +99,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("get: exit %d %s", code, out)
 	}
 	code, out, _ = c.run("redeliver", link.ID)
-	if r := decode[gen.RedeliverPayoutLinkResult](t, out); code != 0 || r.PayoutLink == nil || r.PayoutLink.ID != link.ID {
+	if r := decode[gen.RedeliverPayoutLinkResult](t, out); code != 0 || r.PayoutLink.ID != link.ID {
 		t.Fatalf("redeliver: exit %d %s", code, out)
 	}
 	for i := 0; i < 3; i++ {

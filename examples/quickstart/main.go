@@ -12,7 +12,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/oapi-codegen/nullable"
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 )
@@ -33,15 +33,16 @@ func run(ctx context.Context, out io.Writer) error {
 	key := api.NewIdempotencyKey()
 	link, err := client.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{
 		Amount:         1250, // cents: $12.50
-		Payee:          &gen.Payee{Email: api.Ptr("jsmith@example.com")},
-		Delivery:       &gen.Delivery{Method: gen.DeliveryMethodEmail},
+		Payee:          gen.Payee{Email: api.Ptr("jsmith@example.com")},
+		Delivery:       gen.Delivery{Method: gen.DeliveryMethodEmail},
 		Memo:           api.Ptr("March invoice"),
-		IdempotencyKey: nullable.NewNullableWithValue(key),
+		Metadata:       dots.Metadata{"invoice": "2026-03"},
+		IdempotencyKey: api.Ptr(key),
 	})
 	var apiErr *api.Error
 	switch {
 	case err == nil:
-		fmt.Fprintln(out, "paid:", link.ID, link.Link, link.Status)
+		fmt.Fprintln(out, "paid:", link.ID, link.Link, link.Status, link.Amount, link.Payee.Email, link.Metadata["invoice"])
 		return nil
 	case errors.Is(err, api.ErrOutcomeUnknown):
 		// Check this first. Dots may have made the link: never start a new intent. Retry with
