@@ -21,21 +21,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
 	"strings"
 	"syscall"
-	"time"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
-	"github.com/payoutkit/dots-go/webhook"
 )
 
 func main() {
@@ -340,73 +335,4 @@ func printError(out io.Writer, err error, secrets ...string) {
 			fmt.Fprintln(w, "  the outcome is unknown: check with 'payoutlinks get' or 'list' before trying again")
 		}
 	}
-}
-
-// serveMock runs the mock server until ctx ends (SIGINT or SIGTERM).
-func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("payoutlinks mock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:12111", "address to listen on (loopback unless --public)")
-	public := fs.Bool("public", false, "allow a non-loopback address")
-	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .updated) to this URL")
-	hookSecret := fs.String("webhook-secret", "", "the whsec_... secret to sign webhooks with (default: DOTS_WEBHOOK_SECRET)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n\n"+
-			"Serve the in-memory mock Dots API for contract tests in any language.\n"+
-			"Faults are scripted per request with the X-Mock-Fault and X-Mock-Retry-After headers (see the README).\n"+
-			"POST /_mock/payout-links/{id}/claim claims a link (and sends payout_link.claimed).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 2
-	}
-	if ip := net.ParseIP(host); !*public && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(stderr, "payoutlinks mock: %s is not a loopback address; pass --public to serve on it anyway\n", host)
-		return 2
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 1
-	}
-	opts := []mock.Option{mock.WithLogger(slog.New(slog.NewTextHandler(stderr, nil)))}
-	if *hookURL != "" {
-		secret := *hookSecret
-		if secret == "" {
-			secret = getenv("DOTS_WEBHOOK_SECRET")
-		}
-		if _, err := webhook.NewVerifier(secret); err != nil {
-			fmt.Fprintf(stderr, "payoutlinks mock: --webhook-url needs a whsec_ secret (--webhook-secret or DOTS_WEBHOOK_SECRET): %v\n", err)
-			return 2
-		}
-		opts = append(opts, mock.WithWebhooks(*hookURL, secret))
-	}
-	srv := mock.New(opts...)
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stderr, "mock Dots API on http://%s/api (base URL); Ctrl-C stops it\n", ln.Addr())
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	srv.Close()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: shutdown: %v\n", err)
-		return 1
-	}
-	fmt.Fprintln(stderr, "mock stopped")
-	return 0
 }
