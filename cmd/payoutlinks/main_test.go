@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
@@ -30,6 +34,7 @@ type cli struct {
 
 // newCLI points the command at a mock server that insists on the test credentials.
 func newCLI(t *testing.T) *cli {
+	t.Helper()
 	srv := mock.NewServer(mock.WithCredentials(testClientID, testAPIKey))
 	t.Cleanup(func() {
 		if v := srv.Violations(); len(v) > 0 {
@@ -42,16 +47,39 @@ func newCLI(t *testing.T) *cli {
 	}}
 }
 
+// fastRetries keeps the SDK's retries (so faults exhaust them as they would for a user) but
+// with millisecond waits.
+func fastRetries() context.Context {
+	return api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond})
+}
+
 func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
+	return runWith(c.t, c.env, args...)
+}
+
+// runWith runs the command with exactly the environment env, and checks that the API key
+// appears nowhere in what it printed.
+func runWith(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb, func(k string) string { return c.env[k] })
+	code = run(fastRetries(), args, &out, &errb, func(k string) string { return env[k] })
 	for _, s := range []string{out.String(), errb.String()} {
 		if strings.Contains(s, testAPIKey) {
-			c.t.Fatal("the API key appears in the command's output")
+			t.Fatal("the API key appears in the command's output")
 		}
 	}
 	return code, out.String(), errb.String()
+}
+
+// create makes a link through the command and returns it.
+func (c *cli) create(args ...string) gen.PayoutLink {
+	c.t.Helper()
+	code, out, errOut := c.run(append([]string{"create"}, args...)...)
+	if code != 0 {
+		c.t.Fatalf("create %v: exit %d: %s", args, code, errOut)
+	}
+	return decode[gen.PayoutLink](c.t, out)
 }
 
 func decode[T any](t *testing.T, s string) T {
@@ -61,6 +89,27 @@ func decode[T any](t *testing.T, s string) T {
 		t.Fatalf("stdout is not the JSON result: %v\n%s", err, s)
 	}
 	return v
+}
+
+// keyIn returns the idempotency key the command printed on stderr, or "".
+func keyIn(stderr string) string {
+	_, after, ok := strings.Cut(stderr, "idempotency key: ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+}
+
+// closedPort returns a base URL on a loopback port nothing listens on: connections are refused.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/api"
 }
 
 func TestCommands(t *testing.T) {
@@ -76,10 +125,10 @@ func TestCommands(t *testing.T) {
 	if link.Metadata["order"] != "A-1" {
 		t.Fatalf("metadata %+v", link.Metadata)
 	}
-	if !strings.Contains(errOut, "idempotency key: ") {
-		t.Fatalf("stderr does not give the idempotency key: %s", errOut)
+	key := keyIn(errOut)
+	if got, ok := c.srv.LinkByIdempotencyKey(key); key == "" || !ok || got.ID != link.ID {
+		t.Fatalf("stderr does not give the idempotency key that made the link: %s", errOut)
 	}
-	key := strings.TrimSpace(strings.SplitN(strings.SplitAfter(errOut, "idempotency key: ")[1], "\n", 2)[0])
 
 	// The same key again is the same link, not a second payout.
 	code, out, _ = c.run("create", "--amount", "1250", "--email", "jsmith@example.com", "--method", "email", "--idempotency-key", key)
@@ -87,23 +136,16 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("repeat with the key: exit %d, %d links", code, c.srv.LinkCount())
 	}
 
-	// The same key with another amount is caught: the earlier link is shown, and the command fails.
-	code, out, errOut = c.run("create", "--amount", "999", "--idempotency-key", key)
-	if code == 0 || decode[gen.PayoutLink](t, out).ID != link.ID || c.srv.LinkCount() != 1 ||
-		!strings.Contains(errOut, "idempotency key reused") || !strings.Contains(errOut, "amount") {
-		t.Fatalf("reused key: exit %d, %d links, stderr %s", code, c.srv.LinkCount(), errOut)
-	}
-
 	code, out, _ = c.run("get", link.ID)
 	if code != 0 || decode[gen.PayoutLink](t, out).ID != link.ID {
 		t.Fatalf("get: exit %d %s", code, out)
 	}
 	code, out, _ = c.run("redeliver", link.ID)
-	if r := decode[gen.RedeliverPayoutLinkResult](t, out); code != 0 || r.PayoutLink.ID != link.ID {
+	if r := decode[gen.RedeliverPayoutLinkResult](t, out); code != 0 || r.PayoutLink.ID != link.ID || !r.Redelivered {
 		t.Fatalf("redeliver: exit %d %s", code, out)
 	}
 	for i := 0; i < 3; i++ {
-		c.run("create", "--amount", "100", "--method", "link")
+		c.create("--amount", "100", "--method", "link")
 	}
 	code, out, _ = c.run("list", "--limit", "2")
 	if page := decode[gen.PayoutLinkList](t, out); code != 0 || len(page.Data) != 2 || !page.HasMore {
@@ -119,56 +161,228 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestErrorsAndUsage(t *testing.T) {
-	c := newCLI(t)
+// TestExitCodes drives every command into every outcome the SDK reports, against a mock that
+// fails on purpose, and checks the exit status, what is printed where, and what Dots holds.
+func TestExitCodes(t *testing.T) {
+	const email = "jsmith@example.com"
+	createArgs := []string{"create", "--amount", "1250", "--email", email, "--method", "email"}
+	unknown := func(n int, f mock.Fault) func(*cli, *gen.PayoutLink) {
+		return func(c *cli, _ *gen.PayoutLink) { c.srv.FailNext(n, f) }
+	}
 	tests := []struct {
-		name       string
-		args       []string
-		env        map[string]string
-		wantCode   int
-		wantStderr string
+		name  string
+		setup func(c *cli, link *gen.PayoutLink) // link is made first when the args need one
+		args  []string                           // "ID" is replaced by the link's id
+		code  int
+		// stderr must hold every want and none of the wantNot; keyPrinted says whether stderr
+		// gives an idempotency key; stdout says whether a result is printed.
+		want, wantNot []string
+		keyPrinted    bool
+		stdout        bool
+		// links is how many links Dots holds at the end (the setup link included).
+		links int
 	}{
-		{"not found", []string{"get", "3c90c3cc-0d44-4b50-8888-8dd25736052a"}, nil, 1, "dots: 404"},
-		{"bad input", []string{"create", "--amount", "0"}, nil, 1, "amount: must be at least 1 cent"},
-		{"sms without phone", []string{"create", "--amount", "5", "--method", "sms"}, nil, 1, "payee.phone_number"},
-		{"wrong key", []string{"get", "x"}, map[string]string{"DOTS_API_KEY": "sk_test_wrong"}, 1, "dots: 401"},
-		{"no id", []string{"get"}, nil, 2, "exactly one"},
-		{"unknown command", []string{"pay"}, nil, 2, "unknown command"},
-		{"no command", nil, nil, 2, "Usage"},
-		{"help", []string{"--help"}, nil, 0, "Commands:"},
-		{"command help", []string{"create", "--help"}, nil, 0, "-amount"},
-		{"mock help", []string{"mock", "--help"}, nil, 0, "X-Mock-Fault"},
-		{"mock webhooks without a secret", []string{"mock", "--addr", "127.0.0.1:0", "--webhook-url", "http://127.0.0.1:1/hooks"}, nil, 2, "whsec_"},
-		{"bad env", []string{"--env", "moon", "get", "x"}, nil, 2, "unknown environment"},
-		{"plain http elsewhere", []string{"get", "x"}, map[string]string{"DOTS_BASE_URL": "http://example.com/api"}, 2, "loopback"},
+		{name: "create", args: createArgs, code: 0, keyPrinted: true, stdout: true, links: 1},
+		{name: "create, 503 after applying, every attempt", setup: unknown(3, mock.Fault{Status: 503, ApplyFirst: true}), args: createArgs,
+			code: 3, want: []string{"the outcome is unknown", "Run the same create again with --idempotency-key"}, keyPrinted: true, links: 1},
+		{name: "create, connection dropped after applying", setup: unknown(3, mock.Fault{Drop: mock.DropAfterApply}), args: createArgs,
+			code: 3, want: []string{"the outcome is unknown", "--idempotency-key"}, keyPrinted: true, links: 1},
+		{name: "create, Dots refuses", setup: unknown(1, mock.Fault{Status: 400}), args: createArgs,
+			code: 1, want: []string{"dots: 400"}, wantNot: []string{"unknown"}, keyPrinted: true, links: 0},
+		{name: "create, connection refused", setup: func(c *cli, _ *gen.PayoutLink) { c.env["DOTS_BASE_URL"] = closedPort(c.t) }, args: createArgs,
+			code: 1, want: []string{"never reached Dots"}, wantNot: []string{"unknown"}, keyPrinted: false, links: 0},
+		{name: "create, invalid input", args: []string{"create", "--amount", "0", "--method", "email"},
+			code: 2, want: []string{"amount: must be at least 1 cent"}, keyPrinted: false, links: 0},
+		{name: "create, sms without a phone", args: []string{"create", "--amount", "5", "--method", "sms"},
+			code: 2, want: []string{"payee.phone_number"}, keyPrinted: false, links: 0},
+		{name: "create, key reused for another amount", setup: func(c *cli, l *gen.PayoutLink) {
+			*l = c.create("--amount", "700", "--method", "link", "--idempotency-key", "0b5b4a0e-7c39-4b8e-9f3a-4f7c1b2d9e10")
+		}, args: []string{"create", "--amount", "999", "--method", "link", "--idempotency-key", "0b5b4a0e-7c39-4b8e-9f3a-4f7c1b2d9e10"},
+			code: 1, want: []string{"idempotency key reused", "amount", "nothing new was paid"}, keyPrinted: true, stdout: true, links: 1},
+		{name: "get", args: []string{"get", "ID"}, code: 0, stdout: true, links: 1},
+		{name: "get, not found", args: []string{"get", "3c90c3cc-0d44-4b50-8888-8dd25736052a"}, code: 1, want: []string{"dots: 404"}},
+		{name: "get, 503 every attempt", setup: unknown(3, mock.Fault{Status: 503}), args: []string{"get", "ID"},
+			code: 3, want: []string{"reading changes nothing"}, wantNot: []string{"--idempotency-key", "create"}, links: 1},
+		{name: "get, connection refused", setup: func(c *cli, _ *gen.PayoutLink) { c.env["DOTS_BASE_URL"] = closedPort(c.t) }, args: []string{"get", "ID"},
+			code: 1, want: []string{"never reached Dots"}, links: 1},
+		{name: "get without an id", args: []string{"get"}, code: 2, want: []string{"exactly one", "Usage: payoutlinks get ID"}},
+		{name: "get, a blank id", args: []string{"get", " "}, code: 2, want: []string{"payout_link_id"}},
+		{name: "list, 503 every attempt", setup: unknown(3, mock.Fault{Status: 503}), args: []string{"list"},
+			code: 3, want: []string{"reading changes nothing"}, wantNot: []string{"--idempotency-key", "create"}},
+		{name: "list, limit out of range", args: []string{"list", "--limit", "500"}, code: 2, want: []string{"limit"}},
+		{name: "cancel, dropped after applying", setup: unknown(3, mock.Fault{Drop: mock.DropAfterApply}), args: []string{"cancel", "ID"},
+			code: 3, want: []string{"may be canceled"}, wantNot: []string{"--idempotency-key", "create"}, links: 1},
+		{name: "redeliver, 503 after applying", setup: unknown(1, mock.Fault{Status: 503, ApplyFirst: true}), args: []string{"redeliver", "ID"},
+			code: 3, want: []string{"may have been sent again"}, wantNot: []string{"--idempotency-key", "create"}, links: 1},
+		{name: "redeliver of a canceled link", setup: func(c *cli, l *gen.PayoutLink) {
+			if code, _, errOut := c.run("cancel", l.ID); code != 0 {
+				c.t.Fatalf("cancel: exit %d: %s", code, errOut)
+			}
+		}, args: []string{"redeliver", "ID"}, code: 1, want: []string{"did not redeliver", `"canceled"`}, stdout: true, links: 1},
+		{name: "wrong key", setup: func(c *cli, _ *gen.PayoutLink) { c.env["DOTS_API_KEY"] = "sk_test_wrong" }, args: []string{"get", "ID"},
+			code: 1, want: []string{"dots: 401"}, links: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				old := c.env[k]
-				c.env[k] = v
-				defer func() { c.env[k] = old }()
+			c := newCLI(t)
+			var link gen.PayoutLink
+			args := append([]string(nil), tt.args...)
+			for i, a := range args {
+				if a == "ID" {
+					link = c.create("--amount", "1250", "--email", email, "--method", "email")
+					args[i] = link.ID
+				}
 			}
-			code, out, errOut := c.run(tt.args...)
-			if code != tt.wantCode || !strings.Contains(errOut, tt.wantStderr) {
-				t.Fatalf("exit %d (want %d), stderr %q (want %q)", code, tt.wantCode, errOut, tt.wantStderr)
+			if tt.setup != nil {
+				tt.setup(c, &link)
 			}
-			if code != 0 && out != "" {
-				t.Fatalf("a failure wrote to stdout: %q", out)
+			before := len(c.srv.Requests())
+			code, out, errOut := c.run(args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.code, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, errOut)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(errOut, w) {
+					t.Errorf("stderr says %q:\n%s", w, errOut)
+				}
+			}
+			key := keyIn(errOut)
+			if (key != "") != tt.keyPrinted {
+				t.Errorf("idempotency key printed: %q, want printed: %v", key, tt.keyPrinted)
+			}
+			if (out != "") != tt.stdout {
+				t.Errorf("stdout %q, want a result: %v", out, tt.stdout)
+			}
+			if tt.stdout && !json.Valid([]byte(out)) {
+				t.Errorf("stdout is not JSON: %s", out)
+			}
+			if n := c.srv.LinkCount(); n != tt.links {
+				t.Errorf("Dots holds %d links, want %d", n, tt.links)
+			}
+			if sent := len(c.srv.Requests()) - before; code == 2 && sent > 0 {
+				t.Errorf("exit 2, but %d requests were sent", sent)
+			}
+			if code == 3 && strings.HasPrefix(args[0], "create") {
+				// The advice works: the same create with the printed key answers the link the
+				// first one made, and pays nothing twice.
+				code, out, errOut := c.run(append(args, "--idempotency-key", key)...)
+				made, ok := c.srv.LinkByIdempotencyKey(key)
+				if code != 0 || !ok || decode[gen.PayoutLink](t, out).ID != made.ID || c.srv.LinkCount() != tt.links {
+					t.Fatalf("the create again with its key: exit %d, %d links: %s", code, c.srv.LinkCount(), errOut)
+				}
 			}
 		})
 	}
 }
 
-func TestBuiltInMockWithoutCredentials(t *testing.T) {
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"create", "--amount", "1250", "--email", "jsmith@example.com", "--method", "email"},
-		&out, &errb, func(string) string { return "" })
-	if code != 0 || !strings.Contains(errb.String(), "built-in mock server") {
-		t.Fatalf("exit %d, stderr %s", code, errb.String())
+// TestWhereRequestsGo covers every combination of §1 of the CLI's contract: the built-in mock
+// answers only when nothing asks for a real Dots, or with --mock; anything else needs
+// DOTS_CLIENT_ID, and fails before sending when it is missing.
+func TestWhereRequestsGo(t *testing.T) {
+	const base = "BASE" // replaced by the recording server's base URL
+	tests := []struct {
+		name     string
+		env      map[string]string
+		flags    []string // before the command
+		after    []string // after the command name
+		code     int
+		want     string // on stderr
+		builtIn  bool   // the built-in mock answered
+		received int    // requests the server at DOTS_BASE_URL received
+	}{
+		{name: "nothing set", code: 0, want: "none of DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_BASE_URL, DOTS_ENV is set", builtIn: true},
+		{name: "--mock with nothing set", flags: []string{"--mock"}, code: 0, want: "--mock", builtIn: true},
+		{name: "--mock after the command", after: []string{"--mock"}, env: map[string]string{"DOTS_API_KEY": testAPIKey}, code: 0, want: "DOTS_API_KEY ignored", builtIn: true},
+		{name: "--mock with real settings", flags: []string{"--mock"}, env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
+			code: 0, want: "DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_BASE_URL ignored", builtIn: true},
+		{name: "DOTS_API_KEY alone", env: map[string]string{"DOTS_API_KEY": testAPIKey}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_API_KEY is set"},
+		{name: "DOTS_BASE_URL alone", env: map[string]string{"DOTS_BASE_URL": base}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_BASE_URL is set"},
+		{name: "DOTS_ENV alone", env: map[string]string{"DOTS_ENV": "production"}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_ENV is set"},
+		{name: "all but DOTS_CLIENT_ID", env: map[string]string{"DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base, "DOTS_ENV": "sandbox"},
+			code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_API_KEY, DOTS_BASE_URL, DOTS_ENV are set"},
+		{name: "--env alone", flags: []string{"--env", "sandbox"}, code: 2, want: "DOTS_CLIENT_ID is not set, but --env sandbox is given"},
+		{name: "--env after the command", after: []string{"--env", "production"}, code: 2, want: "--env production is given"},
+		{name: "unknown --env, nothing set", flags: []string{"--env", "moon"}, code: 2, want: `unknown environment "moon"`},
+		{name: "unknown --env with credentials", flags: []string{"--env", "moon"}, env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
+			code: 2, want: `unknown environment "moon"`},
+		{name: "unknown --env with --mock", flags: []string{"--env", "moon", "--mock"}, code: 2, want: `unknown environment "moon"`},
+		{name: "--mock and --env", flags: []string{"--mock", "--env", "sandbox"}, code: 2, want: "exclude each other"},
+		{name: "unknown DOTS_ENV", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_ENV": "moon"},
+			code: 2, want: `unknown environment "moon" in DOTS_ENV`},
+		{name: "credentials", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
+			code: 0, want: "note: using http://", received: 1},
+		{name: "a client id without a key", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_BASE_URL": base},
+			code: 0, want: "warning: DOTS_API_KEY is empty", received: 1},
+		{name: "plain http elsewhere", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": "http://example.com/api"},
+			code: 2, want: "loopback"},
 	}
-	if decode[gen.PayoutLink](t, out.String()).Amount != 1250 {
-		t.Fatalf("stdout %s", out.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := mock.NewServer() // any client id will do: the key-less case must get through
+			defer srv.Close()
+			env := map[string]string{}
+			for k, v := range tt.env {
+				env[k] = strings.ReplaceAll(v, base, srv.BaseURL())
+			}
+			args := append(append(append([]string(nil), tt.flags...), "create"), tt.after...)
+			args = append(args, "--amount", "1250", "--email", "jsmith@example.com", "--method", "email")
+			code, out, errOut := runWith(t, env, args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("exit %d (want %d), stderr:\n%s(want %q)", code, tt.code, errOut, tt.want)
+			}
+			if got := strings.Contains(errOut, "built-in mock server answers"); got != tt.builtIn {
+				t.Errorf("built-in mock answered: %v, want %v", got, tt.builtIn)
+			}
+			if strings.Contains(errOut, "warning: DOTS_API_KEY") != (env["DOTS_CLIENT_ID"] != "" && env["DOTS_API_KEY"] == "" && code == 0) {
+				t.Errorf("the empty-key warning is wrong: %s", errOut)
+			}
+			if n := len(srv.Requests()); n != tt.received {
+				t.Errorf("DOTS_BASE_URL received %d requests, want %d", n, tt.received)
+			}
+			if code == 0 {
+				if l := decode[gen.PayoutLink](t, out); l.Amount != 1250 || l.Link == "" {
+					t.Errorf("stdout %s", out)
+				}
+			} else if out != "" {
+				t.Errorf("a failure wrote to stdout: %q", out)
+			}
+			if v := srv.Violations(); len(v) > 0 {
+				t.Errorf("the mock answered outside the spec: %v", v)
+			}
+		})
+	}
+}
+
+// TestReadmeFirstCommand runs the README's first command, as written there, on a machine with
+// no DOTS_ variables: it prints a payout link and exits 0.
+func TestReadmeFirstCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "go run ./cmd/payoutlinks "
+	var line string
+	for l := range strings.Lines(string(readme)) {
+		if strings.HasPrefix(l, prefix) {
+			line = strings.TrimSpace(l)
+			break
+		}
+	}
+	if line == "" {
+		t.Fatalf("README.md has no %q command", prefix)
+	}
+	args := strings.Fields(strings.TrimPrefix(line, prefix))
+	code, out, errOut := runWith(t, map[string]string{}, args...)
+	if code != 0 {
+		t.Fatalf("%s: exit %d: %s", line, code, errOut)
+	}
+	if l := decode[gen.PayoutLink](t, out); l.ID == "" || !strings.HasPrefix(l.Link, "https://") {
+		t.Fatalf("%s printed no link: %s", line, out)
 	}
 }
 
@@ -182,6 +396,7 @@ func TestSandboxByDefault(t *testing.T) {
 		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1"}, []string{"get", "x"}, "https://api.senddotssandbox.com/api"},
 		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1", "DOTS_ENV": "production"}, []string{"get", "x"}, "https://api.dots.dev/api"},
 		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1"}, []string{"--env", "production", "get", "x"}, "https://api.dots.dev/api"},
+		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1", "DOTS_ENV": "production"}, []string{"get", "--env", "sandbox", "x"}, "https://api.senddotssandbox.com/api"},
 	} {
 		var out, errb bytes.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
@@ -201,7 +416,7 @@ func TestMockCommandServesAndStops(t *testing.T) {
 		done <- run(ctx, []string{"mock", "--addr", "127.0.0.1:0"}, &bytes.Buffer{}, &errb, func(string) string { return "" })
 	}()
 	var base string
-	for i := 0; i < 200 && base == ""; i++ {
+	for deadline := time.Now().Add(20 * time.Second); base == "" && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		if s := errb.String(); strings.Contains(s, "http://") {
 			base = strings.Fields(s[strings.Index(s, "http://"):])[0]
@@ -227,11 +442,16 @@ func TestMockCommandServesAndStops(t *testing.T) {
 		if code != 0 || !strings.Contains(errb.String(), "mock stopped") {
 			t.Fatalf("exit %d, stderr %s", code, errb.String())
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the mock did not stop")
 	}
 	if code := run(context.Background(), []string{"mock", "--addr", "0.0.0.0:0"}, &bytes.Buffer{}, &bytes.Buffer{}, func(string) string { return "" }); code != 2 {
 		t.Fatalf("a public address without --public: exit %d", code)
+	}
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"mock", "--addr", "127.0.0.1:0", "--webhook-url", "http://127.0.0.1:1/hooks"}, &bytes.Buffer{}, &errOut, func(string) string { return "" })
+	if code != 2 || !strings.Contains(errOut.String(), "whsec_") {
+		t.Fatalf("webhooks without a secret: exit %d, stderr %s", code, errOut.String())
 	}
 }
 
@@ -267,7 +487,30 @@ func TestErrorOutputRedactsCredentials(t *testing.T) {
 	c.env["DOTS_BASE_URL"] = echo.URL + "/api"
 	code, _, errOut := c.run("get", "3c90c3cc-0d44-4b50-8888-8dd25736052a")
 	auth := base64.StdEncoding.EncodeToString([]byte(testClientID + ":" + testAPIKey))
-	if code == 0 || strings.Contains(errOut, auth) || strings.Contains(errOut, "c2VjcmV0") || !strings.Contains(errOut, "proxy refused") {
+	if code != 1 || strings.Contains(errOut, auth) || strings.Contains(errOut, "c2VjcmV0") || !strings.Contains(errOut, "proxy refused") {
 		t.Fatalf("exit %d; stderr shows a credential or hides the body:\n%s", code, errOut)
+	}
+}
+
+// brokenPipe is a stdout that cannot be written to.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestCreateWhoseResultCannotBePrinted: a create that made its link but could not print it must
+// not read as a failure (a script would create it again): it exits 3 and says how to find it.
+func TestCreateWhoseResultCannotBePrinted(t *testing.T) {
+	c := newCLI(t)
+	var errb bytes.Buffer
+	code := run(fastRetries(), []string{"create", "--amount", "1250", "--method", "link"}, brokenPipe{}, &errb, func(k string) string { return c.env[k] })
+	links := c.srv.Links()
+	if code != 3 || len(links) != 1 {
+		t.Fatalf("exit %d, %d links; stderr:\n%s", code, len(links), errb.String())
+	}
+	key := keyIn(errb.String())
+	for _, want := range []string{"was made", "payoutlinks get " + links[0].ID, "--idempotency-key " + key} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errb.String())
+		}
 	}
 }

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
+)
+
+// command is one of the commands that call the Dots API.
+type command struct {
+	name     string
+	synopsis string // its arguments, as in "ID"
+	summary  string // one line for 'payoutlinks --help'
+	help     string // the paragraph of its own --help
+	// setup declares the command's flags on fs and returns prepare, which checks what is left
+	// after the flags and returns what to do. Nothing is sent before prepare says yes.
+	setup func(fs *flag.FlagSet) prepare
+}
+
+// prepare checks a command's arguments and returns its action.
+type prepare func(args []string) (action, error)
+
+// action does a command's calls with c and prints the result on stdout.
+type action func(ctx context.Context, c *api.Client, stdout, stderr io.Writer) error
+
+var apiCommands = []command{
+	{"create", "--amount CENTS [--email ADDRESS | --country-code N --phone N] --method METHOD [flags]",
+		"create a payout link and print it",
+		"Create a payout link and print it. The idempotency key of the create is printed on stderr once\n" +
+			"the request was sent: keep it, and give it to --idempotency-key to retry the same payout.",
+		createFlags},
+	{"get", "ID", "print one payout link", "Print one payout link.",
+		idCommand(func(ctx context.Context, c *api.Client, id string) (any, error) { return c.GetPayoutLink(ctx, id) })},
+	{"list", "[--limit N] [--starting-after ID] [--all] [--output json|ndjson|table]",
+		"print payout links, newest first",
+		"Print one page of payout links, newest first, or every link with --all (printed as the\n" +
+			"pages arrive). --output json (the default) prints {\"data\": [...], \"has_more\": ...};\n" +
+			"ndjson one link per line; table a table for people.",
+		listFlags},
+	{"cancel", "ID", "cancel a payout link that was not claimed", "Cancel a payout link that was not claimed yet and print it.",
+		idCommand(func(ctx context.Context, c *api.Client, id string) (any, error) { return c.CancelPayoutLink(ctx, id) })},
+	{"redeliver", "ID", "send a payout link to the payee again",
+		"Send a payout link to the payee again and print the result. Dots delivers a link at most\n" +
+			"5 times in all, and a canceled or claimed link not at all: then the result says\n" +
+			"\"redelivered\": false and the command exits 1.",
+		redeliverFlags},
+}
+
+func commandNamed(name string) (command, bool) {
+	for _, c := range apiCommands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// flags declares every flag of the command on fs: its own, and --env and --mock, whose defaults
+// are the global flags' values.
+func (c command) flags(fs *flag.FlagSet, global clientChoice) (prepare, *clientChoice) {
+	choice := global
+	fs.StringVar(&choice.env, "env", global.env, "which Dots: `sandbox|production` (default: DOTS_ENV, else sandbox)")
+	fs.BoolVar(&choice.mock, "mock", global.mock, "answer from a built-in mock server; nothing real is paid")
+	return c.setup(fs), &choice
+}
+
+func (c command) printHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: payoutlinks %s %s\n\n%s\n\nFlags:\n", c.name, c.synopsis, c.help)
+	printFlags(w, fs)
+	fmt.Fprintf(w, "\n%s", exitStatusHelp)
+}
+
+// usageFailure reports a mistake in the command line on stderr.
+func (c command) usageFailure(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "payoutlinks %s: %s\nUsage: payoutlinks %s %s\nRun 'payoutlinks help %s' for its flags.\n",
+		c.name, msg, c.name, c.synopsis, c.name)
+	return exitUsage
+}
+
+func (c command) run(ctx context.Context, global clientChoice, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlagSet("payoutlinks " + c.name)
+	prep, choice := c.flags(fs, global)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.printHelp(stdout, fs)
+			return exitOK
+		}
+		return c.usageFailure(stderr, flagMessage(err))
+	}
+	act, err := prep(fs.Args())
+	if err != nil {
+		return c.usageFailure(stderr, err.Error())
+	}
+	client, cleanup, err := newClient(*choice, stderr, getenv)
+	if err != nil {
+		printError(stderr, err, getenv("DOTS_API_KEY"))
+		return exitCode(err)
+	}
+	defer cleanup()
+	if err := act(ctx, client, stdout, stderr); err != nil {
+		printError(stderr, err, getenv("DOTS_API_KEY"))
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+func idCommand(call func(ctx context.Context, c *api.Client, id string) (any, error)) func(*flag.FlagSet) prepare {
+	return func(*flag.FlagSet) prepare {
+		return func(args []string) (action, error) {
+			id, err := oneID(args)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context, c *api.Client, stdout, _ io.Writer) error {
+				v, err := call(ctx, c, id)
+				if err != nil {
+					return err
+				}
+				return writeJSON(stdout, v)
+			}, nil
+		}
+	}
+}
+
+func oneID(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usagef("give exactly one payout-link ID")
+	}
+	return args[0], nil
+}
+
+func redeliverFlags(*flag.FlagSet) prepare {
+	return func(args []string) (action, error) {
+		id, err := oneID(args)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, c *api.Client, stdout, _ io.Writer) error {
+			res, err := c.RedeliverPayoutLink(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := writeJSON(stdout, res); err != nil {
+				return err
+			}
+			if !res.Redelivered {
+				return notRedelivered{id: id, status: string(res.PayoutLink.Status)}
+			}
+			return nil
+		}, nil
+	}
+}
+
+// notRedelivered is a redeliver Dots answered with "redelivered": false.
+type notRedelivered struct{ id, status string }
+
+func (e notRedelivered) Error() string {
+	return fmt.Sprintf("Dots did not redeliver payout link %s (status %q): a link is delivered at most 5 times in all, and a canceled or claimed one not at all", e.id, e.status)
+}
+
+// centsFlag is --amount: a whole number of cents. A sum in dollars ("12.50") is refused with the
+// amount in cents it stands for.
+type centsFlag struct{ v *int64 }
+
+func (c centsFlag) String() string {
+	if c.v == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*c.v, 10)
+}
+
+func (c centsFlag) Set(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*c.v = n
+		return nil
+	}
+	if dollars := strings.TrimPrefix(s, "$"); strings.Contains(dollars, ".") {
+		if r, ok := new(big.Rat).SetString(dollars); ok {
+			if cents := r.Mul(r, big.NewRat(100, 1)); cents.IsInt() {
+				return fmt.Errorf("amounts are in cents: for $%s give --amount %s", dollars, cents.RatString())
+			}
+		}
+	}
+	return errors.New("amounts are whole numbers of cents, such as 1250 for $12.50")
+}
+
+// metadataFlag collects repeated --metadata key=value pairs.
+type metadataFlag map[string]string
+
+func (m metadataFlag) String() string { return "" }
+
+func (m metadataFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return errors.New("want key=value")
+	}
+	m[k] = val
+	return nil
+}
+
+func createFlags(fs *flag.FlagSet) prepare {
+	var amount int64
+	fs.Var(centsFlag{&amount}, "amount", "the amount in `CENTS` (required): 1250 is $12.50")
+	email := fs.String("email", "", "the payee's email `ADDRESS` (needed by --method email)")
+	countryCode := fs.String("country-code", "", "the payee's phone dialling prefix, `DIGITS` such as 1")
+	phone := fs.String("phone", "", "the payee's phone number without the prefix, `DIGITS` (needed by --method sms)")
+	first := fs.String("first-name", "", "the payee's first `NAME`")
+	last := fs.String("last-name", "", "the payee's last `NAME`")
+	method := fs.String("method", "", "how Dots delivers the link: `sms|email|link|all` (link sends nothing: you hand it over)")
+	message := fs.String("message", "", "the SMS `TEXT` carrying the link")
+	memo := fs.String("memo", "", "a note the payee sees (`TEXT`)")
+	desc := fs.String("description", "", "an internal note the payee never sees (`TEXT`)")
+	userID := fs.String("user-id", "", "pay this Dots user (`UUID`)")
+	key := fs.String("idempotency-key", "", "the idempotency `KEY` (a UUID) of an earlier create, to retry it safely within 24 hours (default: a new one)")
+	meta := metadataFlag{}
+	fs.Var(meta, "metadata", "`key=value` to keep with the link (repeatable)")
+	return func(args []string) (action, error) {
+		if len(args) > 0 {
+			return nil, usagef("create takes flags only, not %s", strings.Join(args, " "))
+		}
+		b := gen.CreatePayoutLinkRequest{
+			Amount:         dots.Amount(amount),
+			Payee:          gen.Payee{Email: opt(*email), CountryCode: opt(*countryCode), PhoneNumber: opt(*phone), FirstName: opt(*first), LastName: opt(*last)},
+			Delivery:       gen.Delivery{Method: gen.DeliveryMethod(*method), Message: opt(*message)},
+			Memo:           opt(*memo),
+			Description:    opt(*desc),
+			UserID:         opt(*userID),
+			IdempotencyKey: opt(*key),
+		}
+		if len(meta) > 0 {
+			b.Metadata = dots.Metadata(meta)
+		}
+		return func(ctx context.Context, c *api.Client, stdout, stderr io.Writer) error {
+			link, used, err := c.CreatePayoutLinkWithKey(ctx, b)
+			if mayHaveReachedDots(err) {
+				fmt.Fprintf(stderr, "idempotency key: %s\n", used)
+			}
+			if err != nil {
+				if errors.Is(err, api.ErrIdempotencyKeyReused) && link != nil {
+					// The link exists, made earlier for another request with this key: show it, and fail.
+					_ = writeJSON(stdout, link)
+				}
+				return err
+			}
+			if err := writeJSON(stdout, link); err != nil {
+				return &unshownError{id: link.ID, key: used, err: err}
+			}
+			return nil
+		}, nil
+	}
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// writeJSON prints a result as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
