@@ -404,39 +404,43 @@ func TestPerCallRetryOverride(t *testing.T) {
 }
 
 func TestAttemptTimeoutIsRetriedCallerTimeoutIsNot(t *testing.T) {
-	slowFirst := func() http.Handler {
+	// The first attempt hangs until the client gives up on it (and says so); later ones answer.
+	slowFirst := func(arrived chan<- struct{}) http.Handler {
 		var n atomic.Int32
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if n.Add(1) == 1 {
-				select {
-				case <-r.Context().Done():
-				case <-time.After(2 * time.Second):
-				}
+				close(arrived)
+				<-r.Context().Done()
 				return
 			}
 			jsonHandler(200, linkJSON).ServeHTTP(w, r)
 		})
 	}
 	t.Run("attempt timeout", func(t *testing.T) {
-		h := newHarness(t, slowFirst(), allowMalformed)
-		if _, err := h.client(api.WithAttemptTimeout(100*time.Millisecond)).GetPayoutLink(context.Background(), linkID); err != nil {
+		h := newHarness(t, slowFirst(make(chan struct{})), allowMalformed)
+		if _, err := h.client(api.WithAttemptTimeout(300*time.Millisecond)).GetPayoutLink(context.Background(), linkID); err != nil {
 			t.Fatal(err)
 		}
-		if h.count() != 2 {
-			t.Fatalf("%d attempts", h.count())
+		// Two attempts, or more on a machine so loaded that an answer outlasts the timeout.
+		if h.count() < 2 {
+			t.Fatalf("%d attempts; the one that timed out was not retried", h.count())
 		}
 	})
-	t.Run("caller timeout", func(t *testing.T) {
-		h := newHarness(t, slowFirst(), allowMalformed)
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
+	t.Run("caller gives up", func(t *testing.T) {
+		arrived := make(chan struct{})
+		h := newHarness(t, slowFirst(arrived), allowMalformed)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-arrived // the request reached the server: now the caller gives up
+			cancel()
+		}()
 		_, err := h.client().GetPayoutLink(ctx, linkID)
 		recordErr(err)
-		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, api.ErrOutcomeUnknown) {
-			t.Fatalf("err = %v, want a deadline error with an unknown outcome", err)
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, api.ErrOutcomeUnknown) {
+			t.Fatalf("err = %v, want the caller's cancel with an unknown outcome", err)
 		}
 		if h.count() != 1 {
-			t.Fatalf("%d attempts", h.count())
+			t.Fatalf("%d attempts after the caller gave up", h.count())
 		}
 	})
 }
