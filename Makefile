@@ -13,8 +13,8 @@ check:
 	$(GO) test -count=1 -run '^TestSpec' .
 	bash .ci/spec-gate
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(TOOLS) staticcheck ./...
+	$(GO) vet ./... ./.ci/webhookpaths
+	$(TOOLS) staticcheck ./... ./.ci/webhookpaths
 	$(GO) generate ./...
 	@git diff --exit-code -- gen || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- gen)" || { echo "gen/ has files git does not track"; exit 1; }
