@@ -2,8 +2,10 @@ package dots_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,90 +60,23 @@ func TestSpecEmbeddedMatchesFile(t *testing.T) {
 	}
 }
 
-// TestSpecLintRules proves each rule can fail: small documents break it, and the rule must report
-// exactly the findings listed; a clean document must pass every rule.
+// TestSpecLintRules proves each rule can fail: the small documents of testdata/speclint break it,
+// and the rule must report exactly the findings listed; a clean document must pass every rule.
 func TestSpecLintRules(t *testing.T) {
-	const head = "openapi: 3.0.3\ninfo: {title: t, version: 0.0.1}\n"
 	cases := []struct {
-		rule string
-		doc  string
+		rule string // the file testdata/speclint/RULE.yaml; "" for clean.yaml, which passes every rule
 		want []string
 	}{
-		{"operation-ids", `
-paths:
-  /a:
-    get: {operationId: get-a, description: d, responses: {'204': {description: d}}}
-    post: {description: d, responses: {'204': {description: d}}}
-  /b:
-    get: {operationId: get-a, description: d, responses: {'204': {description: d}}}
-    put: {operationId: ' ', description: d, responses: {'204': {description: d}}}
-`, []string{
+		{"operation-ids", []string{
 			"#/paths/~1a/post: no operationId",
 			`#/paths/~1b/get: operationId "get-a" is also used at #/paths/~1a/get`,
 			"#/paths/~1b/put: no operationId",
 		}},
-		{"operation-descriptions", `
-paths:
-  /a:
-    get: {operationId: a, summary: Only a summary, responses: {'204': {description: d}}}
-    post: {operationId: b, description: ' ', responses: {'204': {description: d}}}
-    put: {operationId: c, description: Fine., responses: {'204': {description: d}}}
-`, []string{
+		{"operation-descriptions", []string{
 			"#/paths/~1a/get: no description (a summary is not enough)",
 			"#/paths/~1a/post: no description (a summary is not enough)",
 		}},
-		{"property-descriptions", `
-paths:
-  /a:
-    post:
-      operationId: a
-      description: d
-      parameters:
-        - name: q
-          in: query
-          description: d
-          schema: {type: object, properties: {inparam: {type: string}}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                inline: {type: string}
-                list:
-                  type: array
-                  description: d
-                  items: {type: object, properties: {deep: {type: integer}}}
-      responses:
-        '200':
-          description: d
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Thing'}
-components:
-  schemas:
-    Thing:
-      type: object
-      description: d
-      properties:
-        good: {type: string, description: d}
-        bare: {$ref: '#/components/schemas/Bare'}
-        bare2: {$ref: '#/components/schemas/Bare'}
-        described: {$ref: '#/components/schemas/Described'}
-        mixed:
-          description: d
-          allOf:
-            - type: object
-              properties: {member: {type: string}}
-          oneOf:
-            - $ref: '#/components/schemas/Bare'
-        map:
-          type: object
-          description: d
-          additionalProperties: {type: object, properties: {value: {type: string}}}
-    Bare: {type: string}
-    Described: {type: string, description: d}
-`, []string{
+		{"property-descriptions", []string{
 			"#/components/schemas/Bare: no description, and the properties #/components/schemas/Thing/properties/bare, #/components/schemas/Thing/properties/bare2 take theirs from it",
 			"#/components/schemas/Thing/properties/map/additionalProperties/properties/value: no description",
 			"#/components/schemas/Thing/properties/mixed/allOf/0/properties/member: no description",
@@ -149,124 +84,21 @@ components:
 			"#/paths/~1a/post/requestBody/content/application~1json/schema/properties/inline: no description",
 			"#/paths/~1a/post/requestBody/content/application~1json/schema/properties/list/items/properties/deep: no description",
 		}},
-		{"component-examples", `
-paths: {}
-components:
-  schemas:
-    WithExample: {type: string, example: x}
-    WithoutExample: {type: object, properties: {a: {type: string, example: x}}}
-`, []string{
+		{"component-examples", []string{
 			"#/components/schemas/WithoutExample: no example",
 		}},
-		{"response-content", `
-paths:
-  /a:
-    get:
-      operationId: a
-      description: d
-      responses:
-        '200':
-          description: no content at all
-        '201':
-          description: a media type without a schema
-          content:
-            application/json: {}
-            text/plain: {schema: {type: string}}
-        4XX: {$ref: '#/components/responses/Bad'}
-components:
-  responses:
-    Bad:
-      description: d
-      content:
-        application/problem+json: {}
-`, []string{
+		{"response-content", []string{
 			"#/components/responses/Bad/content/application~1problem+json: no schema",
 			"#/paths/~1a/get/responses/200: no content",
 			"#/paths/~1a/get/responses/201/content/application~1json: no schema",
 		}},
-		{"parameters", `
-paths:
-  /a/{id}:
-    parameters:
-      - {name: id, in: path, required: true, schema: {type: string}}
-    get:
-      operationId: a
-      description: d
-      parameters:
-        - {name: q, in: query, description: d}
-        - {name: r, in: query, description: d, content: {application/json: {schema: {type: object}}}}
-        - $ref: '#/components/parameters/P'
-      responses: {'204': {description: d}}
-components:
-  parameters:
-    P: {name: p, in: header, description: ' ', schema: {type: string}}
-`, []string{
+		{"parameters", []string{
 			"#/components/parameters/P (header p): no description",
 			"#/paths/~1a~1{id}/get/parameters/0 (query q): no schema",
 			"#/paths/~1a~1{id}/get/parameters/1 (query r): no schema",
 			"#/paths/~1a~1{id}/parameters/0 (path id): no description",
 		}},
-		{"unused-components", `
-security:
-  - {basic: []}
-paths:
-  /a:
-    get:
-      operationId: a
-      description: d
-      security: [{key: []}]
-      parameters: [{$ref: '#/components/parameters/Used'}]
-      responses:
-        '200':
-          description: d
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  thing: {$ref: '#/components/schemas/Thing'}
-        default: {$ref: '#/components/responses/Used'}
-x-webhooks:
-  thing.made: {$ref: '#/components/schemas/Event'}
-components:
-  securitySchemes:
-    basic: {type: http, scheme: basic}
-    key: {type: apiKey, in: header, name: K}
-    unusedScheme: {type: http, scheme: bearer}
-  parameters:
-    Used: {name: u, in: query, schema: {$ref: '#/components/schemas/FromParameter'}}
-    Unused: {name: n, in: query, schema: {type: string}}
-  responses:
-    Used:
-      description: d
-      content: {application/json: {schema: {$ref: '#/components/schemas/FromResponse'}}}
-    Unused:
-      description: d
-      content: {application/json: {schema: {$ref: '#/components/schemas/FromUnusedResponse'}}}
-  requestBodies:
-    Unused:
-      content: {application/json: {schema: {type: string}}}
-  schemas:
-    Thing:
-      type: object
-      properties:
-        items: {type: array, items: {$ref: '#/components/schemas/Item'}}
-        one: {oneOf: [{$ref: '#/components/schemas/Cat'}, {$ref: '#/components/schemas/Dog'}], discriminator: {propertyName: kind, mapping: {bird: Bird}}}
-        self: {$ref: '#/components/schemas/Thing'}
-    Item: {allOf: [{$ref: '#/components/schemas/Base'}]}
-    Base: {type: object, additionalProperties: {$ref: '#/components/schemas/Value'}}
-    Value: {type: string}
-    Cat: {type: object}
-    Dog: {type: object}
-    Bird: {type: object}
-    Event: {type: object, properties: {thing: {$ref: '#/components/schemas/EventPart'}}}
-    EventPart: {type: string}
-    FromParameter: {type: string}
-    FromResponse: {type: object}
-    FromUnusedResponse: {type: object}
-    Orphan: {type: object, properties: {ref: {$ref: '#/components/schemas/OnlyFromOrphan'}}}
-    OnlyFromOrphan: {type: string}
-`, []string{
+		{"unused-components", []string{
 			"#/components/parameters/Unused: not used",
 			"#/components/requestBodies/Unused: not used",
 			"#/components/responses/Unused: not used",
@@ -275,39 +107,15 @@ components:
 			"#/components/schemas/Orphan: not used",
 			"#/components/securitySchemes/unusedScheme: not used",
 		}},
-		{"", `
-paths:
-  /a/{id}:
-    parameters:
-      - {name: id, in: path, required: true, description: d, schema: {type: string}}
-    get:
-      operationId: a
-      summary: s
-      description: d
-      responses:
-        '200':
-          description: d
-          content:
-            application/json:
-              schema: {$ref: '#/components/schemas/Thing'}
-components:
-  schemas:
-    Thing:
-      type: object
-      description: d
-      properties:
-        a: {type: string, description: d}
-        b: {$ref: '#/components/schemas/B'}
-      example: {a: x}
-    B: {type: string, description: d, example: x}
-`, nil},
+		{"", nil},
 	}
 
 	broken := map[string]bool{}
 	for i, c := range cases {
-		doc, err := openapi3.NewLoader().LoadFromData([]byte(head + c.doc))
+		file := filepath.Join("testdata", "speclint", cmp.Or(c.rule, "clean")+".yaml")
+		doc, err := openapi3.NewLoader().LoadFromFile(file)
 		if err != nil {
-			t.Fatalf("case %d (%s): %v", i, c.rule, err)
+			t.Fatalf("case %d (%s): %v", i, file, err)
 		}
 		for _, r := range lintRules {
 			if c.rule != "" && r.name != c.rule {
