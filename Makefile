@@ -2,22 +2,28 @@
 GO    ?= go
 TOOLS  = $(GO) tool -modfile=.ci/tools.mod
 
-.PHONY: generate check test fuzz faultmatrix bench
+.PHONY: generate check lint-spec test fuzz faultmatrix bench
 
 ## generate: regenerate gen/ from openapi.yaml and oapi-codegen.yaml
 generate:
 	$(GO) generate ./...
 
-## check: spec validation, formatting, vet, staticcheck, and a generated client that matches the spec
+## check: spec validation, the spec gate, the spec linters, formatting, vet, staticcheck, and a
+## generated client that matches the spec
 check:
 	$(GO) test -count=1 -run '^TestSpec' .
 	bash .ci/spec-gate
+	bash .ci/lint/run
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./... ./.ci/webhookpaths
 	$(TOOLS) staticcheck ./... ./.ci/webhookpaths
 	$(GO) generate ./...
 	@git diff --exit-code -- gen || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- gen)" || { echo "gen/ has files git does not track"; exit 1; }
+
+## lint-spec: Spectral and Redocly on openapi.yaml (installed once into .ci/lint/node_modules)
+lint-spec:
+	bash .ci/lint/run
 
 ## test: check, then every test with the race detector
 test: check
