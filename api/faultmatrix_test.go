@@ -2,12 +2,13 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,12 +59,57 @@ func refusingDialer(rng func() float64, share float64) *http.Client {
 		}}}
 }
 
+// attemptClock records, at the client, when each attempt of a create started and when its answer
+// (or error) came back, per idempotency key. The pipeline waits between the end of one attempt
+// and the start of the next, so the gap between them is at least the wait however loaded the
+// machine is: load only lengthens it. (Times taken at the server cannot show that: an attempt
+// the client gave up on may reach the server's handler after its retry does.)
+type attemptClock struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	byKey map[string][]attemptSpan
+}
+
+type attemptSpan struct {
+	start, end time.Time
+	result     string // the status, or "error"
+	retryAfter string // the answer's Retry-After header
+}
+
+func (c *attemptClock) RoundTrip(r *http.Request) (*http.Response, error) {
+	var key string
+	if r.GetBody != nil {
+		if b, err := r.GetBody(); err == nil {
+			var body struct {
+				Key string `json:"idempotency_key"`
+			}
+			_ = json.NewDecoder(b).Decode(&body)
+			key = body.Key
+		}
+	}
+	span := attemptSpan{start: time.Now()}
+	resp, err := c.next.RoundTrip(r)
+	span.end = time.Now()
+	span.result = "error"
+	if err == nil {
+		span.result = strconv.Itoa(resp.StatusCode)
+		span.retryAfter = resp.Header.Get("Retry-After")
+	}
+	if key != "" {
+		c.mu.Lock()
+		c.byKey[key] = append(c.byKey[key], span)
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
 // TestFaultMatrix sends many concurrent creates through random faults and proves, for money:
 //   - no duplicate links (one per intent) and no lost intent (every failure's key is known, and
 //     the intent resolves with it);
 //   - every failure reports truly: when the link exists, the error says the outcome is unknown;
 //   - no create without a key is ever repeated;
-//   - retries wait as the policy says (half the clients wait for real: measured at the server).
+//   - retries wait as the policy says (half the clients wait for real: measured at the client's
+//     transport).
 func TestFaultMatrix(t *testing.T) {
 	n := *faultMatrixN
 	srv := mock.NewServer()
@@ -88,10 +134,17 @@ func TestFaultMatrix(t *testing.T) {
 	fake := newTestClient(t, srv.BaseURL(), append(base, api.WithMaxRetries(3))...)
 	var fakeWaits sleeps
 	api.SetClock(fake, fakeWaits.sleep, nil, 0.5)
-	real, err := api.NewClient(testClientID, testAPIKey, append(base, api.WithBaseURL(srv.BaseURL()), api.WithRetryPolicy(realPolicy))...)
+	realHTTP := refusingDialer(float, 0.05)
+	clock := &attemptClock{next: realHTTP.Transport, byKey: map[string][]attemptSpan{}}
+	realHTTP.Transport = clock
+	real, err := api.NewClient(testClientID, testAPIKey, append(base, api.WithHTTPClient(realHTTP),
+		api.WithBaseURL(srv.BaseURL()), api.WithRetryPolicy(realPolicy))...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// calm resolves intents after the faults: no attempt timeout, which a loaded machine can
+	// outlast with no fault at all.
+	calm := newTestClient(t, srv.BaseURL(), api.WithLogger(nil))
 
 	type outcome struct {
 		amount  dots.Amount
@@ -183,7 +236,7 @@ func TestFaultMatrix(t *testing.T) {
 		if r.keyless || r.err == nil {
 			continue
 		}
-		link, err := fake.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: r.amount, IdempotencyKey: api.Ptr(r.key)})
+		link, err := calm.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: r.amount, IdempotencyKey: api.Ptr(r.key)})
 		if err != nil {
 			lost++
 			t.Errorf("intent %d: not resolvable with its key: %v", i, err)
@@ -212,48 +265,36 @@ func TestFaultMatrix(t *testing.T) {
 	// No create without a key was ever sent twice: the mock counts attempts of identical bodies,
 	// and every keyless body is unique.
 	retriedKeyless := 0
-	byKey := map[string][]mock.Request{}
 	for _, rq := range srv.Requests() {
-		if rq.Operation != "create-payout-link" {
-			continue
+		if rq.Operation == "create-payout-link" && rq.IdempotencyKey == "" && rq.Attempt > 1 {
+			retriedKeyless++
 		}
-		if rq.IdempotencyKey == "" {
-			if rq.Attempt > 1 {
-				retriedKeyless++
-			}
-			continue
-		}
-		byKey[rq.IdempotencyKey] = append(byKey[rq.IdempotencyKey], rq)
 	}
 
 	// The clients that really wait left at least the policy's waits between attempts: the
-	// smallest backoff (BaseDelay/2) after any answer, and MaxDelay after a 429 whose Retry-After
-	// is longer than it. Measured at the server, in order of arrival, after an attempt the server
-	// answered: the client heard that answer before it waited and sent the next attempt, so a
-	// loaded machine only makes such gaps longer. (After an attempt the client gave up on, the
-	// server may have picked it up later than the client sent the next one.)
+	// smallest backoff (BaseDelay/2) after any answer or error, and MaxDelay after an answer whose
+	// Retry-After (1 s) is longer than it. Measured at the client's transport, from the end of one
+	// attempt to the start of the next, so a loaded machine only makes the gaps longer.
 	earlyRetries, realRetries := 0, 0
+	clock.mu.Lock()
 	for _, r := range results {
 		if !r.real || r.keyless {
 			continue
 		}
-		rqs := byKey[r.key]
-		sort.Slice(rqs, func(a, b int) bool { return rqs[a].Received.Before(rqs[b].Received) })
-		for j := 1; j < len(rqs); j++ {
-			if prev := rqs[j-1]; prev.Status == 0 || prev.Canceled || prev.Dropped {
-				continue
-			}
+		spans := clock.byKey[r.key]
+		for j := 1; j < len(spans); j++ {
 			realRetries++
 			min := realPolicy.BaseDelay / 2
-			if rqs[j-1].Fault == "429; retry-after=1" {
+			if spans[j-1].retryAfter != "" {
 				min = realPolicy.MaxDelay
 			}
-			if gap := rqs[j].Received.Sub(rqs[j-1].Received); gap < min {
+			if gap := spans[j].start.Sub(spans[j-1].end); gap < min {
 				earlyRetries++
-				t.Errorf("key %s: attempt %d came %v after the one before (%s), want at least %v", r.key, j+1, gap, rqs[j-1].Result(), min)
+				t.Errorf("key %s: attempt %d started %v after the one before ended (%s), want at least %v", r.key, j+1, gap, spans[j-1].result, min)
 			}
 		}
 	}
+	clock.mu.Unlock()
 	// The clients that wait nothing asked for waits within the policy.
 	p := api.DefaultRetryPolicy
 	fakeWaits.mu.Lock()
