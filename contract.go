@@ -2,6 +2,7 @@ package dots
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,18 +53,16 @@ type Violation struct {
 	Path string `json:"path"`
 	// Message says what is wrong, without echoing the value.
 	Message string `json:"message"`
-	// Drift marks what the real API is known to send although the spec forbids it: zone-less
-	// timestamps, whole amounts written as floats, and enum values the spec does not list yet.
+	// Drift marks what the real API is known to send although the spec forbids it (KnownDrift).
 	Drift bool `json:"drift,omitempty"`
 }
 
 // String reads like "$.amount: must be at least 1".
 func (v Violation) String() string {
-	s := v.Path + ": " + v.Message
 	if v.Drift {
-		s += " (known drift)"
+		return v.Path + ": " + v.Message + " (known drift)"
 	}
-	return s
+	return v.Path + ": " + v.Message
 }
 
 // Operation is one operation of the spec, with what a validator needs to check its traffic.
@@ -102,6 +102,11 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newValidator(doc), nil
+}
+
+// newValidator builds a validator over a loaded and valid spec.
+func newValidator(doc *openapi3.T) *Validator {
 	v := &Validator{byID: map[string]*Operation{}}
 	v.opts = openapi3filter.Options{
 		MultiError:              true,
@@ -133,7 +138,7 @@ func NewValidator() (*Validator, error) {
 	}
 	// Literal segments first, so /x/redeliver wins over /x/{id} where both could match.
 	sort.Slice(v.ops, func(i, j int) bool { return literalCount(v.ops[i]) > literalCount(v.ops[j]) })
-	return v, nil
+	return v
 }
 
 func literalCount(o *Operation) int {
@@ -215,7 +220,7 @@ func (v *Validator) ValidateResponse(ctx context.Context, op *Operation, req *ht
 	in.SetBodyBytes(body)
 	out := v.violations(openapi3filter.ValidateResponse(ctx, in), true)
 	if status >= 200 && status < 300 {
-		out = append(out, floatIntegers(op, status, body)...)
+		out = append(out, floatNumbers(op, status, body)...)
 	}
 	return out
 }
@@ -281,7 +286,7 @@ func (v *Validator) violations(err error, response bool) []Violation {
 				walk(p, e.Err)
 				return
 			}
-			out = append(out, Violation{Path: orDollar(p), Message: e.Reason})
+			out = append(out, Violation{Path: cmp.Or(p, "$"), Message: e.Reason})
 		case *openapi3filter.ResponseError:
 			if e.Err != nil {
 				walk(prefix, e.Err)
@@ -301,61 +306,69 @@ func (v *Validator) violations(err error, response bool) []Violation {
 			if msg == "" {
 				msg = "cannot be parsed"
 			}
-			out = append(out, Violation{Path: orDollar(prefix), Message: msg})
+			out = append(out, Violation{Path: cmp.Or(prefix, "$"), Message: msg})
 		case *openapi3.SchemaError:
-			path := orDollar(prefix)
+			path := cmp.Or(prefix, "$")
 			for _, p := range e.JSONPointer() {
 				path += "." + p
 			}
-			vi := Violation{Path: path, Message: e.Reason}
-			if response {
-				vi.Drift = isKnownDrift(e)
-			}
-			out = append(out, vi)
+			// Only the form of a value can be drift: a broken bound or pattern never is.
+			raw, _ := json.Marshal(e.Value)
+			form := e.Schema != nil && slices.Contains([]string{"type", "format", "enum"}, e.SchemaField)
+			out = append(out, Violation{Path: path, Message: e.Reason, Drift: response && form && drift(e.Schema, string(raw)) != nil})
 		default:
 			if u := errors.Unwrap(err); u != nil {
 				walk(prefix, u)
 				return
 			}
-			out = append(out, Violation{Path: orDollar(prefix), Message: err.Error()})
+			out = append(out, Violation{Path: cmp.Or(prefix, "$"), Message: err.Error()})
 		}
 	}
 	walk("", err)
 	return out
 }
 
-func orDollar(p string) string {
-	if p == "" {
-		return "$"
-	}
-	return p
+// DriftRule is one way the real API departs from the spec (see KnownDrift): Name says what it sends,
+// Examples are such JSON texts, Schema names the schemas concerned as oapi-codegen.yaml's type-mapping
+// does ("integer", "string date-time"; "enum" is every schema with an enum), GoTypes are the wire
+// types the models read them with (Schema maps to the first; "string": every generated enum type),
+// and Recognise is their decoder's own parser.
+type DriftRule struct {
+	Name, Schema      string
+	GoTypes, Examples []string
+	Recognise         func(raw string) bool
 }
 
-// isKnownDrift tells the deviations FACTS.md documents for the real API: enum values the spec
-// does not list yet, and date-times without a zone.
-func isKnownDrift(se *openapi3.SchemaError) bool {
-	switch se.SchemaField {
-	case "enum":
-		return true
-	case "format":
-		if se.Schema != nil && se.Schema.Format == "date-time" {
-			if s, ok := se.Value.(string); ok {
-				_, err := ParseTimestamp(s)
-				return err == nil
-			}
+// KnownDrift lists what the real API is known to send although the spec forbids it. The validator
+// marks a response value that breaks the spec as drift (Violation.Drift) exactly when a rule
+// concerns its schema and recognises it, and a rule recognises what its wire types decode.
+var KnownDrift = []DriftRule{
+	{Name: "a whole number written as a float", Schema: "integer", GoTypes: []string{"dots.Int", "dots.Amount"},
+		Examples: []string{"5000.0", "5e3"}, Recognise: func(raw string) bool { _, err := ParseWholeNumber(raw); return err == nil }},
+	{Name: "a date-time without a zone (UTC)", Schema: "string date-time", GoTypes: []string{"dots.Timestamp"},
+		Examples: []string{`"2024-07-11T12:31:33.479437"`, `"2024-07-11 12:31:33"`}, Recognise: func(raw string) bool { var t Timestamp; return json.Unmarshal([]byte(raw), &t) == nil && !t.IsZero() }},
+	{Name: "an enum value the spec does not list yet", Schema: "enum", GoTypes: []string{"string"},
+		Examples: []string{`"funds_pending"`}, Recognise: func(raw string) bool { return json.Unmarshal([]byte(raw), new(string)) == nil }},
+}
+
+// drift returns the rule of KnownDrift that explains raw, a JSON text breaking s, or nil.
+func drift(s *openapi3.Schema, raw string) *DriftRule {
+	for i, r := range KnownDrift {
+		typ, format, _ := strings.Cut(r.Schema, " ")
+		if (typ == "enum" && len(s.Enum) > 0 || s.Type.Is(typ) && (format == "" || format == s.Format)) && r.Recognise(raw) {
+			return &KnownDrift[i]
 		}
 	}
-	return false
+	return nil
 }
 
-// floatIntegers reports integer fields of a success body written with a fraction or an exponent
-// (5000.0): kin-openapi reads JSON numbers as float64 and so cannot see them.
-func floatIntegers(op *Operation, status int, body []byte) []Violation {
-	resp := op.route.Operation.Responses.Status(status)
-	if resp == nil || resp.Value == nil {
-		return nil
+// floatNumbers reports the numbers of a success body that are known drift kin-openapi cannot see:
+// it reads JSON numbers as float64, so 5000.0 passes as an integer.
+func floatNumbers(op *Operation, status int, body []byte) []Violation {
+	var mt *openapi3.MediaType
+	if resp := op.route.Operation.Responses.Status(status); resp != nil && resp.Value != nil {
+		mt = resp.Value.Content.Get("application/json")
 	}
-	mt := resp.Value.Content.Get("application/json")
 	if mt == nil || mt.Schema == nil || !hasFloats(body) {
 		return nil
 	}
@@ -366,7 +379,7 @@ func floatIntegers(op *Operation, status int, body []byte) []Violation {
 		return nil
 	}
 	var out []Violation
-	walkIntegers("$", mt.Schema.Value, val, &out)
+	walkNumbers("$", mt.Schema.Value, val, &out)
 	return out
 }
 
@@ -374,39 +387,36 @@ func floatIntegers(op *Operation, status int, body []byte) []Violation {
 // asking the codec's tokenizer (most bodies hold none, and then nothing more is decoded).
 func hasFloats(body []byte) bool {
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
-	for {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return false
-		}
+	for tok, err := dec.ReadToken(); err == nil; tok, err = dec.ReadToken() {
 		if tok.Kind() == '0' && strings.ContainsAny(tok.String(), ".eE") {
 			return true
 		}
 	}
+	return false
 }
 
-func walkIntegers(path string, s *openapi3.Schema, val any, out *[]Violation) {
+func walkNumbers(path string, s *openapi3.Schema, val any, out *[]Violation) {
 	if s == nil {
 		return
 	}
 	for _, sub := range s.AllOf {
-		walkIntegers(path, sub.Value, val, out)
+		walkNumbers(path, sub.Value, val, out)
 	}
 	switch x := val.(type) {
-	case json.Number:
-		if s.Type.Is("integer") && strings.ContainsAny(string(x), ".eE") {
-			*out = append(*out, Violation{Path: path, Message: "a whole number written as a float", Drift: true})
+	case json.Number: // kin-openapi read it as a float64: only its text can break an integer schema
+		if r := drift(s, string(x)); r != nil && strings.ContainsAny(string(x), ".eE") {
+			*out = append(*out, Violation{Path: path, Message: r.Name, Drift: true})
 		}
 	case map[string]any:
 		for k, sub := range s.Properties {
 			if child, ok := x[k]; ok && sub != nil {
-				walkIntegers(path+"."+k, sub.Value, child, out)
+				walkNumbers(path+"."+k, sub.Value, child, out)
 			}
 		}
 	case []any:
 		if s.Items != nil {
 			for i, child := range x {
-				walkIntegers(fmt.Sprintf("%s.%d", path, i), s.Items.Value, child, out)
+				walkNumbers(fmt.Sprintf("%s.%d", path, i), s.Items.Value, child, out)
 			}
 		}
 	}

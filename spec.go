@@ -9,6 +9,8 @@ package dots
 
 import _ "embed"
 
+//go:generate go tool oapi-codegen -config oapi-codegen.yaml openapi.yaml
+
 // Spec is openapi.yaml, byte for byte: the single source of truth of every operation.
 //
 //go:embed openapi.yaml

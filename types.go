@@ -159,11 +159,10 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 // 3339).
 func (t *Timestamp) UnmarshalText(b []byte) error {
 	v, err := ParseTimestamp(string(b))
-	if err != nil {
-		return err
+	if err == nil {
+		*t = v
 	}
-	*t = v
-	return nil
+	return err
 }
 
 // Metadata is your own key-value data kept with a payout link: write it as a literal
