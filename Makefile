@@ -2,7 +2,7 @@
 GO    ?= go
 TOOLS  = $(GO) tool -modfile=.ci/tools.mod
 
-.PHONY: generate check lint-spec test fuzz faultmatrix bench
+.PHONY: generate check lint-spec test evolution fuzz faultmatrix bench
 
 ## generate: regenerate gen/ from openapi.yaml and oapi-codegen.yaml
 generate:
@@ -28,6 +28,11 @@ lint-spec:
 ## test: check, then every test with the race detector
 test: check
 	$(GO) test -race -count=1 ./...
+
+## evolution: the spec-evolution suite (TestEvolution in evolution_test.go): in a temporary copy of
+## the repository, edit openapi.yaml as a team would and prove each edit end to end (CI runs it)
+evolution:
+	$(GO) test -count=1 -timeout 40m -run '^TestEvolution$$' -v . -evolution
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora live in testdata/fuzz)
 FUZZTIME ?= 30s
