@@ -1,0 +1,111 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
+)
+
+// fastRetries keeps the client's own retries short in tests.
+var fastRetries = api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
+
+// newMock starts a mock Dots that fails the test if it answers outside the spec.
+func newMock(t testing.TB, opts ...mock.Option) *mock.Server {
+	t.Helper()
+	srv := mock.NewServer(opts...)
+	t.Cleanup(func() {
+		if v := srv.Violations(); len(v) > 0 {
+			t.Errorf("the mock answered outside the spec: %v", v[:min(len(v), 5)])
+		}
+		srv.Close()
+	})
+	return srv
+}
+
+func newClient(t testing.TB, baseURL string, opts ...api.Option) *api.Client {
+	t.Helper()
+	c, err := api.NewClient("pk_test_batch", "sk_test_batch_0c1d2e", append([]api.Option{api.WithBaseURL(baseURL), fastRetries}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mustJournal(t testing.TB, path string) *Journal {
+	t.Helper()
+	j, err := OpenJournal(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	return j
+}
+
+func tempJournal(t testing.TB) *Journal {
+	t.Helper()
+	return mustJournal(t, filepath.Join(t.TempDir(), "batch.journal"))
+}
+
+// payouts makes n valid rows, lines 2..n+1 as in a CSV file, each with its own amount and
+// metadata so that every link can be told apart.
+func payouts(n int) []Row {
+	rows := make([]Row, n)
+	for i := range rows {
+		line := i + 2
+		rows[i] = Row{Line: line, Payout: gen.CreatePayoutLinkRequest{
+			Amount:   dots.Amount(100 + i),
+			Payee:    gen.Payee{Email: api.Ptr(fmt.Sprintf("payee%d@example.com", i))},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail},
+			Metadata: dots.Metadata{"row": fmt.Sprint(line)},
+		}}
+	}
+	return rows
+}
+
+// csvFile writes the rows of payouts(n) as a CSV file and returns its path.
+func csvText(n int) string {
+	var b strings.Builder
+	b.WriteString("amount,email,method,metadata.row\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%d,payee%d@example.com,email,%d\n", 100+i, i, i+2)
+	}
+	return b.String()
+}
+
+// chaos is the one place that decides the faults of a chaos run: a seeded random chooser over
+// the mock's fault kinds, installed with SetFaults. The mock's own chaos mode can take its
+// place here without touching the tests.
+func chaos(srv *mock.Server, rate float64, seed uint64) {
+	var mu sync.Mutex
+	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	kinds := []mock.Fault{
+		{Status: 503},
+		{Status: 500, ApplyFirst: true},
+		{Drop: mock.DropAfterApply},
+		{Drop: mock.DropBeforeApply},
+		{Status: 429, RetryAfter: "0"},
+		{Body: mock.TruncatedBody},
+		{Delay: 20 * time.Millisecond, Late: true},
+		{Status: 502},
+	}
+	srv.SetFaults(func(*http.Request) *mock.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if rnd.Float64() >= rate {
+			return nil
+		}
+		f := kinds[rnd.IntN(len(kinds))]
+		return &f
+	})
+}

@@ -1,0 +1,158 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
+)
+
+// linksByRow indexes the mock's links by their metadata "row", failing on a row with two links.
+func linksByRow(t *testing.T, srv *mock.Server) map[string]gen.PayoutLink {
+	t.Helper()
+	out := map[string]gen.PayoutLink{}
+	for _, l := range srv.Links() {
+		row := l.Metadata["row"]
+		if prev, dup := out[row]; dup {
+			t.Errorf("row %s has two links: %s and %s", row, prev.ID, l.ID)
+		}
+		out[row] = l
+	}
+	return out
+}
+
+func TestRunPaysEveryRowOnceAndResumeSkipsThem(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL())
+	j := tempJournal(t)
+	rows := payouts(40)
+	var results []Result
+	rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 4,
+		Results: func(r Result) error { results = append(results, r); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Made != 40 || rep.Rows != 40 || rep.Failed+rep.Unknown+rep.NotSent+rep.AlreadyMade != 0 || rep.Run != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	var total int64
+	for _, r := range rows {
+		total += int64(r.Payout.Amount)
+	}
+	if int64(rep.Amount) != total || int64(rep.Total) != total {
+		t.Fatalf("amount %d, total %d, want %d", rep.Amount, rep.Total, total)
+	}
+	links := linksByRow(t, srv)
+	if len(links) != 40 {
+		t.Fatalf("%d links for 40 rows", len(links))
+	}
+	for i, res := range results {
+		row := rows[i]
+		link, ok := links[row.Payout.Metadata["row"]]
+		e, _, err := j.Entry(context.Background(), row.Line)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case !ok:
+			t.Fatalf("line %d has no link", row.Line)
+		case res.Line != row.Line || res.Outcome != OutcomeMade || res.LinkID != link.ID || res.LinkURL != link.Link || res.Key != e.Key:
+			t.Fatalf("result %+v for link %+v, entry %+v", res, link, e)
+		case link.Amount != row.Payout.Amount || link.Metadata[MetadataKey] != e.Key || e.State != Made || e.LinkID != link.ID || e.Attempts != 1:
+			t.Fatalf("link %+v, entry %+v", link, e)
+		}
+	}
+
+	// Again: nothing is sent, every row is already made.
+	before := len(srv.Requests())
+	rep, err = Run(context.Background(), client, Rows(rows...), j, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AlreadyMade != 40 || rep.Made != 0 || rep.Run != 2 {
+		t.Fatalf("second run: %+v", rep)
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Fatalf("the second run sent %d requests", n)
+	}
+}
+
+func TestRunRefusesBadRowsAndSendsNothing(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL())
+	j := tempJournal(t)
+	rows := payouts(5)
+	rows[1].Payout.Payee.Email = api.Ptr("not an email")
+	rows[3].Payout.Amount = 0
+	rows[4].Problems = []api.FieldError{{Field: "amount", Problem: "bad cell"}}
+	_, err := Run(context.Background(), client, Rows(rows...), j, Options{})
+	var invalid *InvalidError
+	if !errors.As(err, &invalid) {
+		t.Fatalf("err = %v, want *InvalidError", err)
+	}
+	want := map[int]string{3: "payee.email", 5: "amount", 6: "amount"}
+	if len(invalid.Rows) != len(want) || invalid.Total != 5 {
+		t.Fatalf("bad rows %+v", invalid.Rows)
+	}
+	for _, r := range invalid.Rows {
+		if len(r.Fields) == 0 || r.Fields[0].Field != want[r.Line] {
+			t.Errorf("line %d: %+v, want field %s", r.Line, r.Fields, want[r.Line])
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Fatalf("%d requests sent for a batch with bad rows", n)
+	}
+	if _, ok, _ := j.Entry(context.Background(), 2); ok {
+		t.Fatal("a key was committed for a batch with bad rows")
+	}
+}
+
+func TestRunUnknownOutcomesAreRetriedWithTheirKey(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
+	j := tempJournal(t)
+	// Every first attempt of a key makes the link and then fails: the outcome is unknown.
+	srv.FailNext(10, mock.Fault{Status: 500, ApplyFirst: true})
+	rep, err := Run(context.Background(), client, Rows(payouts(10)...), j, Options{Concurrency: 2, RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Made != 10 || rep.Unknown != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if links := linksByRow(t, srv); len(links) != 10 {
+		t.Fatalf("%d links for 10 rows", len(links))
+	}
+}
+
+func TestRunLeavesUnresolvedRowsUnknownAndTheNextRunResolvesThem(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
+	j := tempJournal(t)
+	srv.SetFaults(func(*http.Request) *mock.Fault { return &mock.Fault{Drop: mock.DropAfterApply} })
+	rep, err := Run(context.Background(), client, Rows(payouts(6)...), j, Options{Retries: 2, RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unknown != 6 || rep.Made != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if n := srv.LinkCount(); n != 6 {
+		t.Fatalf("%d links, want 6 (each applied once, whatever the retries)", n)
+	}
+	srv.SetFaults(nil)
+	rep, err = Run(context.Background(), client, Rows(payouts(6)...), j, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Made != 6 || rep.Unknown != 0 {
+		t.Fatalf("second run: %+v", rep)
+	}
+	if n := srv.LinkCount(); n != 6 {
+		t.Fatalf("%d links after the second run, want 6", n)
+	}
+}
