@@ -142,6 +142,10 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal) (*Report
 	rep := &Report{}
 	var bad []RowError
 	maxLine := 0
+	var cur *cursor
+	if j != nil {
+		cur = j.cursor()
+	}
 	for row, err := range rows {
 		if err != nil {
 			return nil, err
@@ -156,8 +160,12 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal) (*Report
 			problems = append(problems, api.FieldError{Field: "row", Problem: fmt.Sprintf("Row.Line must be positive and increase from row to row (%d follows %d)", row.Line, maxLine)})
 		}
 		maxLine = max(maxLine, row.Line)
-		if len(problems) == 0 && j != nil {
-			if p, err := changed(ctx, j, row); err != nil {
+		if len(problems) == 0 && cur != nil {
+			e, ok, err := cur.entry(ctx, row.Line)
+			if err != nil {
+				return nil, err
+			}
+			if p, err := changed(row, e, ok); err != nil {
 				return nil, err
 			} else if p != nil {
 				problems = append(problems, *p)
@@ -185,10 +193,9 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal) (*Report
 
 // changed compares a row with its journal entry: a row whose content differs from the one whose
 // key was committed is never sent with that key.
-func changed(ctx context.Context, j *Journal, row Row) (*api.FieldError, error) {
-	e, ok, err := j.Entry(ctx, row.Line)
-	if err != nil || !ok {
-		return nil, err
+func changed(row Row, e Entry, ok bool) (*api.FieldError, error) {
+	if !ok {
+		return nil, nil
 	}
 	h, err := hash(row.Payout)
 	if err != nil {
@@ -266,6 +273,7 @@ type runner struct {
 	// covered. Only the feeder reads them.
 	stale    map[int]gen.PayoutLink
 	lookedUp map[int]bool
+	feed     *cursor // the feeder's reader of the journal
 }
 
 func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
@@ -309,6 +317,7 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	if err := r.lookupStale(ctx); err != nil {
 		return err
 	}
+	r.feed = r.j.cursor()
 	jobs := make(chan *job)
 	var pending sync.WaitGroup // rows fed and not yet settled (in flight or waiting to retry)
 	stop := make(chan struct{})
@@ -397,12 +406,12 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, ok, err := r.j.Entry(ctx, row.Line)
+	e, ok, err := r.feed.entry(ctx, row.Line)
 	if err != nil {
 		return nil, err
 	}
 	if ok && e.Hash != h {
-		p, _ := changed(ctx, r.j, row)
+		p, _ := changed(row, e, ok)
 		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: []api.FieldError{*p}}}, Total: r.progress.Total})
 	}
 	if ok && (e.State == Made || e.State == Failed) {
@@ -576,11 +585,12 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 // report walks the rows and the journal together: the final counts, and each row's result.
 func (r *runner) report(ctx context.Context, rows iter.Seq2[Row, error]) (*Report, error) {
 	rep := &Report{Run: r.run}
+	cur := r.j.cursor()
 	for row, err := range rows {
 		if err != nil {
 			return nil, err
 		}
-		e, ok, err := r.j.Entry(ctx, row.Line)
+		e, ok, err := cur.entry(ctx, row.Line)
 		if err != nil {
 			return nil, err
 		}
