@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/batch"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+const batchUsage = `Usage: payoutlinks batch [flags] FILE.csv
+
+Pay everyone in a CSV file: one payout link per row, crash-safe. Every row is checked first, and
+nothing is sent if any row is bad. Each row's idempotency key is committed to a journal (an SQLite
+database, FILE.csv.journal) before the row is sent, and its outcome after; running the same
+command again resumes, and never pays a row twice.
+
+Columns: amount (cents, required), email, country_code, phone, method, memo, description,
+first_name, last_name, user_id, and metadata.KEY for any KEY.
+
+Exit codes: 0 every row has its link; 1 some row failed or was not sent; 2 bad usage or input
+(nothing was sent); 3 the outcome of some row is unknown (run the same command again).
+
+Flags:
+`
+
+// batchClientOptions are added to the client's options (the tests shorten its retries).
+var batchClientOptions []api.Option
+
+// runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
+func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("payoutlinks batch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dryRun := fs.Bool("dry-run", false, "check every row and send nothing")
+	journalPath := fs.String("journal", "", "the journal (default FILE.csv.journal)")
+	resultsPath := fs.String("results", "", "write each row's result here (default FILE.results.csv)")
+	concurrency := fs.Int("concurrency", 4, "creates in flight at once")
+	rate := fs.Float64("rate", 0, "at most this many creates per second (0: no cap)")
+	retries := fs.Int("retries", 5, "times a row whose outcome is unknown is sent again with its key in this run")
+	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
+	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
+	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, batchUsage)
+		fs.PrintDefaults()
+	}
+	// Flags may come after the file name too.
+	var file string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if file != "" {
+			fmt.Fprintf(stderr, "payoutlinks batch: give one CSV file, not %q and %q\n", file, fs.Arg(0))
+			return 2
+		}
+		file, rest = fs.Arg(0), fs.Args()[1:]
+	}
+	switch {
+	case file == "":
+		fmt.Fprintln(stderr, "payoutlinks batch: give the CSV file to pay: payoutlinks batch FILE.csv (--help for more)")
+		return 2
+	case *concurrency < 1:
+		fmt.Fprintln(stderr, "payoutlinks batch: --concurrency must be at least 1")
+		return 2
+	case *rate < 0:
+		fmt.Fprintln(stderr, "payoutlinks batch: --rate must not be negative")
+		return 2
+	}
+	if *journalPath == "" {
+		*journalPath = file + ".journal"
+	}
+	if *resultsPath == "" {
+		*resultsPath = strings.TrimSuffix(file, filepath.Ext(file)) + ".results.csv"
+	}
+	if _, err := os.Stat(file); err != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+		return 2
+	}
+	rows := batch.CSVFile(file)
+	if *dryRun {
+		return dryRunBatch(ctx, rows, *journalPath, stdout, stderr)
+	}
+
+	throttle := batch.NewThrottle(*rate)
+	client, err := batchClient(*env, throttle, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+		return 2
+	}
+	if getenv("DOTS_API_KEY") == "" {
+		fmt.Fprintln(stderr, "warning: DOTS_API_KEY is empty")
+	}
+	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), *journalPath)
+	j, err := batch.OpenJournal(ctx, *journalPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := j.Close(); err != nil {
+			fmt.Fprintf(stderr, "payoutlinks batch: closing the journal: %v\n", err)
+		}
+	}()
+
+	results, err := newResultsFile(*resultsPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+		return 1
+	}
+	defer results.abort()
+	prog := newProgress(stderr, *every)
+	rep, runErr := batch.Run(ctx, client, rows, j, batch.Options{
+		Concurrency: *concurrency, Throttle: throttle, Retries: *retries, RetryDelay: *retryDelay,
+		Progress: prog.update, Results: results.write,
+	})
+	prog.finish()
+	if rep == nil || rep.Run == 0 {
+		// Nothing was sent: bad rows, a bad header, or a journal that does not match.
+		return reportRefusal(runErr, stderr)
+	}
+	if err := results.commit(); err != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: writing the results: %v\n", err)
+		runErr = errors.Join(runErr, err)
+	}
+	printSummary(stdout, stderr, rep, *journalPath, *resultsPath)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", runErr)
+	}
+	switch {
+	case rep.Unknown > 0:
+		fmt.Fprintf(stderr, "%d rows have no known outcome yet: run the same command again to resolve them (each is sent again with its own key, or looked up)\n", rep.Unknown)
+		return 3
+	case rep.Failed > 0 || rep.NotSent > 0 || runErr != nil:
+		return 1
+	}
+	return 0
+}
+
+// dryRunBatch checks every row (and compares it with the journal, if there is one) and sends
+// nothing.
+func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath string, stdout, stderr io.Writer) int {
+	var j *batch.Journal
+	if _, err := os.Stat(journalPath); err == nil {
+		if j, err = batch.OpenJournalReadOnly(ctx, journalPath); err != nil {
+			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+			return 1
+		}
+		defer j.Close()
+	}
+	rep, err := batch.Check(ctx, rows, j)
+	if rep == nil {
+		return reportRefusal(err, stderr)
+	}
+	bad := 0
+	var invalid *batch.InvalidError
+	if errors.As(err, &invalid) {
+		bad = len(invalid.Rows)
+	}
+	_ = writeSummaryJSON(stdout, map[string]any{"dry_run": true, "rows": rep.Rows, "total": rep.Total, "bad_rows": bad})
+	if err != nil {
+		return reportRefusal(err, stderr)
+	}
+	fmt.Fprintf(stderr, "dry run: %d rows, %s in all, every row passes the checks; nothing was sent\n", rep.Rows, dollars(int64(rep.Total)))
+	return 0
+}
+
+// reportRefusal explains why nothing was sent, naming every bad row.
+func reportRefusal(err error, stderr io.Writer) int {
+	var invalid *batch.InvalidError
+	var header *batch.HeaderError
+	switch {
+	case errors.As(err, &invalid):
+		for _, r := range invalid.Rows {
+			fmt.Fprintf(stderr, "%v\n", r)
+		}
+		fmt.Fprintf(stderr, "payoutlinks batch: %d of %d rows are bad; nothing was sent\n", len(invalid.Rows), invalid.Total)
+		return 2
+	case errors.As(err, &header):
+		fmt.Fprintf(stderr, "payoutlinks batch: %v; nothing was sent\n", err)
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// batchClient makes the client from the environment. A batch never runs against a throwaway
+// mock (its journal would record links that do not exist): it needs DOTS_CLIENT_ID.
+func batchClient(envFlag string, throttle *batch.Throttle, getenv func(string) string) (*api.Client, error) {
+	env := strings.ToLower(envFlag)
+	if env == "" {
+		env = strings.ToLower(getenv("DOTS_ENV"))
+	}
+	if env == "" {
+		env = string(api.Sandbox)
+	}
+	id := getenv("DOTS_CLIENT_ID")
+	if id == "" {
+		return nil, errors.New("DOTS_CLIENT_ID is not set: a batch needs real credentials (for a local mock, run 'payoutlinks mock' and set DOTS_BASE_URL and test credentials); --dry-run needs none")
+	}
+	opts := []api.Option{api.WithEnvironment(api.Environment(env)), api.WithUserAgent("payoutlinks-batch"),
+		api.WithHTTPClient(&http.Client{Transport: throttle.Transport(nil)})}
+	if u := getenv("DOTS_BASE_URL"); u != "" {
+		opts = append(opts, api.WithBaseURL(u))
+	}
+	return api.NewClient(id, getenv("DOTS_API_KEY"), append(opts, batchClientOptions...)...)
+}
+
+// resultsFile writes the results CSV to a temporary file beside its path, renamed into place
+// once complete.
+type resultsFile struct {
+	path, tmp string
+	f         *os.File
+	w         *csv.Writer
+}
+
+var resultsHeader = []string{"line", "key", "outcome", "link_id", "status", "link_url", "amount", "error"}
+
+func newResultsFile(path string) (*resultsFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("the results file: %w", err)
+	}
+	r := &resultsFile{path: path, tmp: f.Name(), f: f, w: csv.NewWriter(f)}
+	if err := r.w.Write(resultsHeader); err != nil {
+		r.abort()
+		return nil, fmt.Errorf("the results file: %w", err)
+	}
+	return r, nil
+}
+
+func (r *resultsFile) write(res batch.Result) error {
+	return r.w.Write([]string{strconv.Itoa(res.Line), res.Key, string(res.Outcome), res.LinkID, res.Status, res.LinkURL,
+		strconv.FormatInt(int64(res.Amount), 10), res.Error})
+}
+
+func (r *resultsFile) commit() error {
+	r.w.Flush()
+	err := errors.Join(r.w.Error(), r.f.Sync(), r.f.Close())
+	if err == nil {
+		err = os.Rename(r.tmp, r.path)
+	}
+	r.f = nil
+	if err != nil {
+		_ = os.Remove(r.tmp)
+	}
+	return err
+}
+
+// abort removes the temporary file unless commit renamed it.
+func (r *resultsFile) abort() {
+	if r.f != nil {
+		_ = r.f.Close()
+		_ = os.Remove(r.tmp)
+		r.f = nil
+	}
+}
+
+// progress shows how far the batch has got: a bar when stderr is a terminal, else a line every
+// few seconds.
+type progress struct {
+	mu     sync.Mutex
+	last   batch.Progress
+	bar    *progressbar.ProgressBar
+	out    io.Writer
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
+}
+
+// isTerminal reports whether w is a terminal (a variable, so tests can pretend).
+var isTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newProgress(stderr io.Writer, every time.Duration) *progress {
+	p := &progress{out: stderr, stop: make(chan struct{}), done: make(chan struct{})}
+	if isTerminal(stderr) {
+		close(p.done)
+		return p // the bar is made at the first update, once the total is known
+	}
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				if p.last.Total > 0 {
+					fmt.Fprintln(p.out, progressLine(p.last))
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) update(s batch.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = s
+	if p.closed || !isTerminal(p.out) {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(s.Total, progressbar.OptionSetWriter(p.out), progressbar.OptionSetDescription("paying"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30))
+	}
+	_ = p.bar.Set(s.Done)
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.stop)
+		if p.bar != nil {
+			_ = p.bar.Finish()
+			fmt.Fprintln(p.out)
+		}
+	}
+	p.mu.Unlock()
+	<-p.done
+}
+
+// progressLine is the line printed every few seconds when stderr is not a terminal.
+func progressLine(s batch.Progress) string {
+	elapsed := time.Since(s.Started)
+	line := fmt.Sprintf("batch: %d/%d rows (made %d, already made %d, failed %d, unknown %d)", s.Done, s.Total,
+		s.Made, s.AlreadyMade, s.Failed, s.Unknown)
+	if perSec := float64(s.Done) / elapsed.Seconds(); s.Done > 0 && elapsed > 0 {
+		line += fmt.Sprintf(", %.0f rows/s, ETA %s", perSec, (time.Duration(float64(s.Total-s.Done) / perSec * float64(time.Second))).Round(time.Second))
+	}
+	return line
+}
+
+func printSummary(stdout, stderr io.Writer, rep *batch.Report, journal, results string) {
+	fmt.Fprintf(stderr, "batch: %d rows: %d links made, %d already made, %d failed, %d unknown, %d not sent; %s paid out in links of %s in all (run %d, %s)\n",
+		rep.Rows, rep.Made, rep.AlreadyMade, rep.Failed, rep.Unknown, rep.NotSent, dollars(int64(rep.Amount)), dollars(int64(rep.Total)),
+		rep.Run, rep.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stderr, "results: %s; journal: %s\n", results, journal)
+	_ = writeSummaryJSON(stdout, map[string]any{
+		"run": rep.Run, "rows": rep.Rows, "made": rep.Made, "already_made": rep.AlreadyMade, "failed": rep.Failed,
+		"unknown": rep.Unknown, "not_sent": rep.NotSent, "amount": rep.Amount, "total": rep.Total,
+		"journal": journal, "results": results,
+	})
+}
+
+func writeSummaryJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

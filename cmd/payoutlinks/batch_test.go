@@ -1,0 +1,534 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/batch"
+	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
+)
+
+func init() {
+	// Short client retries for every batch the tests run, in this process or in a child.
+	batchClientOptions = []api.Option{api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})}
+}
+
+// batchEnv points the batch command at a mock that insists on the test credentials.
+func batchEnv(t *testing.T) (*mock.Server, func(string) string) {
+	t.Helper()
+	srv := mock.NewServer(mock.WithCredentials(testClientID, testAPIKey))
+	t.Cleanup(func() {
+		if v := srv.Violations(); len(v) > 0 {
+			t.Errorf("the mock answered outside the spec: %v", v[:min(len(v), 5)])
+		}
+		srv.Close()
+	})
+	env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": srv.BaseURL()}
+	return srv, func(k string) string { return env[k] }
+}
+
+func writeCSV(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "payouts.csv")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func batchCmd(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = runBatch(context.Background(), args, &out, &errb, getenv)
+	if strings.Contains(out.String()+errb.String(), testAPIKey) {
+		t.Fatal("the API key appears in the command's output")
+	}
+	return code, out.String(), errb.String()
+}
+
+func readResults(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(recs[0], ",") != "line,key,outcome,link_id,status,link_url,amount,error" {
+		t.Fatalf("results header %v", recs[0])
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+const sampleCSV = `amount,email,country_code,phone,method,memo,first_name,last_name,metadata.invoice
+1250,jsmith@example.com,,,email,March invoice,Jane,Smith,2026-03-001
+5000,,1,2025550139,sms,March invoice,Raj,Patel,2026-03-002
+730,lee@example.com,,,link,,Lee,Wong,2026-03-003
+`
+
+func TestBatchPaysTheFileAndResumes(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	path := writeCSV(t, sampleCSV)
+	code, out, errOut := batchCmd(t, getenv, path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("stdout is not the JSON summary: %v\n%s", err, out)
+	}
+	if sum["made"] != 3.0 || sum["amount"] != 6980.0 || sum["unknown"] != 0.0 || sum["run"] != 1.0 {
+		t.Fatalf("summary %v", sum)
+	}
+	if !strings.Contains(errOut, "3 links made, 0 already made, 0 failed, 0 unknown") || !strings.Contains(errOut, "$69.80") {
+		t.Fatalf("stderr summary: %s", errOut)
+	}
+	results := readResults(t, filepath.Join(filepath.Dir(path), "payouts.results.csv"))
+	links := map[string]gen.PayoutLink{}
+	for _, l := range srv.Links() {
+		links[l.ID] = l
+	}
+	if len(results) != 3 || len(links) != 3 {
+		t.Fatalf("%d results, %d links", len(results), len(links))
+	}
+	wantLines := []string{"2", "3", "4"}
+	wantInvoice := []string{"2026-03-001", "2026-03-002", "2026-03-003"}
+	for i, r := range results {
+		l := links[r["link_id"]]
+		if r["line"] != wantLines[i] || r["outcome"] != "made" || l.Metadata["invoice"] != wantInvoice[i] ||
+			l.Metadata[batch.MetadataKey] != r["key"] || r["link_url"] != l.Link || r["status"] != string(l.Status) ||
+			r["amount"] != fmt.Sprint(int64(l.Amount)) {
+			t.Fatalf("result %v for link %+v", r, l)
+		}
+	}
+	if l := links[results[1]["link_id"]]; l.Payee.PhoneNumber != "2025550139" || l.Delivery.Method != gen.DeliveryMethodSms || l.Memo != "March invoice" {
+		t.Fatalf("the sms row's link: %+v", l)
+	}
+
+	// The journal is a plain SQLite file that operators can query.
+	db, err := sql.Open("sqlite", path+".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var made, attempts int
+	if err := db.QueryRow("SELECT count(*), sum(attempts) FROM rows WHERE state = 'made' AND link_id IS NOT NULL").Scan(&made, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if made != 3 || attempts != 3 {
+		t.Fatalf("journal: %d made rows, %d attempts", made, attempts)
+	}
+
+	// The same command again sends nothing and says so.
+	before := len(srv.Requests())
+	code, out, errOut = batchCmd(t, getenv, path)
+	if code != 0 || !strings.Contains(errOut, "0 links made, 3 already made") {
+		t.Fatalf("second run: exit %d: %s", code, errOut)
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Fatalf("the second run sent %d requests", n)
+	}
+	for _, r := range readResults(t, filepath.Join(filepath.Dir(path), "payouts.results.csv")) {
+		if r["outcome"] != "already_made" || r["link_id"] == "" {
+			t.Fatalf("second run's result %v", r)
+		}
+	}
+	_ = out
+}
+
+func TestBatchRefusesBadRowsAndNamesThem(t *testing.T) {
+	bad := `amount,email,method,phone,user_id
+1250,jsmith@example.com,email,,
+12.50,jsmith@example.com,email,,
+0,not-an-email,email,,
+700,,sms,2025550139,
+800,a@example.com,email,,not-a-uuid
+"900,a@example.com
+`
+	for _, dry := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dry-run=%v", dry), func(t *testing.T) {
+			srv, getenv := batchEnv(t)
+			path := writeCSV(t, bad)
+			args := []string{path}
+			if dry {
+				args = []string{"--dry-run", path}
+			}
+			code, _, errOut := batchCmd(t, getenv, args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2: %s", code, errOut)
+			}
+			for _, want := range []string{
+				"line 3: amount: \"12.50\": amounts are in cents",
+				"line 4: amount: must be at least 1 cent; email (payee.email): must be an email address",
+				"line 5: phone (payee.phone_number): delivery by sms needs payee.country_code",
+				"line 6: user_id: must be a UUID",
+				"line 7: row: ",
+				"5 of 6 rows are bad; nothing was sent",
+			} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+			if strings.Contains(errOut, "line 2:") {
+				t.Errorf("the good row is named:\n%s", errOut)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Fatalf("%d requests sent", n)
+			}
+			if _, err := os.Stat(path + ".journal"); dry && err == nil {
+				t.Fatal("a dry run made a journal")
+			}
+			var keys int
+			if db, err := sql.Open("sqlite", path+".journal"); err == nil && !dry {
+				defer db.Close()
+				if err := db.QueryRow("SELECT count(*) FROM keys").Scan(&keys); err != nil || keys != 0 {
+					t.Fatalf("%d keys committed (%v) for a refused batch", keys, err)
+				}
+			}
+		})
+	}
+}
+
+func TestBatchDryRunOfAGoodFile(t *testing.T) {
+	path := writeCSV(t, sampleCSV)
+	// No credentials: a dry run needs none, and sends nothing.
+	code, out, errOut := batchCmd(t, func(string) string { return "" }, "--dry-run", path)
+	if code != 0 || !strings.Contains(errOut, "3 rows, $69.80 in all") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum["rows"] != 3.0 || sum["total"] != 6980.0 || sum["bad_rows"] != 0.0 {
+		t.Fatalf("summary %v (%v)", sum, err)
+	}
+}
+
+func TestBatchUsageAndHeaderErrors(t *testing.T) {
+	_, getenv := batchEnv(t)
+	good := writeCSV(t, sampleCSV)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		getenv func(string) string
+		code   int
+		want   string
+	}{
+		{"no file", nil, getenv, 2, "give the CSV file"},
+		{"two files", []string{good, good}, getenv, 2, "give one CSV file"},
+		{"missing file", []string{filepath.Join(t.TempDir(), "none.csv")}, getenv, 2, "no such file"},
+		{"help", []string{"--help"}, getenv, 0, "Exit codes: 0 every row"},
+		{"bad concurrency", []string{"--concurrency", "0", good}, getenv, 2, "--concurrency"},
+		{"no credentials", []string{good}, func(string) string { return "" }, 2, "DOTS_CLIENT_ID is not set"},
+		{"unknown env", []string{"--env", "staging", good}, getenv, 2, "unknown environment"},
+		{"unknown column", []string{writeCSV(t, "amount,emial\n100,a@example.com\n")}, getenv, 2, `column "emial": unknown column`},
+		{"no amount", []string{writeCSV(t, "email\na@example.com\n")}, getenv, 2, `column "amount": is missing`},
+		{"reserved metadata", []string{writeCSV(t, "amount,metadata.batch_key\n100,x\n")}, getenv, 2, "metadata.batch_key"},
+		{"empty file", []string{writeCSV(t, "")}, getenv, 2, "the file is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := runBatch(context.Background(), tc.args, &out, &errb, tc.getenv)
+			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.want, errb.String())
+			}
+		})
+	}
+}
+
+func TestBatchExitCodesForFailedAndUnknownRows(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	path := writeCSV(t, sampleCSV)
+
+	// Dots refuses the first create: that row failed, the others are made: exit 1.
+	srv.FailNext(1, mock.Fault{Status: 400})
+	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", path)
+	if code != 1 || !strings.Contains(errOut, "2 links made, 0 already made, 1 failed") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	res := readResults(t, filepath.Join(filepath.Dir(path), "payouts.results.csv"))
+	if res[0]["outcome"] != "failed" || !strings.Contains(res[0]["error"], "400") || res[0]["link_id"] != "" {
+		t.Fatalf("failed row's result %v", res[0])
+	}
+
+	// Every create of a new file is applied and its answer lost: unknown, exit 3, and the
+	// advice to run again.
+	path2 := writeCSV(t, sampleCSV)
+	srv.SetFaults(func(*http.Request) *mock.Fault { return &mock.Fault{Drop: mock.DropAfterApply} })
+	code, out, errOut := batchCmd(t, getenv, "--retries", "1", "--retry-delay", "1ms", path2)
+	if code != 3 || !strings.Contains(errOut, "3 rows have no known outcome yet: run the same command again") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `"unknown": 3`) {
+		t.Fatalf("summary %s", out)
+	}
+	linksBefore := srv.LinkCount()
+	srv.SetFaults(nil)
+	code, _, errOut = batchCmd(t, getenv, path2)
+	if code != 0 || !strings.Contains(errOut, "3 links made") {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if srv.LinkCount() != linksBefore {
+		t.Fatalf("the resume made %d more links; the keys should have found the ones made", srv.LinkCount()-linksBefore)
+	}
+}
+
+func TestBatchChangedRowIsRefusedAndNamed(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	path := writeCSV(t, sampleCSV)
+	if code, _, errOut := batchCmd(t, getenv, path); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	before := len(srv.Requests())
+	if err := os.WriteFile(path, []byte(strings.Replace(sampleCSV, "5000,", "9000,", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--dry-run", path}, {path}} {
+		code, _, errOut := batchCmd(t, getenv, args...)
+		if code != 2 || !strings.Contains(errOut, "line 3: row: changed since its link") {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	if n := len(srv.Requests()) - before; n != 0 {
+		t.Fatalf("%d requests sent for a changed file", n)
+	}
+}
+
+func TestBatchProgress(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	path := writeCSV(t, sampleCSV)
+	// The last create waits, so the run lasts long enough for several progress lines.
+	srv.FailNext(2, mock.Fault{})
+	srv.FailNext(1, mock.Fault{Delay: 300 * time.Millisecond})
+	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", "--progress-every", "10ms", path)
+	if code != 0 || !strings.Contains(errOut, "batch: 2/3 rows (made 2, already made 0, failed 0, unknown 0)") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+
+	// On a terminal, a bar: rows done of total, rate and time left.
+	old := isTerminal
+	isTerminal = func(io.Writer) bool { return true }
+	defer func() { isTerminal = old }()
+	var errb bytes.Buffer
+	code = runBatch(context.Background(), []string{writeCSV(t, sampleCSV)}, io.Discard, &errb, getenv)
+	if code != 0 || !strings.Contains(errb.String(), "paying") || !strings.Contains(errb.String(), "3/3") || !strings.Contains(errb.String(), "rows/s") {
+		t.Fatalf("exit %d, bar: %q", code, errb.String())
+	}
+}
+
+// chaosFaults makes srv fail a share rate of its requests with faults picked at random from
+// seed: statuses before and after applying, dropped connections, 429s, broken bodies, late
+// applies. It is the one place the crash test's faults come from.
+func chaosFaults(srv *mock.Server, rate float64, seed uint64) {
+	var mu sync.Mutex
+	rnd := rand.New(rand.NewPCG(seed, seed>>1|1))
+	kinds := []mock.Fault{
+		{Status: 503},
+		{Status: 500, ApplyFirst: true},
+		{Drop: mock.DropAfterApply},
+		{Drop: mock.DropBeforeApply},
+		{Status: 429, RetryAfter: "0"},
+		{Body: mock.TruncatedBody},
+		{Delay: 20 * time.Millisecond, Late: true},
+	}
+	srv.SetFaults(func(*http.Request) *mock.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if rnd.Float64() >= rate {
+			return nil
+		}
+		f := kinds[rnd.IntN(len(kinds))]
+		return &f
+	})
+}
+
+const childEnv = "PAYOUTLINKS_BATCH_CHILD_ARGS"
+
+// TestBatchChild is the batch command in a child process that TestBatchSurvivesKills kills.
+func TestBatchChild(t *testing.T) {
+	args := os.Getenv(childEnv)
+	if args == "" {
+		t.Skip("runs only as the child of TestBatchSurvivesKills")
+	}
+	os.Exit(runBatch(context.Background(), strings.Split(args, "\x1f"), io.Discard, os.Stderr, os.Getenv))
+}
+
+// TestBatchSurvivesKills pays a few hundred rows from a CSV file through a mock in chaos mode,
+// in child processes killed with SIGKILL at random points, at least 20 times, each resumed by
+// the same command; then every row must have exactly one link with its amount and metadata,
+// and the journal and the results file must agree with the links.
+func TestBatchSurvivesKills(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 7))
+	srv, _ := batchEnv(t)
+	chaosFaults(srv, 0.2, seed)
+	const rows = 400
+	var text strings.Builder
+	text.WriteString("amount,email,method,memo,metadata.row\n")
+	for i := range rows {
+		fmt.Fprintf(&text, "%d,payee%d@example.com,email,batch %d,%d\n", 100+i, i, i, i+2)
+	}
+	path := writeCSV(t, text.String())
+	args := strings.Join([]string{"--concurrency", "8", "--retries", "1", "--retry-delay", "1ms", path}, "\x1f")
+	// child runs the command in a child process; killAt, if set, says when to SIGKILL it (it
+	// is polled until then, or until the child ends by itself).
+	child := func(killAt func() bool) (code int, stderr string) {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBatchChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+args, "DOTS_CLIENT_ID="+testClientID, "DOTS_API_KEY="+testAPIKey,
+			"DOTS_BASE_URL="+srv.BaseURL())
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			case <-time.After(time.Millisecond):
+				if killAt != nil && killAt() {
+					_ = cmd.Process.Kill() // SIGKILL
+					err = <-done
+					break wait
+				}
+			}
+		}
+		if strings.Contains(errb.String(), testAPIKey) {
+			t.Fatal("the API key appears in the child's output")
+		}
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), errb.String()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, errb.String()
+	}
+	creates := func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if r.Operation == "create-payout-link" {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Kill children until the batch went through and there were at least 20 kills (once the
+	// batch is through, a kill lands in a resume that finds every row done).
+	kills, done := 0, false
+	for (!done || kills < 20) && kills < 200 {
+		start, began := creates(), time.Now()
+		// Kill after a random number of creates reached the mock (mid-request, often), or after
+		// a random time (during the checks, a commit, a pause, the results...).
+		after := 1 + rnd.IntN(40)
+		wait := time.Duration(rnd.IntN(150)) * time.Millisecond
+		byCount := !done && rnd.IntN(3) > 0
+		code, stderr := child(func() bool {
+			if byCount {
+				return creates()-start >= after
+			}
+			return time.Since(began) >= wait
+		})
+		switch code {
+		case -1:
+			kills++
+		case 0:
+			done = true
+		case 3:
+			// It ran to its end with rows left unknown: fine, the next run resolves them.
+		default:
+			t.Fatalf("child exit %d:\n%s", code, stderr)
+		}
+	}
+	// Resume to the end, faults and all; then without faults if rows are still unknown.
+	code, stderr := 3, ""
+	for i := 0; code == 3 && i < 5; i++ {
+		if i == 3 {
+			srv.SetFaults(nil)
+		}
+		code, stderr = child(nil)
+	}
+	if code != 0 {
+		t.Fatalf("the last run exited %d:\n%s", code, stderr)
+	}
+	t.Logf("%d kills; the last run: %s", kills, lastLine(stderr, "batch: "))
+
+	links := map[string]gen.PayoutLink{}
+	for _, l := range srv.Links() {
+		if prev, dup := links[l.Metadata["row"]]; dup {
+			t.Errorf("row %s has two links: %s and %s", l.Metadata["row"], prev.ID, l.ID)
+		}
+		links[l.Metadata["row"]] = l
+	}
+	j, err := batch.OpenJournalReadOnly(context.Background(), path+".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	results := readResults(t, filepath.Join(filepath.Dir(path), "payouts.results.csv"))
+	if len(results) != rows || len(links) != rows {
+		t.Fatalf("%d results and %d links for %d rows", len(results), len(links), rows)
+	}
+	for i, res := range results {
+		line := i + 2
+		l, ok := links[fmt.Sprint(line)]
+		e, _, err := j.Entry(context.Background(), line)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case !ok:
+			t.Errorf("line %d has no link", line)
+		case l.Amount != dots.Amount(100+i) || l.Memo != fmt.Sprintf("batch %d", i) || l.Payee.Email != fmt.Sprintf("payee%d@example.com", i) ||
+			l.Metadata[batch.MetadataKey] != e.Key:
+			t.Errorf("line %d: link %+v, journal key %s", line, l, e.Key)
+		case e.State != batch.Made || e.LinkID != l.ID || e.LinkURL != l.Link:
+			t.Errorf("line %d: journal %+v, link %s", line, e, l.ID)
+		case res["line"] != fmt.Sprint(line) || res["key"] != e.Key || res["link_id"] != l.ID || res["link_url"] != l.Link ||
+			(res["outcome"] != "made" && res["outcome"] != "already_made"):
+			t.Errorf("line %d: result %v, journal %+v", line, res, e)
+		}
+	}
+}
+
+// lastLine returns the last line of text that starts with prefix.
+func lastLine(text, prefix string) string {
+	out := ""
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = l
+		}
+	}
+	return out
+}
