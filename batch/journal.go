@@ -116,6 +116,8 @@ type Journal struct {
 
 	mu        sync.RWMutex // guards closed: held for reading while a write is queued
 	closed    bool
+	errMu     sync.Mutex
+	asyncErr  error // what writes nobody waited for failed with, until flush reports it
 	queue     chan *write
 	stop      chan struct{}
 	done      chan struct{}
@@ -228,7 +230,7 @@ func (j *Journal) writer() {
 			for {
 				select {
 				case w := <-j.queue:
-					w.done <- j.commit([]*write{w})
+					j.answer(w, j.commit([]*write{w}))
 				default:
 					return
 				}
@@ -246,8 +248,22 @@ func (j *Journal) writer() {
 		}
 		err := j.commit(group)
 		for _, w := range group {
-			w.done <- err
+			j.answer(w, err)
 		}
+	}
+}
+
+// answer tells a write's submitter how its commit went; a write nobody waits for keeps its
+// error for the next flush.
+func (j *Journal) answer(w *write, err error) {
+	if w.done != nil {
+		w.done <- err
+		return
+	}
+	if err != nil {
+		j.errMu.Lock()
+		j.asyncErr = errors.Join(j.asyncErr, err)
+		j.errMu.Unlock()
 	}
 }
 
@@ -307,12 +323,14 @@ func null(s string) any {
 	return s
 }
 
-// submit queues a write and waits until it is committed.
-func (j *Journal) submit(ctx context.Context, w *write) error {
+// submit queues a write and, with wait, waits until it is committed.
+func (j *Journal) submit(w *write, wait bool) error {
 	if j.readOnly {
 		return fmt.Errorf("batch: journal %s is open read-only", j.path)
 	}
-	w.done = make(chan error, 1)
+	if wait && w.done == nil {
+		w.done = make(chan error, 1)
+	}
 	j.mu.RLock()
 	if j.closed {
 		j.mu.RUnlock()
@@ -320,18 +338,58 @@ func (j *Journal) submit(ctx context.Context, w *write) error {
 	}
 	j.queue <- w
 	j.mu.RUnlock()
-	// Once queued, the write is committed whatever ctx says: the caller may be about to send.
+	if !wait {
+		return nil
+	}
+	// Once queued, the write is committed whatever the caller's context says: the caller may be
+	// about to send.
 	return <-w.done
 }
 
 // put commits e (and, with newKey, records e.Key among the row's keys) and returns once it is
-// durable.
-func (j *Journal) put(ctx context.Context, e Entry, newKey bool) error {
-	return j.submit(ctx, &write{e: e, newKey: newKey})
+// durable: what must hold before a row is sent.
+func (j *Journal) put(e Entry, newKey bool) error {
+	return j.submit(&write{e: e, newKey: newKey}, true)
 }
 
-func (j *Journal) exec(ctx context.Context, query string, args ...any) error {
-	return j.submit(ctx, &write{sql: query, args: args})
+// putKeys commits entries, each with its new key, and returns once all are durable.
+func (j *Journal) putKeys(entries []Entry) error {
+	ws := make([]*write, len(entries))
+	for i, e := range entries {
+		ws[i] = &write{e: e, newKey: true, done: make(chan error, 1)}
+		if err := j.submit(ws[i], false); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for _, w := range ws {
+		errs = append(errs, <-w.done)
+	}
+	return errors.Join(errs...)
+}
+
+// putLater queues e to be committed with the next group and returns at once: for an outcome,
+// which a crash can lose without harm (the row is sent again with its key, and Dots answers
+// with its link). flush makes it durable, and reports its error.
+func (j *Journal) putLater(e Entry) error {
+	return j.submit(&write{e: e}, false)
+}
+
+// flush waits until every write queued so far is committed, and returns the errors of those
+// nobody waited for.
+func (j *Journal) flush() error {
+	if err := j.submit(&write{sql: "SELECT 1"}, true); err != nil {
+		return err
+	}
+	j.errMu.Lock()
+	defer j.errMu.Unlock()
+	err := j.asyncErr
+	j.asyncErr = nil
+	return err
+}
+
+func (j *Journal) exec(query string, args ...any) error {
+	return j.submit(&write{sql: query, args: args}, true)
 }
 
 const selectEntry = `SELECT line, key, key_created, hash, amount, state, coalesce(link_id, ''), coalesce(link_status, ''),
@@ -495,7 +553,7 @@ func (j *Journal) linesAfter(ctx context.Context, last int) (n int, first int, e
 
 // beginRun records the start of a run and returns its number.
 func (j *Journal) beginRun(ctx context.Context, now time.Time) (int, error) {
-	if err := j.exec(ctx, "INSERT INTO runs (started) VALUES (?)", now.UTC().Format(timeFormat)); err != nil {
+	if err := j.exec("INSERT INTO runs (started) VALUES (?)", now.UTC().Format(timeFormat)); err != nil {
 		return 0, err
 	}
 	var run int
@@ -505,6 +563,6 @@ func (j *Journal) beginRun(ctx context.Context, now time.Time) (int, error) {
 	return run, nil
 }
 
-func (j *Journal) endRun(ctx context.Context, run int, now time.Time) error {
-	return j.exec(ctx, "UPDATE runs SET finished = ? WHERE run = ?", now.UTC().Format(timeFormat), run)
+func (j *Journal) endRun(run int, now time.Time) error {
+	return j.exec("UPDATE runs SET finished = ? WHERE run = ?", now.UTC().Format(timeFormat), run)
 }

@@ -191,7 +191,7 @@ func TestAReusedKeyIsNeverASuccess(t *testing.T) {
 	}
 	h, _ := hash(rows[0].Payout)
 	now := time.Now()
-	if err := j.put(context.Background(), Entry{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
+	if err := j.put(Entry{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
 		State: Sending, Run: 1, Updated: now}, true); err != nil {
 		t.Fatal(err)
 	}

@@ -243,13 +243,16 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 	}
 	r.progress.Total = checked.Rows
 	sendErr := r.send(ctx, rows)
-	// The report is read whatever happened, even after ctx ended.
+	// Every outcome is committed before the report reads them, whatever happened.
+	if err := j.flush(); err != nil {
+		return nil, errors.Join(sendErr, err)
+	}
 	rep, err := r.report(context.WithoutCancel(ctx), rows)
 	if rep != nil {
 		rep.Elapsed = time.Since(start)
 	}
 	if err == nil {
-		err = j.endRun(context.WithoutCancel(ctx), r.run, r.now())
+		err = j.endRun(r.run, r.now())
 	}
 	if sendErr != nil {
 		return rep, sendErr
@@ -347,6 +350,29 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 			}
 		}()
 	}
+	// The feeder gives new rows their keys a few at a time, in one commit, before any of them
+	// is handed to a worker: one fsync for several rows instead of one each.
+	var chunk []*job
+	errStopped := errors.New("stopped")
+	dispatch := func() error {
+		defer func() { chunk = chunk[:0] }()
+		if err := r.keyNew(chunk); err != nil {
+			return err
+		}
+		for _, jb := range chunk {
+			pending.Add(1)
+			select {
+			case jobs <- jb:
+			case <-stop:
+				pending.Done()
+				return errStopped
+			case <-ctx.Done():
+				pending.Done()
+				return errStopped
+			}
+		}
+		return nil
+	}
 	feedErr := func() error {
 		for row, err := range rows {
 			if err != nil {
@@ -366,19 +392,17 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 			if jb == nil {
 				continue
 			}
-			pending.Add(1)
-			select {
-			case jobs <- jb:
-			case <-stop:
-				pending.Done()
-				return nil
-			case <-ctx.Done():
-				pending.Done()
-				return nil
+			if chunk = append(chunk, jb); len(chunk) == keyChunk {
+				if err := dispatch(); err != nil {
+					return err
+				}
 			}
 		}
-		return nil
+		return dispatch()
 	}()
+	if errors.Is(feedErr, errStopped) {
+		feedErr = nil
+	}
 	if feedErr != nil {
 		abort(feedErr)
 	}
@@ -392,6 +416,26 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 		return fmt.Errorf("batch: interrupted: %w", err)
 	}
 	return nil
+}
+
+// keyChunk is how many new rows get their keys in one commit.
+const keyChunk = 16
+
+// keyNew commits a fresh key for every job of the chunk that has none, and returns once they
+// are durable.
+func (r *runner) keyNew(chunk []*job) error {
+	now := r.now()
+	var entries []Entry
+	for _, jb := range chunk {
+		if jb.has {
+			continue
+		}
+		jb.e = Entry{Line: jb.row.Line, Key: api.NewIdempotencyKey(), KeyCreated: now, Hash: jb.hash,
+			Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
+		jb.has = true
+		entries = append(entries, jb.e)
+	}
+	return r.j.putKeys(entries)
 }
 
 // prepare reads a row's journal entry and returns its job, or nil for a row already settled
@@ -492,7 +536,7 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 	case !jb.has:
 		jb.e = Entry{Line: jb.row.Line, Key: api.NewIdempotencyKey(), KeyCreated: now, Hash: jb.hash,
 			Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
-		if err := r.j.put(ctx, jb.e, true); err != nil {
+		if err := r.j.put(jb.e, true); err != nil {
 			return OutcomeUnknown, false, err
 		}
 		jb.has = true
@@ -509,7 +553,7 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		}
 		jb.notFound = false
 		jb.e.Key, jb.e.KeyCreated, jb.e.State, jb.e.Run, jb.e.Updated = api.NewIdempotencyKey(), now, Sending, r.run, now
-		if err := r.j.put(ctx, jb.e, true); err != nil {
+		if err := r.j.put(jb.e, true); err != nil {
 			return OutcomeUnknown, false, err
 		}
 		jb.uncertain = false
@@ -568,7 +612,7 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 	if link != nil {
 		e.LinkID, e.LinkStatus, e.LinkURL = link.ID, string(link.Status), link.Link
 	}
-	if err := r.j.put(context.WithoutCancel(ctx), *e, false); err != nil {
+	if err := r.j.putLater(*e); err != nil {
 		return OutcomeUnknown, false, err
 	}
 	switch {

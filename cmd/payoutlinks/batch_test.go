@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -531,4 +532,62 @@ func lastLine(text, prefix string) string {
 		}
 	}
 	return out
+}
+
+// BenchmarkBatchCommand pays b.N rows from a CSV file with 'payoutlinks batch --concurrency 8'
+// (no rate cap) against the mock over loopback, journal and results file included, and reports
+// rows/s. In the same run, the floor: the same number of creates through the SDK from 8
+// goroutines with no runner around them (no checks, no journal, no results); x-floor-tput is the
+// command's throughput over the floor's.
+func BenchmarkBatchCommand(b *testing.B) {
+	srv := mock.NewServer()
+	defer srv.Close()
+	env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": srv.BaseURL()}
+	var text strings.Builder
+	text.WriteString("amount,email,method,memo,metadata.row\n")
+	for i := range b.N {
+		fmt.Fprintf(&text, "%d,payee%d@example.com,email,batch %d,%d\n", 100+i, i, i, i+2)
+	}
+	path := filepath.Join(b.TempDir(), "payouts.csv")
+	if err := os.WriteFile(path, []byte(text.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var errb bytes.Buffer
+	if code := runBatch(context.Background(), []string{"--concurrency", "8", path}, io.Discard, &errb, func(k string) string { return env[k] }); code != 0 {
+		b.Fatalf("exit %d: %s", code, errb.String())
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	// The floor: b.N creates from 8 goroutines, nothing else.
+	client, err := api.NewClient(testClientID, testAPIKey, api.WithBaseURL(srv.BaseURL()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	floorStart := time.Now()
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+				_, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: dots.Amount(100 + i),
+					Payee: gen.Payee{Email: api.Ptr(fmt.Sprintf("payee%d@example.com", i))}, Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail},
+					Memo: api.Ptr(fmt.Sprintf("batch %d", i)), Metadata: dots.Metadata{"row": fmt.Sprint(i + 2)}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	floor := time.Since(floorStart)
+	rate := float64(b.N) / elapsed.Seconds()
+	b.ReportMetric(rate, "rows/s")
+	b.ReportMetric(float64(b.N)/floor.Seconds(), "floor-rows/s")
+	b.ReportMetric(rate/(float64(b.N)/floor.Seconds()), "x-floor-tput")
 }
