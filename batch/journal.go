@@ -124,10 +124,21 @@ type Journal struct {
 	closeOnce sync.Once
 }
 
+// writeOp is what a write does.
+type writeOp int
+
+const (
+	opInsert writeOp = iota // a new row with its first key (fails if the row exists)
+	opRekey                 // a row's new key, replacing oldKey (fails if the key is not oldKey)
+	opUpdate                // a row's state under its current key (fails if the key changed)
+	opSQL                   // a statement of its own
+)
+
 type write struct {
+	op     writeOp
 	e      Entry
-	newKey bool   // also record e.Key in keys
-	sql    string // instead of an entry: a statement of its own (see exec)
+	oldKey string // for opRekey
+	sql    string // for opSQL
 	args   []any
 	done   chan error
 }
@@ -267,12 +278,23 @@ func (j *Journal) answer(w *write, err error) {
 	}
 }
 
-const upsert = `INSERT INTO rows (line, key, key_created, hash, amount, state, link_id, link_status, link_url, found, error, attempts, run, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(line) DO UPDATE SET key = excluded.key, key_created = excluded.key_created, hash = excluded.hash,
-  amount = excluded.amount, state = excluded.state, link_id = excluded.link_id, link_status = excluded.link_status,
-  link_url = excluded.link_url, found = excluded.found, error = excluded.error, attempts = excluded.attempts,
-  run = excluded.run, updated = excluded.updated`
+// The statements of the writes. A new key is inserted only for a row the journal does not
+// have, a key is replaced only if it is still the one the run read, and an outcome is recorded
+// only for the row's current key: a second run on the same journal at the same time fails its
+// commit (and stops) rather than send a row with a key of its own.
+const (
+	insertRow = `INSERT INTO rows (line, key, key_created, hash, amount, state, link_id, link_status, link_url, found, error, attempts, run, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateRow = `UPDATE rows SET key = ?, key_created = ?, hash = ?, amount = ?, state = ?, link_id = ?, link_status = ?,
+  link_url = ?, found = ?, error = ?, attempts = ?, run = ?, updated = ? WHERE line = ? AND key = ?`
+	insertKey = `INSERT INTO keys (key, line, created) VALUES (?, ?, ?)`
+)
+
+// sqliteConstraint is SQLITE_CONSTRAINT, the primary result code of a constraint violation.
+const sqliteConstraint = 19
+
+// errConcurrentRun is a write that found the row changed by someone else.
+var errConcurrentRun = errors.New("the row changed under this run: is another run using the journal?")
 
 func (j *Journal) commit(group []*write) error {
 	tx, err := j.db.Begin()
@@ -280,34 +302,53 @@ func (j *Journal) commit(group []*write) error {
 		return fmt.Errorf("batch: journal: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var up, key *sql.Stmt
+	stmts := map[string]*sql.Stmt{}
+	exec := func(query string, args ...any) (sql.Result, error) {
+		st := stmts[query]
+		if st == nil {
+			if st, err = tx.Prepare(query); err != nil {
+				return nil, err
+			}
+			stmts[query] = st
+		}
+		return st.Exec(args...)
+	}
 	for _, w := range group {
-		if w.sql != "" {
-			if _, err := tx.Exec(w.sql, w.args...); err != nil {
-				return fmt.Errorf("batch: journal: %w", err)
-			}
-			continue
-		}
-		if up == nil {
-			if up, err = tx.Prepare(upsert); err != nil {
-				return fmt.Errorf("batch: journal: %w", err)
-			}
-		}
 		e := w.e
-		if _, err := up.Exec(e.Line, e.Key, e.KeyCreated.UTC().Format(timeFormat), e.Hash, int64(e.Amount), string(e.State),
-			null(e.LinkID), null(e.LinkStatus), null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run,
-			e.Updated.UTC().Format(timeFormat)); err != nil {
-			return fmt.Errorf("batch: journal: row %d: %w", e.Line, err)
-		}
-		if w.newKey {
-			if key == nil {
-				if key, err = tx.Prepare("INSERT INTO keys (key, line, created) VALUES (?, ?, ?)"); err != nil {
-					return fmt.Errorf("batch: journal: %w", err)
+		var err error
+		switch w.op {
+		case opSQL:
+			_, err = tx.Exec(w.sql, w.args...)
+		case opInsert:
+			if _, err = exec(insertRow, e.Line, e.Key, e.KeyCreated.UTC().Format(timeFormat), e.Hash, int64(e.Amount), string(e.State),
+				null(e.LinkID), null(e.LinkStatus), null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run,
+				e.Updated.UTC().Format(timeFormat)); err == nil {
+				_, err = exec(insertKey, e.Key, e.Line, e.KeyCreated.UTC().Format(timeFormat))
+			}
+			var coded interface{ Code() int }
+			if errors.As(err, &coded) && coded.Code()&0xff == sqliteConstraint {
+				err = fmt.Errorf("%w (%w)", errConcurrentRun, err)
+			}
+		case opRekey, opUpdate:
+			var res sql.Result
+			match := e.Key
+			if w.op == opRekey {
+				match = w.oldKey
+			}
+			res, err = exec(updateRow, e.Key, e.KeyCreated.UTC().Format(timeFormat), e.Hash, int64(e.Amount), string(e.State),
+				null(e.LinkID), null(e.LinkStatus), null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run,
+				e.Updated.UTC().Format(timeFormat), e.Line, match)
+			if err == nil {
+				if n, _ := res.RowsAffected(); n != 1 {
+					err = errConcurrentRun
 				}
 			}
-			if _, err := key.Exec(e.Key, e.Line, e.KeyCreated.UTC().Format(timeFormat)); err != nil {
-				return fmt.Errorf("batch: journal: row %d: %w", e.Line, err)
+			if err == nil && w.op == opRekey {
+				_, err = exec(insertKey, e.Key, e.Line, e.KeyCreated.UTC().Format(timeFormat))
 			}
+		}
+		if err != nil {
+			return fmt.Errorf("batch: journal: row %d: %w", e.Line, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -346,17 +387,12 @@ func (j *Journal) submit(w *write, wait bool) error {
 	return <-w.done
 }
 
-// put commits e (and, with newKey, records e.Key among the row's keys) and returns once it is
-// durable: what must hold before a row is sent.
-func (j *Journal) put(e Entry, newKey bool) error {
-	return j.submit(&write{e: e, newKey: newKey}, true)
-}
-
-// putKeys commits entries, each with its new key, and returns once all are durable.
+// putKeys commits new rows, each with its first key, and returns once all are durable: what
+// must hold before any of them is sent.
 func (j *Journal) putKeys(entries []Entry) error {
 	ws := make([]*write, len(entries))
 	for i, e := range entries {
-		ws[i] = &write{e: e, newKey: true, done: make(chan error, 1)}
+		ws[i] = &write{op: opInsert, e: e, done: make(chan error, 1)}
 		if err := j.submit(ws[i], false); err != nil {
 			return err
 		}
@@ -368,17 +404,23 @@ func (j *Journal) putKeys(entries []Entry) error {
 	return errors.Join(errs...)
 }
 
-// putLater queues e to be committed with the next group and returns at once: for an outcome,
-// which a crash can lose without harm (the row is sent again with its key, and Dots answers
-// with its link). flush makes it durable, and reports its error.
+// rekey commits e's new key in place of oldKey and returns once it is durable.
+func (j *Journal) rekey(e Entry, oldKey string) error {
+	return j.submit(&write{op: opRekey, e: e, oldKey: oldKey}, true)
+}
+
+// putLater queues e, the state of a row under its current key, to be committed with the next
+// group, and returns at once: for an outcome, which a crash can lose without harm (the row is
+// sent again with its key, and Dots answers with its link). flush makes it durable, and
+// reports its error.
 func (j *Journal) putLater(e Entry) error {
-	return j.submit(&write{e: e}, false)
+	return j.submit(&write{op: opUpdate, e: e}, false)
 }
 
 // flush waits until every write queued so far is committed, and returns the errors of those
 // nobody waited for.
 func (j *Journal) flush() error {
-	if err := j.submit(&write{sql: "SELECT 1"}, true); err != nil {
+	if err := j.submit(&write{op: opSQL, sql: "SELECT 1"}, true); err != nil {
 		return err
 	}
 	j.errMu.Lock()
@@ -389,7 +431,7 @@ func (j *Journal) flush() error {
 }
 
 func (j *Journal) exec(query string, args ...any) error {
-	return j.submit(&write{sql: query, args: args}, true)
+	return j.submit(&write{op: opSQL, sql: query, args: args}, true)
 }
 
 const selectEntry = `SELECT line, key, key_created, hash, amount, state, coalesce(link_id, ''), coalesce(link_status, ''),

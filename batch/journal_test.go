@@ -20,7 +20,7 @@ func TestCursorReadsEntriesInChunks(t *testing.T) {
 	have := map[int]bool{}
 	for _, line := range []int{2, 3, 5, 8, 9, 10, 11, 20, 21, 40} {
 		have[line] = true
-		if err := j.put(Entry{Line: line, Key: fmt.Sprint("k", line), KeyCreated: now, Hash: "h", State: Made, Updated: now}, true); err != nil {
+		if err := j.putKeys([]Entry{{Line: line, Key: fmt.Sprint("k", line), KeyCreated: now, Hash: "h", State: Made, Updated: now}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func TestJournalOpenAndSchema(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC)
 	e := Entry{Line: 2, Key: "3c90c3cc-0d44-4b50-8888-8dd25736052a", KeyCreated: now, Hash: "abc", Amount: 1250, State: Made,
 		LinkID: "link-1", LinkStatus: "sent", LinkURL: "https://example.com/l", Found: true, Error: "", Attempts: 2, Run: 1, Updated: now}
-	if err := j.put(e, true); err != nil {
+	if err := j.putKeys([]Entry{e}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Close(); err != nil {
@@ -109,7 +109,7 @@ func TestJournalOpenAndSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	if err := ro.put(e, false); err == nil {
+	if err := ro.putKeys([]Entry{e}); err == nil {
 		t.Fatal("a read-only journal took a write")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,8 +192,8 @@ func TestAReusedKeyIsNeverASuccess(t *testing.T) {
 	}
 	h, _ := hash(rows[0].Payout)
 	now := time.Now()
-	if err := j.put(Entry{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
-		State: Sending, Run: 1, Updated: now}, true); err != nil {
+	if err := j.putKeys([]Entry{{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
+		State: Sending, Run: 1, Updated: now}}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Run(context.Background(), client, Rows(rows...), j, Options{})
@@ -298,5 +299,40 @@ func TestThrottleRate(t *testing.T) {
 		if got := retryAfter(v, time.Now()); got != want {
 			t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestTwoRunsOnOneJournalPayEachRowOnce runs the same batch twice at once on one journal file
+// (two handles, as two processes would have): a run that finds a row keyed by the other stops
+// rather than send it with a key of its own, so every row still has exactly one link.
+func TestTwoRunsOnOneJournalPayEachRowOnce(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL())
+	path := filepath.Join(t.TempDir(), "shared.journal")
+	a, b := mustJournal(t, path), mustJournal(t, path)
+	rows := payouts(120)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, j := range []*Journal{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 4, RetryDelay: time.Millisecond})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errConcurrentRun) {
+			t.Errorf("a run failed otherwise: %v", err)
+		}
+	}
+	t.Logf("errors: %v", errs)
+	// Whatever happened, one more run settles the batch, and every row has one link.
+	rep, err := Run(context.Background(), client, Rows(rows...), a, Options{})
+	if err != nil || rep.Made+rep.AlreadyMade != len(rows) {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	if links := linksByRow(t, srv); len(links) != len(rows) {
+		t.Fatalf("%d links for %d rows", len(links), len(rows))
 	}
 }

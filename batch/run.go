@@ -532,15 +532,7 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		return OutcomeUnknown, false, nil
 	}
 	now := r.now()
-	switch {
-	case !jb.has:
-		jb.e = Entry{Line: jb.row.Line, Key: api.NewIdempotencyKey(), KeyCreated: now, Hash: jb.hash,
-			Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
-		if err := r.j.put(jb.e, true); err != nil {
-			return OutcomeUnknown, false, err
-		}
-		jb.has = true
-	case now.Sub(jb.e.KeyCreated) >= StaleAfter:
+	if now.Sub(jb.e.KeyCreated) >= StaleAfter {
 		// Dots may have forgotten this key: look for the row's link before sending anything.
 		if !jb.notFound {
 			link, found, err := r.find(ctx, jb)
@@ -552,8 +544,9 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 			}
 		}
 		jb.notFound = false
+		old := jb.e.Key
 		jb.e.Key, jb.e.KeyCreated, jb.e.State, jb.e.Run, jb.e.Updated = api.NewIdempotencyKey(), now, Sending, r.run, now
-		if err := r.j.put(jb.e, true); err != nil {
+		if err := r.j.rekey(jb.e, old); err != nil {
 			return OutcomeUnknown, false, err
 		}
 		jb.uncertain = false
