@@ -87,6 +87,15 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case *rate < 0:
 		fmt.Fprintln(stderr, "payoutlinks batch: --rate must not be negative")
 		return 2
+	case *retries < 0:
+		fmt.Fprintln(stderr, "payoutlinks batch: --retries must not be negative")
+		return 2
+	case *retryDelay <= 0 || *every <= 0:
+		fmt.Fprintln(stderr, "payoutlinks batch: --retry-delay and --progress-every must be positive")
+		return 2
+	}
+	if *retries == 0 {
+		*retries = -1 // batch.Options reads 0 as its default
 	}
 	if *journalPath == "" {
 		*journalPath = file + ".journal"

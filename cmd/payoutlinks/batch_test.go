@@ -246,6 +246,9 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 		{"missing file", []string{filepath.Join(t.TempDir(), "none.csv")}, getenv, 2, "no such file"},
 		{"help", []string{"--help"}, getenv, 0, "Exit codes: 0 every row"},
 		{"bad concurrency", []string{"--concurrency", "0", good}, getenv, 2, "--concurrency"},
+		{"bad retries", []string{"--retries", "-1", good}, getenv, 2, "--retries"},
+		{"bad progress interval", []string{"--progress-every", "0s", good}, getenv, 2, "--progress-every"},
+		{"flag after the file", []string{good, "--rate"}, getenv, 2, "flag needs an argument"},
 		{"no credentials", []string{good}, func(string) string { return "" }, 2, "DOTS_CLIENT_ID is not set"},
 		{"unknown env", []string{"--env", "staging", good}, getenv, 2, "unknown environment"},
 		{"unknown column", []string{writeCSV(t, "amount,emial\n100,a@example.com\n")}, getenv, 2, `column "emial": unknown column`},
@@ -279,10 +282,14 @@ func TestBatchExitCodesForFailedAndUnknownRows(t *testing.T) {
 	}
 
 	// Every create of a new file is applied and its answer lost: unknown, exit 3, and the
-	// advice to run again.
+	// advice to run again. --retries 0 sends each row once.
 	path2 := writeCSV(t, sampleCSV)
 	srv.SetFaults(func(*http.Request) *mock.Fault { return &mock.Fault{Drop: mock.DropAfterApply} })
-	code, out, errOut := batchCmd(t, getenv, "--retries", "1", "--retry-delay", "1ms", path2)
+	before := len(srv.Requests())
+	code, out, errOut := batchCmd(t, getenv, "--retries", "0", path2)
+	if n := len(srv.Requests()) - before; n != 3*3 {
+		t.Fatalf("%d requests for 3 rows sent once each (the client's own 2 retries included), want 9", n)
+	}
 	if code != 3 || !strings.Contains(errOut, "3 rows have no known outcome yet: run the same command again") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
