@@ -333,8 +333,8 @@ func TestBatchProgress(t *testing.T) {
 	path := writeCSV(t, sampleCSV)
 	// The last create waits, so the run lasts long enough for several progress lines.
 	srv.FailNext(2, mock.Fault{})
-	srv.FailNext(1, mock.Fault{Delay: 300 * time.Millisecond})
-	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", "--progress-every", "10ms", path)
+	srv.FailNext(1, mock.Fault{Delay: 600 * time.Millisecond})
+	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", "--progress-every", "5ms", path)
 	if code != 0 || !strings.Contains(errOut, "batch: 2/3 rows (made 2, already made 0, failed 0, unknown 0)") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
