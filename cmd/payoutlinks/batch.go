@@ -44,8 +44,7 @@ var batchClientOptions []api.Option
 
 // runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("payoutlinks batch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("payoutlinks batch")
 	dryRun := fs.Bool("dry-run", false, "check every row and send nothing")
 	journalPath := fs.String("journal", "", "the journal (default FILE.csv.journal)")
 	resultsPath := fs.String("results", "", "write each row's result here (default FILE.results.csv)")
@@ -55,18 +54,18 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
 	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
 	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, batchUsage)
-		fs.PrintDefaults()
-	}
+	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	// Flags may come after the file name too.
 	var file string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return 0
+				fmt.Fprint(stdout, batchUsage)
+				printFlags(stdout, fs)
+				return exitOK
 			}
-			return 2
+			fmt.Fprintf(stderr, "payoutlinks batch: %s\nRun 'payoutlinks help batch' for usage.\n", flagMessage(err))
+			return exitUsage
 		}
 		if fs.NArg() == 0 {
 			break
@@ -78,6 +77,10 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		file, rest = fs.Arg(0), fs.Args()[1:]
 	}
 	switch {
+	case *useMock:
+		fmt.Fprintln(stderr, "payoutlinks batch: --mock is refused: the built-in mock server ends with the command, and the journal "+
+			"would record links that do not exist. To try a batch, run 'payoutlinks mock' and set DOTS_BASE_URL to its base URL.")
+		return exitUsage
 	case file == "":
 		fmt.Fprintln(stderr, "payoutlinks batch: give the CSV file to pay: payoutlinks batch FILE.csv (--help for more)")
 		return 2

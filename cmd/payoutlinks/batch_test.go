@@ -244,7 +244,8 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 		{"no file", nil, getenv, 2, "give the CSV file"},
 		{"two files", []string{good, good}, getenv, 2, "give one CSV file"},
 		{"missing file", []string{filepath.Join(t.TempDir(), "none.csv")}, getenv, 2, "no such file"},
-		{"help", []string{"--help"}, getenv, 0, "Exit codes: 0 every row"},
+		{"mock refused", []string{"--mock", good}, getenv, 2, "--mock is refused"},
+		{"unknown flag as --flag", []string{"--nope", good}, getenv, 2, "flag provided but not defined: --nope"},
 		{"bad concurrency", []string{"--concurrency", "0", good}, getenv, 2, "--concurrency"},
 		{"bad retries", []string{"--retries", "-1", good}, getenv, 2, "--retries"},
 		{"bad progress interval", []string{"--progress-every", "0s", good}, getenv, 2, "--progress-every"},
@@ -263,6 +264,14 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.want, errb.String())
 			}
 		})
+	}
+	// Help goes to stdout, flags written --flag, as for every command; so does 'help batch'.
+	for _, args := range [][]string{{"batch", "--help"}, {"help", "batch"}} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb, getenv)
+		if code != 0 || !strings.Contains(out.String(), "Exit codes: 0 every row") || !strings.Contains(out.String(), "  --concurrency") || errb.Len() != 0 {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
+		}
 	}
 }
 
