@@ -269,6 +269,33 @@ func TestDecodeWhatTheRealAPISends(t *testing.T) {
 				t.Errorf("got %+v", l)
 			}
 		}, false},
+		{"every field", linkJSON, func(t *testing.T, l *gen.PayoutLink) {
+			var memo string = l.Memo // plain values, assignable as they are
+			var email string = l.Payee.Email
+			var exempt bool = l.TaxExempt
+			if memo != "March invoice" || email != "jsmith@example.com" || exempt || l.Metadata["order_id"] != "A-1001" {
+				t.Errorf("memo %q email %q tax_exempt %v metadata %v", memo, email, exempt, l.Metadata)
+			}
+			out := fmt.Sprintf("%v", *l)
+			for _, want := range []string{"March invoice", "jsmith@example.com", "1250", "order_id:A-1001", "2024-07-11 12:31:33.479437 +0000 UTC"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%%v shows %s; want it to show %q", out, want)
+				}
+			}
+			if strings.Contains(out, "map[false:") || strings.Contains(out, "map[true:") {
+				t.Errorf("%%v shows optional-value maps: %s", out)
+			}
+		}, false},
+		{"nested objects left out", `{"id":"` + linkID + `","amount":5}`, func(t *testing.T, l *gen.PayoutLink) {
+			if l.Payee.Email != "" || l.Delivery.Method != "" || l.AccountingData.QuickbooksAccountID != 0 || l.Metadata["x"] != "" {
+				t.Errorf("got %+v", l)
+			}
+		}, false},
+		{"nested objects null", `{"id":"` + linkID + `","payee":null,"delivery":null,"metadata":null,"memo":null}`, func(t *testing.T, l *gen.PayoutLink) {
+			if l.Payee.Email != "" || l.Delivery.Email != "" || l.Metadata != nil || l.Memo != "" {
+				t.Errorf("got %+v", l)
+			}
+		}, true},
 		{"everything null", `{"id":null,"created":null,"amount":null,"status":null,"payee":null,"delivery":null,"link":null}`, func(t *testing.T, l *gen.PayoutLink) {
 			if l.ID != "" || !l.Created.IsZero() || l.Amount != 0 || l.Payee != (gen.PayoutLinkPayee{}) {
 				t.Errorf("got %+v", l)
