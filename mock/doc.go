@@ -75,6 +75,14 @@
 // when the client gives up or the server closes. Drops hijack the connection and close it;
 // where hijacking is impossible (HTTP/2) the handler aborts with http.ErrAbortHandler.
 //
+// # Chaos mode
+//
+// WithChaos(rate, seed) faults a share rate of the requests to the spec's operations with a fault
+// drawn from ChaosFaults (5xx before and after applying, 429 with Retry-After, drops before and
+// after applying, delays, a late apply, truncated, non-JSON and empty bodies), reproducibly: the
+// n-th such request takes the n-th draw of a generator seeded with seed. `payoutlinks mock
+// --fault-rate R --seed S` serves it. A request with "X-Mock-Fault: none" is never faulted.
+//
 // Server.Requests records every request: operation, idempotency key, attempt number, the fault
 // and the status answered or whether it was dropped, in arrival order.
 package mock

@@ -147,7 +147,8 @@ func (f Fault) String() string {
 //	truncated         apply, then answer with half of the JSON body
 //	non-json          apply, then answer with an HTML page labelled application/json
 //	empty             apply, then answer with an empty body labelled application/json
-//	none              no fault (so is an empty value)
+//	none              no fault (so is an empty value); as a header it also keeps FailNext,
+//	                  SetFaults and chaos mode away from the request
 //
 // A status, a drop and a broken body exclude one another.
 func ParseFault(header string) (Fault, error) {
@@ -283,7 +284,8 @@ const (
 	RetryAfterHeader = "X-Mock-Retry-After"
 )
 
-// headerFault reads the fault a request scripts for itself; nil when it scripts none.
+// headerFault reads the fault a request scripts for itself: nil without the headers, and the
+// zero Fault for "X-Mock-Fault: none" (or an empty value), which asks for no fault at all.
 func headerFault(h http.Header) (*Fault, error) {
 	fv, hasFault := h[http.CanonicalHeaderKey(FaultHeader)]
 	rv, hasRetry := h[http.CanonicalHeaderKey(RetryAfterHeader)]
@@ -306,9 +308,6 @@ func headerFault(h http.Header) (*Fault, error) {
 		if err := f.check(); err != nil {
 			return nil, fmt.Errorf("header %s: %w", RetryAfterHeader, err)
 		}
-	}
-	if f.IsZero() {
-		return nil, nil
 	}
 	return &f, nil
 }

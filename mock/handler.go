@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,7 +64,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.op != nil && rt.op.ID == "create-payout-link" {
 		c.rec.IdempotencyKey = idempotencyKey(body)
 	}
-	s.begin(c.rec, r, body)
+	drawn := s.begin(c.rec, r, body, rt.op != nil)
 
 	if readErr != nil {
 		var mbe *http.MaxBytesError
@@ -101,7 +102,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		defer c.release()
 	}
 
-	f, err := s.pickFault(r)
+	f, err := s.pickFault(r, drawn)
 	if err != nil {
 		c.writeError(http.StatusBadRequest, "invalid-input", err.Error())
 		return
@@ -298,8 +299,9 @@ func (s *Server) mustOp(id string) *dots.Operation {
 	return op
 }
 
-// begin records a request and counts its attempt.
-func (s *Server) begin(rec *Request, r *http.Request, body []byte) {
+// begin records a request and counts its attempt. For a request to one of the spec's operations
+// (specOp) it takes chaos mode's next draw, in the order of Seq.
+func (s *Server) begin(rec *Request, r *http.Request, body []byte, specOp bool) *Fault {
 	var key string
 	if rec.IdempotencyKey != "" {
 		key = "key " + strings.ToLower(rec.IdempotencyKey)
@@ -312,7 +314,12 @@ func (s *Server) begin(rec *Request, r *http.Request, body []byte) {
 	rec.Attempt = s.attempts[key]
 	s.requests = append(s.requests, rec)
 	rec.Seq = len(s.requests)
+	var drawn *Fault
+	if specOp && s.chaos != nil {
+		drawn = s.chaos.draw()
+	}
 	s.logMu.Unlock()
+	return drawn
 }
 
 // idempotencyKey reads the idempotency_key of a create body, leniently.
@@ -440,9 +447,14 @@ func (c *call) writeJSON(status int, v any) {
 }
 
 func (s *Server) violate(rec *Request, status int, msg string) {
+	v := rec.Method + " " + rec.Path + " " + strconv.Itoa(status) + ": " + msg
 	s.logMu.Lock()
-	s.violations = append(s.violations, rec.Method+" "+rec.Path+" "+strconv.Itoa(status)+": "+msg)
+	s.violations = append(s.violations, v)
 	s.logMu.Unlock()
+	if s.logger != nil {
+		s.logger.LogAttrs(context.Background(), slog.LevelError, "the mock's answer departs from the spec",
+			slog.String("request_id", rec.RequestID), slog.String("violation", v))
+	}
 }
 
 // finish records the duration and logs the request.
@@ -455,18 +467,25 @@ func (c *call) finish() {
 	if c.s.logger == nil {
 		return
 	}
+	level := slog.LevelInfo
+	if rec.Status >= 400 || rec.Status == 0 || rec.Fault != "" {
+		level = slog.LevelWarn
+	}
+	ctx := context.Background()
+	if !c.s.logger.Enabled(ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", rec.RequestID),
 		slog.String("method", rec.Method),
 		slog.String("path", rec.Path),
-		slog.String("operation", rec.Operation),
 		slog.String("status", rec.Result()),
-		slog.Duration("duration", d),
+		slog.Duration("duration", d.Round(time.Microsecond)),
 	}
 	if rec.Fault != "" {
 		attrs = append(attrs, slog.String("fault", rec.Fault))
 	}
-	c.s.logger.LogAttrs(c.r.Context(), slog.LevelInfo, "mock request", attrs...)
+	c.s.logger.LogAttrs(ctx, level, "request", attrs...)
 }
 
 func newRequestID() string {

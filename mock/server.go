@@ -41,6 +41,7 @@ type Server struct {
 	violations []string
 	failNext   []queuedFault
 	chooser    func(*http.Request) *Fault
+	chaos      *chaos // set by WithChaos
 }
 
 type credentials struct{ id, key string }
@@ -69,8 +70,10 @@ func WithCredentials(clientID, apiKey string) Option {
 	return func(s *Server) { s.creds = &credentials{clientID, apiKey} }
 }
 
-// WithLogger logs one line per request at Info: request id, method, path, operation, status
-// (or "dropped"/"canceled"), injected fault and duration. Headers and bodies are never logged.
+// WithLogger logs one line per request: request id, method, path, status (or "dropped",
+// "canceled"), duration and injected fault; at Info when answered below 400, at Warn for an error
+// status, a drop, a cancel or an injected fault. An answer that departs from the spec is logged at
+// Error. Headers and bodies are never logged. The logger's level filters the lines.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) { s.logger = l }
 }
@@ -203,9 +206,13 @@ func (s *Server) SetFaults(fn func(r *http.Request) *Fault) {
 	s.logMu.Unlock()
 }
 
-// pickFault decides the fault of one request: its headers, then FailNext, then the chooser.
-func (s *Server) pickFault(r *http.Request) (*Fault, error) {
+// pickFault decides the fault of one request: its headers ("none" included), then FailNext,
+// then the chooser, then chaos mode's draw.
+func (s *Server) pickFault(r *http.Request, drawn *Fault) (*Fault, error) {
 	if f, err := headerFault(r.Header); f != nil || err != nil {
+		if f != nil && f.IsZero() {
+			return nil, err // X-Mock-Fault: none
+		}
 		return f, err
 	}
 	s.logMu.Lock()
@@ -220,14 +227,13 @@ func (s *Server) pickFault(r *http.Request) (*Fault, error) {
 	}
 	fn := s.chooser
 	s.logMu.Unlock()
-	if fn == nil {
-		return nil, nil
+	if fn != nil {
+		if f := fn(r); f != nil && !f.IsZero() {
+			c := *f
+			return &c, nil
+		}
 	}
-	if f := fn(r); f != nil && !f.IsZero() {
-		c := *f
-		return &c, nil
-	}
-	return nil, nil
+	return drawn, nil
 }
 
 // Request is what the server recorded about one request it received.
@@ -344,7 +350,8 @@ func (s *Server) Claim(id string) (gen.PayoutLink, error) {
 }
 
 // Reset forgets all links, idempotency keys, recorded requests, violations and pending faults
-// (FailNext and SetFaults). Options stay; events already queued are still delivered.
+// (FailNext and SetFaults), and restarts chaos mode's sequence from its seed. Options stay;
+// events already queued are still delivered.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.st = newState()
@@ -355,6 +362,9 @@ func (s *Server) Reset() {
 	s.violations = nil
 	s.failNext = nil
 	s.chooser = nil
+	if s.chaos != nil {
+		s.chaos.reset()
+	}
 	s.logMu.Unlock()
 }
 

@@ -7,13 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/webhook"
 )
+
+// logOff is a level above every record: nothing is logged.
+const logOff = slog.Level(100)
+
+// logLevels are the values of --log.
+var logLevels = map[string]slog.Level{"info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError, "off": logOff}
 
 // serveMock runs the mock server until ctx ends (SIGINT or SIGTERM).
 func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
@@ -23,8 +31,13 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	public := fs.Bool("public", false, "allow a non-loopback address")
 	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .updated) to this URL")
 	hookSecret := fs.String("webhook-secret", "", "the whsec_... secret to sign webhooks with (default: DOTS_WEBHOOK_SECRET)")
+	faultRate := fs.Float64("fault-rate", 0, "chaos mode: inject a random fault from the X-Mock-Fault table into this share (0 to 1) of requests")
+	seed := fs.Uint64("seed", 0, "chaos mode: the seed of the fault sequence (default: a random one, printed at start)")
+	logLevel := fs.String("log", "info", "log level: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
+	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n\n"+
+		fmt.Fprint(stderr, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n"+
+			"                       [--fault-rate R [--seed S]]\n\n"+
 			"Serve the in-memory mock Dots API for contract tests in any language.\n"+
 			"Faults are scripted per request with the X-Mock-Fault and X-Mock-Retry-After headers (see the README).\n"+
 			"POST /_mock/payout-links/{id}/claim claims a link (and sends payout_link.claimed).\n\nFlags:\n")
@@ -34,6 +47,24 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if !(*faultRate >= 0 && *faultRate <= 1) {
+		fmt.Fprintf(stderr, "payoutlinks mock: --fault-rate %v is not between 0 and 1\n", *faultRate)
+		return 2
+	}
+	level, ok := logLevels[strings.ToLower(*logLevel)]
+	if !ok {
+		fmt.Fprintf(stderr, "payoutlinks mock: --log %q is not one of info, warn, error, off\n", *logLevel)
+		return 2
+	}
+	if *quiet {
+		level = slog.LevelError
+	}
+	seeded := false
+	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
+	if seeded && *faultRate == 0 {
+		fmt.Fprintln(stderr, "payoutlinks mock: --seed needs --fault-rate")
 		return 2
 	}
 	host, _, err := net.SplitHostPort(*addr)
@@ -50,7 +81,10 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
 		return 1
 	}
-	opts := []mock.Option{mock.WithLogger(slog.New(slog.NewTextHandler(stderr, nil)))}
+	var opts []mock.Option
+	if level != logOff {
+		opts = append(opts, mock.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))))
+	}
 	if *hookURL != "" {
 		secret := *hookSecret
 		if secret == "" {
@@ -62,9 +96,17 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 		}
 		opts = append(opts, mock.WithWebhooks(*hookURL, secret))
 	}
+	chaosNote := ""
+	if *faultRate > 0 {
+		if !seeded {
+			*seed = rand.Uint64()
+		}
+		opts = append(opts, mock.WithChaos(*faultRate, *seed))
+		chaosNote = fmt.Sprintf("chaos mode: a random fault for %g of requests, --seed %d\n", *faultRate, *seed)
+	}
 	srv := mock.New(opts...)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stderr, "mock Dots API on http://%s/api (base URL); Ctrl-C stops it\n", ln.Addr())
+	fmt.Fprintf(stderr, "%smock Dots API on http://%s/api (base URL); Ctrl-C stops it\n", chaosNote, ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
