@@ -10,9 +10,15 @@
 // # Behaviour
 //
 //   - Create answers 201 with a new link: a fresh UUID v4 id, created = now in UTC, link =
-//     LinkBase + id, the amount, memo, description and metadata ({} when none), the payee (its
-//     absent fields null), the delivery (method, and the email or phone it went to), flow_id,
-//     claimed_user_id and transfer_id null, funding_source dots_balance unless given.
+//     LinkBase + id, the amount, a flow_id, status, and the delivery (method, and the email or
+//     phone it went to). Every other field of the request that the payout link schema of
+//     openapi.yaml also has is kept and answered back as sent (memo, description, tax_exempt,
+//     metadata, funding_source, accounting_data, the payee, and any field added to the spec
+//     later), and a field the request left out gets the spec's default (funding_source
+//     dots_balance). The wire format follows Dots: null where the real API sends null
+//     (claimed_user_id until claimed, the payee's fields, memo, metadata), and the field left out
+//     where Dots' own spec does not allow null (transfer_id until paid out, the delivery's
+//     contacts, description, ...). Answers are the stored JSON, byte for byte.
 //     Delivery method sms, email, or all with at least one contact delivers the link: status
 //     "sent", and that counts as the first of MaxDeliveries deliveries. Method link, no
 //     delivery, or all without contacts delivers nothing: status "created". sms without the
@@ -29,13 +35,21 @@
 //     ending_before=ID the newer links just before it (has_more then says whether even newer
 //     ones exist). An unknown cursor, or both cursors, answer 400 invalid-input.
 //   - Cancel sets status "canceled" and answers 200; canceling a canceled link answers it again;
-//     a claimed link answers 409 invalid-state.
+//     a claimed or expired link answers 409 invalid-state.
 //   - Redeliver answers 200 {"payout_link", "redelivered"}: redelivered is true while the link
 //     has been delivered fewer than MaxDeliveries (5) times, creation included when it
-//     delivered, so an email link redelivers 4 times and a link-method link 5 times. A canceled
-//     or claimed link answers redelivered false. Redelivery changes neither status nor events.
-//   - The test trigger POST /_mock/payout-links/{id}/claim (also under /api, no auth, no body)
-//     does what Server.Claim does and answers the link, 404 or 409.
+//     delivered, so an email link redelivers 4 times and a link-method link 5 times. A canceled,
+//     claimed or expired link answers redelivered false. Redelivery changes neither status nor
+//     events.
+//   - Test triggers, for tests in any language (also under /api, no auth, no body; they never
+//     fault): POST /_mock/payout-links/{id}/claim (Server.Claim), .../pay-out (Server.PayOut),
+//     .../expire (Server.Expire) answer the link as the change left it, 404 or 409
+//     invalid-state; POST /_mock/reset (Server.Reset) answers 204.
+//   - The server keeps at most WithMaxLinks links (DefaultMaxLinks, 100,000) and forgets the
+//     oldest, with their ids and idempotency keys; Requests keeps the most recent
+//     WithMaxRequests requests (DefaultMaxRequests, 50,000).
+//   - An operation of the spec the server has no handler for answers 501 not-implemented,
+//     naming it.
 //   - Every request to the spec's operations is checked with dots.Validator.ValidateRequest:
 //     Basic credentials with a client id are required (and must equal WithCredentials' when
 //     given), else 401 unauthorized; any other departure from the spec answers 400 invalid-input
@@ -45,9 +59,9 @@
 //     departures are kept in Server.Violations. Answers carry Content-Type: application/json and
 //     a Request-Id header ("req_" and 24 hex digits); errors have the Error body
 //     {"success": false, "message": ..., "error_code": ...}.
-//   - WithEventHook gets EventSent after a create that delivers, EventUpdated after a cancel
-//     that changes the status, and EventClaimed after a claim, on the server's own goroutine, in
-//     order; Server.WaitEvents waits for them.
+//   - WithEventHook gets EventSent after a create that delivers, EventUpdated after a cancel or
+//     an expiry that changes the status, EventClaimed after a claim, and EventPaidOut after a
+//     pay-out, on the server's own goroutine, in order; Server.WaitEvents waits for them.
 //
 // # Faults
 //
@@ -83,6 +97,6 @@
 // n-th such request takes the n-th draw of a generator seeded with seed. `payoutlinks mock
 // --fault-rate R --seed S` serves it. A request with "X-Mock-Fault: none" is never faulted.
 //
-// Server.Requests records every request: operation, idempotency key, attempt number, the fault
+// Server.Requests records the requests: operation, idempotency key, attempt number, the fault
 // and the status answered or whether it was dropped, in arrival order.
 package mock

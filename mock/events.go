@@ -2,19 +2,18 @@ package mock
 
 import (
 	"sync"
-
-	"github.com/payoutkit/dots-go/gen"
 )
 
+// event is a change: its type and the link's JSON right after it.
 type event struct {
 	typ  string
-	link gen.PayoutLink
+	link []byte
 }
 
 // eventQueue hands events to the hook one at a time, in the order the state changed, on a
 // goroutine of its own, so no lock is held and no response waits while the hook runs.
 type eventQueue struct {
-	hook func(eventType string, link gen.PayoutLink)
+	hook func(eventType string, link []byte)
 
 	mu      sync.Mutex
 	idle    *sync.Cond // signalled when pending drops to zero
@@ -23,14 +22,14 @@ type eventQueue struct {
 	running bool
 }
 
-func newEventQueue(hook func(string, gen.PayoutLink)) *eventQueue {
+func newEventQueue(hook func(string, []byte)) *eventQueue {
 	q := &eventQueue{hook: hook}
 	q.idle = sync.NewCond(&q.mu)
 	return q
 }
 
 // push queues an event. It is called with Server.mu held, which orders events as the changes.
-func (q *eventQueue) push(typ string, link gen.PayoutLink) {
+func (q *eventQueue) push(typ string, link []byte) {
 	if q.hook == nil {
 		return
 	}

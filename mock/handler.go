@@ -1,29 +1,26 @@
 package mock
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
+
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	dots "github.com/payoutkit/dots-go"
-	"github.com/payoutkit/dots-go/gen"
 )
 
 // maxBody is the largest request body the server reads.
 const maxBody = 1 << 20
-
-// claimOp names the test trigger in Requests.
-const claimOp = "mock-claim"
 
 // call is one request on its way through the handler.
 type call struct {
@@ -61,25 +58,29 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	rt := s.route(r)
 	c.rec.Operation = rt.opID()
-	if rt.op != nil && rt.op.ID == "create-payout-link" {
-		c.rec.IdempotencyKey = idempotencyKey(body)
+	var in createInput
+	if rt.op != nil && rt.op.ID == "create-payout-link" && readErr == nil {
+		in, _ = parseCreate(body)
+		c.rec.IdempotencyKey = in.str("idempotency_key")
 	}
 	drawn := s.begin(c.rec, r, body, rt.op != nil)
 
 	if readErr != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(readErr, &mbe) {
+		var ne net.Error
+		switch {
+		case errors.As(readErr, &mbe):
 			c.writeError(http.StatusRequestEntityTooLarge, "invalid-input", "$: the request body is larger than 1 MiB")
-		} else {
+		case errors.As(readErr, &ne) && ne.Timeout():
+			c.writeError(http.StatusRequestTimeout, "request-timeout", "$: the request body did not arrive in time")
+		default:
 			c.writeError(http.StatusBadRequest, "invalid-input", "$: the request body could not be read")
 		}
 		return
 	}
 	switch {
-	case rt.claimID != "":
-		c.check = s.mustOp("get-payout-link")
-		l, aerr := s.claim(rt.claimID)
-		c.answer(http.StatusOK, l, aerr)
+	case rt.trigger != nil:
+		c.trigger(rt)
 		return
 	case rt.allow != "":
 		w.Header().Set("Allow", rt.allow)
@@ -123,7 +124,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, payload, aerr := s.apply(r, rt, body)
+	status, payload, aerr := s.apply(r, rt, body, in)
 	switch {
 	case r.Context().Err() != nil:
 		// A late fault applied the request after the client gave up: nobody reads an answer.
@@ -144,45 +145,59 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c.answer(status, payload, aerr)
 }
 
+// opHandler carries out one operation of the spec on a request that passed the spec: it returns
+// the status and body of the answer, or an error. in is the parsed body of a create.
+type opHandler func(r *http.Request, params map[string]string, in createInput) (int, any, *apiError)
+
+// operations are the handlers of the spec's operations, by operationId. An operation of the
+// spec without one answers 501 not-implemented.
+func (s *Server) operations() map[string]opHandler {
+	link := func(fn func(string) ([]byte, *apiError)) opHandler {
+		return func(_ *http.Request, p map[string]string, _ createInput) (int, any, *apiError) {
+			b, aerr := fn(p["payout_link_id"])
+			return http.StatusOK, json.RawMessage(b), aerr
+		}
+	}
+	return map[string]opHandler{
+		"create-payout-link": func(_ *http.Request, _ map[string]string, in createInput) (int, any, *apiError) {
+			if in == nil {
+				return 0, nil, errInput("$: the body is not a JSON object")
+			}
+			b, aerr := s.create(in, strings.ToLower(in.str("idempotency_key")))
+			return http.StatusCreated, json.RawMessage(b), aerr
+		},
+		"get-payout-link":    link(s.get),
+		"cancel-payout-link": link(s.cancel),
+		"redeliver-payout-link": func(_ *http.Request, p map[string]string, _ createInput) (int, any, *apiError) {
+			res, aerr := s.redeliver(p["payout_link_id"])
+			return http.StatusOK, res, aerr
+		},
+		"list-payout-links": func(r *http.Request, _ map[string]string, _ createInput) (int, any, *apiError) {
+			q := r.URL.Query()
+			limit := DefaultLimit
+			if v := q.Get("limit"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return 0, nil, errInput("query limit: not a whole number")
+				}
+				limit = n
+			}
+			page, aerr := s.list(limit, q.Get("starting_after"), q.Get("ending_before"))
+			return http.StatusOK, page, aerr
+		},
+	}
+}
+
 // apply validates a request to one of the spec's operations and carries it out.
-func (s *Server) apply(r *http.Request, rt route, body []byte) (int, any, *apiError) {
+func (s *Server) apply(r *http.Request, rt route, body []byte, in createInput) (int, any, *apiError) {
 	if aerr := s.validate(r, rt.op, body); aerr != nil {
 		return 0, nil, aerr
 	}
-	id := rt.params["payout_link_id"]
-	switch rt.op.ID {
-	case "create-payout-link":
-		var req gen.CreatePayoutLinkRequest
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return 0, nil, decodeError(err)
-		}
-		l, aerr := s.create(&req)
-		return http.StatusCreated, l, aerr
-	case "get-payout-link":
-		l, aerr := s.get(id)
-		return http.StatusOK, l, aerr
-	case "list-payout-links":
-		q := r.URL.Query()
-		limit := DefaultLimit
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return 0, nil, errInput("query limit: not a whole number")
-			}
-			limit = n
-		}
-		page, aerr := s.list(limit, q.Get("starting_after"), q.Get("ending_before"))
-		return http.StatusOK, page, aerr
-	case "cancel-payout-link":
-		l, aerr := s.cancel(id)
-		return http.StatusOK, l, aerr
-	case "redeliver-payout-link":
-		res, aerr := s.redeliver(id)
-		return http.StatusOK, res, aerr
+	h := s.handlers[rt.op.ID]
+	if h == nil {
+		return 0, nil, &apiError{http.StatusNotImplemented, "not-implemented", "the mock does not serve " + rt.op.ID + " (" + rt.op.Method + " " + rt.op.Path + ")"}
 	}
-	return 0, nil, &apiError{http.StatusNotImplemented, "not-implemented", "the mock does not serve " + rt.op.ID}
+	return h(r, rt.params, in)
 }
 
 // validate checks a request against the spec, and its credentials against WithCredentials.
@@ -212,28 +227,19 @@ func (s *Server) validate(r *http.Request, op *dots.Operation, body []byte) *api
 	return nil
 }
 
-// decodeError explains a body that passed the spec but does not decode into the request type
-// (an amount written as 1250.0, say), naming the field without echoing its value.
-func decodeError(err error) *apiError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return errInput("$." + te.Field + ": cannot be read as " + te.Type.String())
-	}
-	return errInput("$: the body is not a valid create request")
-}
-
 // route is where a request goes.
 type route struct {
 	op      *dots.Operation
 	params  map[string]string
-	claimID string // the test trigger, for this id
-	allow   string // the path exists, with these methods only
+	trigger *trigger // a test trigger under /_mock
+	id      string   // the trigger's payout link id
+	allow   string   // the path exists, with these methods only
 }
 
 func (rt route) opID() string {
 	switch {
-	case rt.claimID != "":
-		return claimOp
+	case rt.trigger != nil:
+		return rt.trigger.op
 	case rt.op != nil:
 		return rt.op.ID
 	}
@@ -243,11 +249,11 @@ func (rt route) opID() string {
 // route finds the operation of a request. The spec's paths are served under /api exactly.
 func (s *Server) route(r *http.Request) route {
 	path := r.URL.EscapedPath()
-	if id, ok := claimPath(path); ok {
+	if t, id, ok := triggerPath(path); ok {
 		if r.Method != http.MethodPost {
 			return route{allow: http.MethodPost}
 		}
-		return route{claimID: id}
+		return route{trigger: t, id: id}
 	}
 	rest, ok := strings.CutPrefix(path, "/api/")
 	if !ok {
@@ -277,18 +283,62 @@ func (s *Server) match(method, path string) (*dots.Operation, map[string]string,
 
 func segments(p string) int { return strings.Count(strings.Trim(p, "/"), "/") + 1 }
 
-// claimPath reads /_mock/payout-links/{id}/claim, with or without /api before it.
-func claimPath(path string) (string, bool) {
-	p := strings.TrimPrefix(path, "/api")
+// trigger is a test trigger: POST /_mock/reset, or POST /_mock/payout-links/{id}/NAME.
+type trigger struct {
+	name string // the last path segment
+	op   string // Request.Operation
+	// do changes the link with this id (nil for reset).
+	do func(s *Server, id string) ([]byte, *apiError)
+}
+
+var triggers = []*trigger{
+	{"reset", "mock-reset", nil},
+	{"claim", "mock-claim", (*Server).claim},
+	{"pay-out", "mock-pay-out", (*Server).payOut},
+	{"expire", "mock-expire", (*Server).expire},
+}
+
+// triggerPath reads /_mock/reset and /_mock/payout-links/{id}/{claim,pay-out,expire}, with or
+// without /api before them.
+func triggerPath(path string) (*trigger, string, bool) {
+	p := strings.TrimSuffix(strings.TrimPrefix(path, "/api"), "/")
+	if p == "/_mock/reset" {
+		return triggers[0], "", true
+	}
 	rest, ok := strings.CutPrefix(p, "/_mock/payout-links/")
 	if !ok {
-		return "", false
+		return nil, "", false
 	}
-	id, ok := strings.CutSuffix(strings.TrimSuffix(rest, "/"), "/claim")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", false
+	id, name, ok := strings.Cut(rest, "/")
+	if !ok || id == "" {
+		return nil, "", false
 	}
-	return id, true
+	for _, t := range triggers[1:] {
+		if name == t.name {
+			if uid, err := url.PathUnescape(id); err == nil {
+				return t, uid, true
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// trigger answers a test trigger: 204 for reset, else the link as the change left it (checked as
+// a get-payout-link answer), 404 or 409 invalid-state.
+func (c *call) trigger(rt route) {
+	if rt.trigger.do == nil {
+		c.s.Reset()
+		c.release()
+		c.w.Header().Set("Request-Id", c.rec.RequestID)
+		c.w.WriteHeader(http.StatusNoContent)
+		c.s.logMu.Lock()
+		c.rec.Status = http.StatusNoContent
+		c.s.logMu.Unlock()
+		return
+	}
+	c.check = c.s.mustOp("get-payout-link")
+	b, aerr := rt.trigger.do(c.s, rt.id)
+	c.answer(http.StatusOK, json.RawMessage(b), aerr)
 }
 
 func (s *Server) mustOp(id string) *dots.Operation {
@@ -302,35 +352,14 @@ func (s *Server) mustOp(id string) *dots.Operation {
 // begin records a request and counts its attempt. For a request to one of the spec's operations
 // (specOp) it takes chaos mode's next draw, in the order of Seq.
 func (s *Server) begin(rec *Request, r *http.Request, body []byte, specOp bool) *Fault {
-	var key string
-	if rec.IdempotencyKey != "" {
-		key = "key " + strings.ToLower(rec.IdempotencyKey)
-	} else {
-		sum := sha256.Sum256(body)
-		key = r.Method + " " + r.URL.EscapedPath() + "?" + r.URL.RawQuery + " " + hex.EncodeToString(sum[:])
-	}
+	call := callOf(r, rec.IdempotencyKey, body)
 	s.logMu.Lock()
-	s.attempts[key]++
-	rec.Attempt = s.attempts[key]
-	s.requests = append(s.requests, rec)
-	rec.Seq = len(s.requests)
-	var drawn *Fault
+	defer s.logMu.Unlock()
+	s.reqs.add(rec, call)
 	if specOp && s.chaos != nil {
-		drawn = s.chaos.draw()
+		return s.chaos.draw()
 	}
-	s.logMu.Unlock()
-	return drawn
-}
-
-// idempotencyKey reads the idempotency_key of a create body, leniently.
-func idempotencyKey(body []byte) string {
-	var b struct {
-		Key *string `json:"idempotency_key"`
-	}
-	if json.Unmarshal(body, &b) != nil || b.Key == nil {
-		return ""
-	}
-	return *b.Key
+	return nil
 }
 
 // wait sleeps d, and reports false (after closing the connection) when the request's context
@@ -416,7 +445,11 @@ func (c *call) writeError(status int, code, msg string) {
 // to one of the spec's operations, and breaking it when a body fault says so.
 func (c *call) writeJSON(status int, v any) {
 	c.release()
-	b, err := json.Marshal(v)
+	b, ok := v.(json.RawMessage)
+	var err error
+	if !ok {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"success":false,"message":"the mock could not write its answer","error_code":"internal-error"}`)
@@ -449,7 +482,11 @@ func (c *call) writeJSON(status int, v any) {
 func (s *Server) violate(rec *Request, status int, msg string) {
 	v := rec.Method + " " + rec.Path + " " + strconv.Itoa(status) + ": " + msg
 	s.logMu.Lock()
-	s.violations = append(s.violations, v)
+	if len(s.violations) < maxViolations {
+		s.violations = append(s.violations, v)
+	} else {
+		s.moreViolate++
+	}
 	s.logMu.Unlock()
 	if s.logger != nil {
 		s.logger.LogAttrs(context.Background(), slog.LevelError, "the mock's answer departs from the spec",

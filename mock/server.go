@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +22,8 @@ type Server struct {
 
 	ts        *httptest.Server
 	v         *dots.Validator
+	links     *linkSchema
+	handlers  map[string]opHandler // by operationId
 	now       func() time.Time
 	logger    *slog.Logger
 	creds     *credentials
@@ -31,17 +32,19 @@ type Server struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	busy      counter // requests being handled
+	maxLinks  int
+	maxReqs   int
 
 	mu sync.Mutex // guards st
 	st state
 
-	logMu      sync.Mutex // guards what follows
-	requests   []*Request
-	attempts   map[string]int
-	violations []string
-	failNext   []queuedFault
-	chooser    func(*http.Request) *Fault
-	chaos      *chaos // set by WithChaos
+	logMu       sync.Mutex // guards what follows
+	reqs        requestLog
+	violations  []string
+	moreViolate int // violations past maxViolations
+	failNext    []queuedFault
+	chooser     func(*http.Request) *Fault
+	chaos       *chaos // set by WithChaos
 }
 
 type credentials struct{ id, key string }
@@ -53,6 +56,21 @@ type queuedFault struct {
 
 // Option configures a Server.
 type Option func(*Server)
+
+// WithMaxLinks keeps at most n links (DefaultMaxLinks, 100,000, without this option): a create
+// beyond it forgets the oldest link, with its id and its idempotency key, so a get of that id
+// answers 404 and a create with that key makes a new link. n <= 0 keeps every link. Memory grows
+// with n: about 1 KiB per link of the usual size.
+func WithMaxLinks(n int) Option {
+	return func(s *Server) { s.maxLinks = n }
+}
+
+// WithMaxRequests keeps at most the n most recent requests for Requests (DefaultMaxRequests,
+// 50,000, without this option), and counts attempts (Request.Attempt) among those only. n <= 0
+// keeps every request.
+func WithMaxRequests(n int) Option {
+	return func(s *Server) { s.maxReqs = n }
+}
 
 // WithClock makes the server read the time from now instead of time.Now: it stamps created
 // and expires idempotency keys (after IdempotencyTTL). now must be safe for concurrent use.
@@ -79,7 +97,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithEventHook calls hook after each state change with the event type (EventSent,
-// EventUpdated, EventClaimed) and the link as it was right after the change.
+// EventUpdated, EventClaimed, EventPaidOut) and the link as it was right after the change.
 //
 // The hook runs on a goroutine of the server's, never under its lock, and no response waits
 // for it; events reach it one at a time, in the order the changes happened. An event is queued
@@ -87,7 +105,9 @@ func WithLogger(l *slog.Logger) Option {
 // returns once the hook has seen that event: call it in tests before looking at what the hook
 // recorded.
 func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
-	return func(s *Server) { s.events = newEventQueue(hook) }
+	return func(s *Server) {
+		s.events = newEventQueue(func(typ string, body []byte) { hook(typ, decodeLink(body)) })
+	}
 }
 
 // New returns a Server that does not listen: serve its Handler on a listener of your own.
@@ -98,16 +118,25 @@ func New(opts ...Option) *Server {
 		// The spec is embedded and checked by the root package's tests.
 		panic(fmt.Sprintf("mock: %v", err))
 	}
+	doc, _ := dots.Document()
+	links, err := newLinkSchema(doc, "create-payout-link")
+	if err != nil {
+		panic(fmt.Sprintf("mock: %v", err))
+	}
 	s := &Server{
 		v:        v,
+		links:    links,
 		now:      time.Now,
 		done:     make(chan struct{}),
 		st:       newState(),
-		attempts: map[string]int{},
+		maxLinks: DefaultMaxLinks,
+		maxReqs:  DefaultMaxRequests,
 	}
+	s.handlers = s.operations()
 	for _, o := range opts {
 		o(s)
 	}
+	s.reqs = newRequestLog(s.maxReqs)
 	if s.events == nil {
 		s.events = newEventQueue(nil)
 	}
@@ -236,130 +265,125 @@ func (s *Server) pickFault(r *http.Request, drawn *Fault) (*Fault, error) {
 	return drawn, nil
 }
 
-// Request is what the server recorded about one request it received.
-type Request struct {
-	// Seq is the request's place in arrival order, from 1 (reset by Reset).
-	Seq int
-	// RequestID is the Request-Id header of the answer.
-	RequestID string
-	// Method and Path are the request's method and URL path (without the query).
-	Method string
-	Path   string
-	// Operation is the operationId ("create-payout-link"), "mock-claim" for the test trigger,
-	// or "" for a path the server does not serve.
-	Operation string
-	// IdempotencyKey is the create body's idempotency_key, or "".
-	IdempotencyKey string
-	// Attempt counts the requests the server took for the same call, from 1: same method, path,
-	// query and body, or, for a create with an idempotency key, same key. Retries read 1, 2, 3.
-	Attempt int
-	// Fault is the injected fault in X-Mock-Fault syntax, or "".
-	Fault string
-	// Status is the status answered; 0 when dropped, canceled, or not yet answered.
-	Status int
-	// Dropped is set when the connection was closed without an answer.
-	Dropped bool
-	// Canceled is set when the request's context ended during an injected delay.
-	Canceled bool
-	// Received is when the request arrived.
-	Received time.Time
-	// Duration is how long the server took with it.
-	Duration time.Duration
-}
-
-// Result is the answered status as text, "dropped", "canceled" or "pending".
-func (r Request) Result() string {
-	switch {
-	case r.Dropped:
-		return "dropped"
-	case r.Canceled:
-		return "canceled"
-	case r.Status == 0:
-		return "pending"
-	}
-	return fmt.Sprint(r.Status)
-}
-
-// Requests returns a copy of the requests received since New or Reset, in arrival order.
+// Requests returns copies of the requests received since New or Reset, in arrival order: the
+// most recent ones, as many as WithMaxRequests keeps.
 func (s *Server) Requests() []Request {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
+	return s.reqs.list()
+}
+
+// Violations lists every way an answer the server wrote departed from the spec; tests assert
+// it is empty. Injected faults are not checked. The first 1,000 are kept, and a last line counts
+// the rest.
+func (s *Server) Violations() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := append([]string(nil), s.violations...)
+	if s.moreViolate > 0 {
+		out = append(out, fmt.Sprintf("... and %d more", s.moreViolate))
 	}
 	return out
 }
 
-// Violations lists every way an answer the server wrote departed from the spec; tests assert
-// it is empty. Injected faults are not checked.
-func (s *Server) Violations() []string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// Links returns copies of all links, oldest first.
+// Links returns copies of the links kept, oldest first.
 func (s *Server) Links() []gen.PayoutLink {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]gen.PayoutLink, len(s.st.links))
-	for i, e := range s.st.links {
-		out[i] = clone(e.link)
+	bodies := make([][]byte, 0, len(s.st.live()))
+	for _, e := range s.st.live() {
+		bodies = append(bodies, e.body)
+	}
+	s.mu.Unlock()
+	out := make([]gen.PayoutLink, len(bodies))
+	for i, b := range bodies {
+		out[i] = decodeLink(b)
 	}
 	return out
 }
 
 // Link returns a copy of the link with this id.
 func (s *Server) Link(id string) (gen.PayoutLink, bool) {
-	l, err := s.get(id)
-	return clone(l), err == nil
+	b, aerr := s.get(id)
+	if aerr != nil {
+		return gen.PayoutLink{}, false
+	}
+	return decodeLink(b), true
 }
 
-// LinkCount is how many links exist.
+// LinkJSON returns the link with this id as the server writes it, byte for byte.
+func (s *Server) LinkJSON(id string) ([]byte, bool) {
+	b, aerr := s.get(id)
+	return append([]byte(nil), b...), aerr == nil
+}
+
+// LinkCount is how many links are kept.
 func (s *Server) LinkCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.st.links)
+	return len(s.st.live())
 }
 
 // LinkByIdempotencyKey returns a copy of the newest link a create with key made, whether the
-// key has expired or not. Keys compare case-insensitively.
+// key has expired or not (but not once the link was forgotten: see WithMaxLinks). Keys compare
+// case-insensitively.
 func (s *Server) LinkByIdempotencyKey(key string) (gen.PayoutLink, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.st.made[strings.ToLower(key)]
+	k, ok := parseUUID(key)
+	var b []byte
+	if ok {
+		s.mu.Lock()
+		var e *entry
+		if e, ok = s.st.byKey[k]; ok {
+			b = e.body
+		}
+		s.mu.Unlock()
+	}
 	if !ok {
 		return gen.PayoutLink{}, false
 	}
-	return clone(e.link), true
+	return decodeLink(b), true
 }
 
 // Claim marks a link claimed, as if its payee finished the flow: status "claimed" and a new
-// claimed_user_id. Claiming a claimed link returns it unchanged; a canceled link gives
+// claimed_user_id. Claiming a claimed link returns it unchanged; a canceled or expired link gives
 // ErrInvalidState and an unknown id ErrNotFound. The event hook gets EventClaimed.
-func (s *Server) Claim(id string) (gen.PayoutLink, error) {
-	l, aerr := s.claim(id)
-	if aerr != nil {
-		if aerr.status == http.StatusNotFound {
-			return gen.PayoutLink{}, ErrNotFound
-		}
-		return gen.PayoutLink{}, fmt.Errorf("%w: %s", ErrInvalidState, aerr.message)
+func (s *Server) Claim(id string) (gen.PayoutLink, error) { return lifecycle(s.claim(id)) }
+
+// PayOut pays a link out, as Dots does once the payee has chosen how to be paid: the link gets a
+// transfer_id and keeps the status "claimed" (the spec has no paid-out status); a link nobody
+// claimed yet is claimed first (with EventClaimed). The event hook gets EventPaidOut. Paying out
+// a paid-out link returns it unchanged; a canceled or expired link gives ErrInvalidState and an
+// unknown id ErrNotFound.
+func (s *Server) PayOut(id string) (gen.PayoutLink, error) { return lifecycle(s.payOut(id)) }
+
+// Expire lets a link expire, as Dots does with a link nobody claims: status "expired". The
+// event hook gets EventUpdated. Expiring an expired link returns it unchanged; a claimed or
+// canceled link gives ErrInvalidState and an unknown id ErrNotFound. An expired link is no
+// longer redelivered, claimed, paid out or canceled.
+func (s *Server) Expire(id string) (gen.PayoutLink, error) { return lifecycle(s.expire(id)) }
+
+func lifecycle(body []byte, aerr *apiError) (gen.PayoutLink, error) {
+	switch {
+	case aerr == nil:
+		return decodeLink(body), nil
+	case aerr.status == http.StatusNotFound:
+		return gen.PayoutLink{}, ErrNotFound
 	}
-	return l, nil
+	return gen.PayoutLink{}, fmt.Errorf("%w: %s", ErrInvalidState, aerr.message)
 }
 
 // Reset forgets all links, idempotency keys, recorded requests, violations and pending faults
-// (FailNext and SetFaults), and restarts chaos mode's sequence from its seed. Options stay;
-// events already queued are still delivered.
+// (FailNext and SetFaults), and restarts chaos mode's sequence from its seed; POST /_mock/reset
+// does the same over HTTP. Options stay; events already queued are still delivered. Creates in
+// progress hold on to their idempotency keys until they end.
 func (s *Server) Reset() {
 	s.mu.Lock()
+	inProgress := s.st.inProgress
 	s.st = newState()
+	s.st.inProgress = inProgress
 	s.mu.Unlock()
 	s.logMu.Lock()
-	s.requests = nil
-	s.attempts = map[string]int{}
-	s.violations = nil
+	s.reqs = newRequestLog(s.maxReqs)
+	s.violations, s.moreViolate = nil, 0
 	s.failNext = nil
 	s.chooser = nil
 	if s.chaos != nil {

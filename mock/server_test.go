@@ -103,12 +103,12 @@ func TestCreateDelivery(t *testing.T) {
 		metadata, funding  string
 		wantRedeliverTrues int
 	}{
-		{"no delivery", `{"amount":1}`, "created", "link", "", "", "", ``, "dots_balance", 5},
-		{"link", `{"amount":1,"payee":{"email":"a@example.com"},"delivery":{"method":"link"}}`, "created", "link", "", "", "", ``, "dots_balance", 5},
-		{"sms", `{"amount":1,"payee":{"country_code":"1","phone_number":"2025550139"},"delivery":{"method":"sms","message":"hi"}}`, "sent", "sms", "", "1", "2025550139", ``, "dots_balance", 4},
-		{"email", `{"amount":1,"payee":{"email":"a@example.com","country_code":"1","phone_number":"2025550139"},"delivery":{"method":"email"}}`, "sent", "email", "a@example.com", "", "", ``, "dots_balance", 4},
-		{"all with both", `{"amount":1,"payee":{"email":"a@example.com","country_code":"44","phone_number":"7700900123"},"delivery":{"method":"all"}}`, "sent", "all", "a@example.com", "44", "7700900123", ``, "dots_balance", 4},
-		{"all without contacts", `{"amount":1,"delivery":{"method":"all"}}`, "created", "all", "", "", "", ``, "dots_balance", 5},
+		{"no delivery", `{"amount":1}`, "created", "link", "", "", "", `null`, "dots_balance", 5},
+		{"link", `{"amount":1,"payee":{"email":"a@example.com"},"delivery":{"method":"link"}}`, "created", "link", "", "", "", `null`, "dots_balance", 5},
+		{"sms", `{"amount":1,"payee":{"country_code":"1","phone_number":"2025550139"},"delivery":{"method":"sms","message":"hi"}}`, "sent", "sms", "", "1", "2025550139", `null`, "dots_balance", 4},
+		{"email", `{"amount":1,"payee":{"email":"a@example.com","country_code":"1","phone_number":"2025550139"},"delivery":{"method":"email"}}`, "sent", "email", "a@example.com", "", "", `null`, "dots_balance", 4},
+		{"all with both", `{"amount":1,"payee":{"email":"a@example.com","country_code":"44","phone_number":"7700900123"},"delivery":{"method":"all"}}`, "sent", "all", "a@example.com", "44", "7700900123", `null`, "dots_balance", 4},
+		{"all without contacts", `{"amount":1,"delivery":{"method":"all"}}`, "created", "all", "", "", "", `null`, "dots_balance", 5},
 		{"metadata string, ach", `{"amount":1,"metadata":"A-1001","funding_source":"ach","tax_exempt":true,"accounting_data":{"quickbooks_account_id":42}}`, "created", "link", "", "", "", `"A-1001"`, "ach", 5},
 	}
 	for _, tt := range tests {

@@ -1,16 +1,16 @@
 package mock
 
 import (
+	"encoding/json"
 	"errors"
-	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 const (
@@ -22,6 +22,9 @@ const (
 	IdempotencyTTL = 24 * time.Hour
 	// LinkBase is what a link's URL starts with; the link's id follows.
 	LinkBase = "https://my-sandbox.dots.dev/flow/"
+	// DefaultMaxLinks is how many links a server keeps unless WithMaxLinks says otherwise; the
+	// oldest go first.
+	DefaultMaxLinks = 100_000
 )
 
 // Event types passed to the hook of WithEventHook.
@@ -29,47 +32,97 @@ const (
 	// EventSent follows a create that delivered the link (delivery method sms, email, or all
 	// with a contact).
 	EventSent = "payout_link.sent"
-	// EventUpdated follows a cancel that changed the link's status.
+	// EventUpdated follows a cancel or an expiry that changed the link's status.
 	EventUpdated = "payout_link.updated"
-	// EventClaimed follows a claim (Claim or POST /_mock/payout-links/{id}/claim).
+	// EventClaimed follows a claim (Claim or POST /_mock/payout-links/{id}/claim), and a pay-out
+	// of a link nobody had claimed yet.
 	EventClaimed = "payout_link.claimed"
+	// EventPaidOut follows a pay-out (PayOut or POST /_mock/payout-links/{id}/pay-out).
+	EventPaidOut = "payout_link.paid_out"
 )
 
 var (
-	// ErrNotFound is what Claim returns for an id no link has.
+	// ErrNotFound is what Claim, PayOut and Expire return for an id no link has.
 	ErrNotFound = errors.New("mock: no payout link has this id")
-	// ErrInvalidState is what Claim returns, wrapped (test with errors.Is), for a link that was
-	// canceled.
+	// ErrInvalidState is what Claim, PayOut and Expire return, wrapped (test with errors.Is), for
+	// a link whose status does not allow the change.
 	ErrInvalidState = errors.New("mock: the payout link is in a state that does not allow this")
 )
 
-// entry is one stored link with what the mock keeps beside it.
+// entry is one stored link: its JSON as the server answers it, and the few things that change.
+// It holds no strings, so the garbage collector has little to scan in a full store.
 type entry struct {
-	link       gen.PayoutLink
-	index      int // position in state.links
-	deliveries int
-	key        string // the idempotency key that made it, or ""
-}
-
-// keyEntry is what an idempotency key names.
-type keyEntry struct {
-	e       *entry
-	expires time.Time
+	id  uuid.UUID
+	seq uint64 // creation order, from 1
+	// body is the link's JSON. It is replaced when the link changes, never changed in place, so
+	// an answer may write it while another request replaces it.
+	body       []byte
+	status     gen.PayoutLinkStatus
+	key        uuid.UUID // the idempotency key that made it, when hasKey
+	keyExpires int64     // when the key stops naming it, in Unix nanoseconds
+	deliveries int8
+	hasKey     bool
+	paidOut    bool
 }
 
 // state is the mock's data; Server.mu guards it.
 type state struct {
-	links []*entry // oldest first
-	byID  map[string]*entry
-	keys  map[string]keyEntry // live and expired keys, by normalized key
-	made  map[string]*entry   // the newest link each key made, expired or not
-	// inProgress holds the keys of creates being handled now.
+	links []*entry // oldest first; links[head:] are kept, links[:head] are nil
+	head  int
+	byID  map[uuid.UUID]*entry
+	// byKey is the newest link each idempotency key made, expired or not.
+	byKey map[uuid.UUID]*entry
+	// inProgress holds the keys of creates being handled now, in lower case.
 	inProgress map[string]bool
+	lastSeq    uint64
 }
 
 func newState() state {
-	return state{byID: map[string]*entry{}, keys: map[string]keyEntry{}, made: map[string]*entry{},
-		inProgress: map[string]bool{}}
+	return state{byID: map[uuid.UUID]*entry{}, byKey: map[uuid.UUID]*entry{}, inProgress: map[string]bool{}}
+}
+
+// parseUUID reads an id or an idempotency key in its 36-character form, in either case.
+func parseUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(s)
+	return u, err == nil
+}
+
+// find is the link with this id.
+func (st *state) find(id string) (*entry, bool) {
+	u, ok := parseUUID(id)
+	if !ok {
+		return nil, false
+	}
+	e, ok := st.byID[u]
+	return e, ok
+}
+
+// live is the links kept, oldest first.
+func (st *state) live() []*entry { return st.links[st.head:] }
+
+// index is e's position in live.
+func (st *state) index(e *entry) int { return int(e.seq - st.links[st.head].seq) }
+
+// evict forgets the oldest links, their ids and their idempotency keys, until at most max remain
+// (max <= 0 keeps everything).
+func (st *state) evict(max int) {
+	for max > 0 && len(st.links)-st.head > max {
+		e := st.links[st.head]
+		st.links[st.head] = nil
+		st.head++
+		delete(st.byID, e.id)
+		if e.hasKey && st.byKey[e.key] == e {
+			delete(st.byKey, e.key)
+		}
+	}
+	// Reclaim the dead front of the slice once it is the larger part.
+	if st.head > 1024 && st.head > len(st.links)/2 {
+		st.links = append([]*entry(nil), st.links[st.head:]...)
+		st.head = 0
+	}
 }
 
 // claimKey marks key as in progress, or reports false when another request holds it.
@@ -105,121 +158,118 @@ func errNotFound() *apiError {
 	return &apiError{http.StatusNotFound, "not-found", "no payout link has this id"}
 }
 
-// create makes a link, or finds the one the request's idempotency key made. The lock is held
-// across the key lookup and the insert, so concurrent creates with one key make one link.
-//
-// It returns a snapshot of the stored link, a shallow copy, as get and list do: the handler only
-// writes it out. That is safe because a change sets a field of the stored struct (Status,
-// ClaimedUserID), which the snapshot does not share, and the metadata map a link holds is not
-// touched after newLink. What the Server hands to its users (Links, Link, Claim, events) is a
-// clone, which they may change.
-func (s *Server) create(req *gen.CreatePayoutLinkRequest) (gen.PayoutLink, *apiError) {
-	key := ""
-	if req.IdempotencyKey != nil {
-		key = strings.ToLower(*req.IdempotencyKey)
+func errState(msg string) *apiError { return &apiError{http.StatusConflict, "invalid-state", msg} }
+
+// create makes a link from a create request that passed the spec, or finds the one its
+// idempotency key made. The handler holds the key in progress (claimKey), so no other create with
+// it runs meanwhile.
+func (s *Server) create(in createInput, key string) ([]byte, *apiError) {
+	now := s.now().UTC()
+	k, hasKey := parseUUID(key)
+	if hasKey {
+		s.mu.Lock()
+		e := s.st.byKey[k]
+		if e != nil && now.UnixNano() < e.keyExpires {
+			body := e.body
+			s.mu.Unlock()
+			return body, nil
+		}
+		s.mu.Unlock()
 	}
+	e, delivers, aerr := s.newLink(in, now)
+	if aerr != nil {
+		return nil, aerr
+	}
+	e.key, e.hasKey, e.keyExpires = k, hasKey, now.Add(IdempotencyTTL).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now().UTC()
-	if key != "" {
-		if ke, ok := s.st.keys[key]; ok && now.Before(ke.expires) {
-			return ke.e.link, nil
-		}
-	}
-	link, delivers, aerr := newLink(req, now)
-	if aerr != nil {
-		return gen.PayoutLink{}, aerr
-	}
-	e := &entry{link: link, index: len(s.st.links), key: key}
-	if delivers {
-		e.deliveries = 1
-	}
+	s.st.lastSeq++
+	e.seq = s.st.lastSeq
 	s.st.links = append(s.st.links, e)
-	s.st.byID[link.ID] = e
-	if key != "" {
-		s.st.keys[key] = keyEntry{e: e, expires: now.Add(IdempotencyTTL)}
-		s.st.made[key] = e
+	s.st.byID[e.id] = e
+	if hasKey {
+		s.st.byKey[k] = e
 	}
+	s.st.evict(s.maxLinks)
 	if delivers {
-		s.emit(EventSent, link)
+		s.emit(EventSent, e)
 	}
-	return link, nil
+	return e.body, nil
 }
 
-// newLink builds the link a create request asks for, and says whether creating it delivers it.
-func newLink(req *gen.CreatePayoutLinkRequest, now time.Time) (gen.PayoutLink, bool, *apiError) {
-	p := req.Payee
-	method := gen.DeliveryMethodLink
-	if req.Delivery.Method != "" {
-		method = req.Delivery.Method
+// newLink makes the entry of the link a create request asks for, and says whether creating it
+// delivers it.
+func (s *Server) newLink(in createInput, now time.Time) (*entry, bool, *apiError) {
+	amount, ok := in["amount"].(json.Number)
+	cents, err := dots.ParseWholeNumber(string(amount))
+	if !ok || err != nil {
+		return nil, false, errInput("$.amount: not a whole number of cents")
 	}
-	hasEmail := deref(p.Email) != ""
-	hasPhone := deref(p.CountryCode) != "" && deref(p.PhoneNumber) != ""
+	method := gen.DeliveryMethod(in.str("delivery", "method"))
+	if method == "" {
+		method = gen.DeliveryMethodLink
+	}
+	email := in.str("payee", "email")
+	cc, phone := in.str("payee", "country_code"), in.str("payee", "phone_number")
+	hasEmail, hasPhone := email != "", cc != "" && phone != ""
 	switch {
 	case method == gen.DeliveryMethodSms && !hasPhone:
-		return gen.PayoutLink{}, false, &apiError{http.StatusBadRequest, "invalid-phone-number",
+		return nil, false, &apiError{http.StatusBadRequest, "invalid-phone-number",
 			"$.payee.phone_number: an sms delivery needs the payee's country_code and phone_number"}
 	case method == gen.DeliveryMethodEmail && !hasEmail:
-		return gen.PayoutLink{}, false, &apiError{http.StatusBadRequest, "invalid-email",
+		return nil, false, &apiError{http.StatusBadRequest, "invalid-email",
 			"$.payee.email: an email delivery needs the payee's email"}
 	}
 	toEmail := hasEmail && (method == gen.DeliveryMethodEmail || method == gen.DeliveryMethodAll)
 	toPhone := hasPhone && (method == gen.DeliveryMethodSms || method == gen.DeliveryMethodAll)
-	delivers := toEmail || toPhone
-
-	id := uuid.NewString()
-	link := gen.PayoutLink{
-		ID:      id,
-		Created: dots.Timestamp{Time: now.Truncate(time.Microsecond)},
-		Link:    LinkBase + id,
-		Amount:  req.Amount,
-		Status:  gen.PayoutLinkStatusCreated,
-		Payee: gen.PayoutLinkPayee{
-			FirstName: deref(p.FirstName), LastName: deref(p.LastName), Email: deref(p.Email),
-			CountryCode: deref(p.CountryCode), PhoneNumber: deref(p.PhoneNumber),
-		},
-		Delivery:      gen.PayoutLinkDelivery{Method: method},
-		TaxExempt:     deref(req.TaxExempt),
-		FlowID:        uuid.NewString(),
-		Memo:          deref(req.Memo),
-		Description:   deref(req.Description),
-		Metadata:      maps.Clone(req.Metadata),
-		FundingSource: gen.FundingSourceDotsBalance,
-		AccountingData: gen.PayoutLinkAccountingData{
-			QuickbooksAccountID: deref(req.AccountingData.QuickbooksAccountID),
-			QuickbooksClassID:   deref(req.AccountingData.QuickbooksClassID),
-		},
-	}
-	if delivers {
-		link.Status = gen.PayoutLinkStatusSent
-	}
+	delivery := map[string]any{"method": method}
 	if toEmail {
-		link.Delivery.Email = *p.Email
+		delivery["email"] = email
 	}
 	if toPhone {
-		link.Delivery.CountryCode, link.Delivery.PhoneNumber = *p.CountryCode, *p.PhoneNumber
+		delivery["country_code"], delivery["phone_number"] = cc, phone
 	}
-	if req.FundingSource != "" {
-		link.FundingSource = req.FundingSource
+	status := gen.PayoutLinkStatusCreated
+	if toEmail || toPhone {
+		status = gen.PayoutLinkStatusSent
 	}
-	return link, delivers, nil
+	id := uuid.New()
+	doc := s.links.build(in, map[string]any{
+		"id":              id.String(),
+		"created":         dots.Timestamp{Time: now.Truncate(time.Microsecond)},
+		"link":            LinkBase + id.String(),
+		"amount":          cents,
+		"status":          status,
+		"flow_id":         uuid.NewString(),
+		"claimed_user_id": nil,
+		"delivery":        delivery,
+	})
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, false, &apiError{http.StatusInternalServerError, "internal-error", "the mock could not write the link"}
+	}
+	e := &entry{id: id, body: body, status: status}
+	if toEmail || toPhone {
+		e.deliveries = 1
+	}
+	return e, e.deliveries > 0, nil
 }
 
-// get reads one link (a snapshot: see create).
-func (s *Server) get(id string) (gen.PayoutLink, *apiError) {
+// get reads one link.
+func (s *Server) get(id string) ([]byte, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.st.byID[id]
+	e, ok := s.st.find(id)
 	if !ok {
-		return gen.PayoutLink{}, errNotFound()
+		return nil, errNotFound()
 	}
-	return e.link, nil
+	return e.body, nil
 }
 
 // listPage is the body of a list answer. Unlike gen.PayoutLinkList it always writes data.
 type listPage struct {
-	HasMore bool             `json:"has_more"`
-	Data    []gen.PayoutLink `json:"data"`
+	HasMore bool              `json:"has_more"`
+	Data    []json.RawMessage `json:"data"`
 }
 
 // list answers one page, newest first. starting_after pages toward older links, ending_before
@@ -230,25 +280,26 @@ func (s *Server) list(limit int, after, before string) (listPage, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.st.links)
+	links := s.st.live()
+	n := len(links)
 	// lo and hi are indexes into the oldest-first slice; the page is hi down to lo.
 	var lo, hi int
 	var more bool
 	switch {
 	case after != "":
-		e, ok := s.st.byID[after]
+		e, ok := s.st.find(after)
 		if !ok {
 			return listPage{}, errInput("query starting_after: no payout link has this id")
 		}
-		hi = e.index - 1
+		hi = s.st.index(e) - 1
 		lo = max(hi-limit+1, 0)
 		more = lo > 0
 	case before != "":
-		e, ok := s.st.byID[before]
+		e, ok := s.st.find(before)
 		if !ok {
 			return listPage{}, errInput("query ending_before: no payout link has this id")
 		}
-		lo = e.index + 1
+		lo = s.st.index(e) + 1
 		hi = min(lo+limit-1, n-1)
 		more = hi < n-1
 	default:
@@ -256,93 +307,157 @@ func (s *Server) list(limit int, after, before string) (listPage, *apiError) {
 		lo = max(hi-limit+1, 0)
 		more = lo > 0
 	}
-	page := listPage{HasMore: more, Data: []gen.PayoutLink{}}
+	page := listPage{HasMore: more, Data: []json.RawMessage{}}
 	for i := hi; i >= lo; i-- {
-		page.Data = append(page.Data, s.st.links[i].link)
+		page.Data = append(page.Data, links[i].body)
 	}
 	return page, nil
 }
 
-// cancel cancels a link that is not claimed; canceling a canceled link answers it as it is.
-func (s *Server) cancel(id string) (gen.PayoutLink, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.st.byID[id]
-	if !ok {
-		return gen.PayoutLink{}, errNotFound()
+// change rewrites a link's JSON with new values for some of its fields (nil writes null, and a
+// name in drop is left out), and returns the new JSON. Called with s.mu held.
+func (e *entry) change(set map[string]any) []byte {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(e.body, &doc); err != nil {
+		panic("mock: a stored link is not JSON: " + err.Error())
 	}
-	switch e.link.Status {
-	case gen.PayoutLinkStatusCanceled:
-		return clone(e.link), nil
-	case gen.PayoutLinkStatusClaimed:
-		return gen.PayoutLink{}, &apiError{http.StatusConflict, "invalid-state", "a claimed payout link cannot be canceled"}
+	for k, v := range set {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic("mock: " + err.Error())
+		}
+		doc[k] = b
 	}
-	e.link.Status = gen.PayoutLinkStatusCanceled
-	s.emit(EventUpdated, e.link)
-	return clone(e.link), nil
+	body, err := json.Marshal(doc)
+	if err != nil {
+		panic("mock: " + err.Error())
+	}
+	e.body = body
+	if st, ok := set["status"].(gen.PayoutLinkStatus); ok {
+		e.status = st
+	}
+	return body
 }
 
-// redeliver delivers a link once more while it has deliveries left and is neither canceled nor
-// claimed.
-func (s *Server) redeliver(id string) (gen.RedeliverPayoutLinkResult, *apiError) {
+// transition applies fn to the link with this id under the lock; fn returns the event to emit
+// ("" for none) or an error.
+func (s *Server) transition(id string, fn func(e *entry) (string, *apiError)) ([]byte, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.st.byID[id]
+	e, ok := s.st.find(id)
 	if !ok {
-		return gen.RedeliverPayoutLinkResult{}, errNotFound()
+		return nil, errNotFound()
 	}
-	res := gen.RedeliverPayoutLinkResult{}
-	switch e.link.Status {
-	case gen.PayoutLinkStatusCanceled, gen.PayoutLinkStatusClaimed:
-	default:
-		if e.deliveries < MaxDeliveries {
-			e.deliveries++
-			res.Redelivered = true
+	ev, aerr := fn(e)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if ev != "" {
+		s.emit(ev, e)
+	}
+	return e.body, nil
+}
+
+// cancel cancels a link that is neither claimed nor expired; canceling a canceled link answers
+// it as it is.
+func (s *Server) cancel(id string) ([]byte, *apiError) {
+	return s.transition(id, func(e *entry) (string, *apiError) {
+		switch e.status {
+		case gen.PayoutLinkStatusCanceled:
+			return "", nil
+		case gen.PayoutLinkStatusClaimed, gen.PayoutLinkStatusExpired:
+			return "", errState("a " + string(e.status) + " payout link cannot be canceled")
 		}
-	}
-	res.PayoutLink = clone(e.link)
-	return res, nil
+		e.change(map[string]any{"status": gen.PayoutLinkStatusCanceled})
+		return EventUpdated, nil
+	})
+}
+
+// redeliverResult is the body of a redeliver answer.
+type redeliverResult struct {
+	PayoutLink  json.RawMessage `json:"payout_link"`
+	Redelivered bool            `json:"redelivered"`
+}
+
+// redeliver delivers a link once more while it has deliveries left and is not canceled, claimed
+// or expired.
+func (s *Server) redeliver(id string) (redeliverResult, *apiError) {
+	var res redeliverResult
+	body, aerr := s.transition(id, func(e *entry) (string, *apiError) {
+		switch e.status {
+		case gen.PayoutLinkStatusCanceled, gen.PayoutLinkStatusClaimed, gen.PayoutLinkStatusExpired:
+		default:
+			if e.deliveries < MaxDeliveries {
+				e.deliveries++
+				res.Redelivered = true
+			}
+		}
+		return "", nil
+	})
+	res.PayoutLink = body
+	return res, aerr
 }
 
 // claim marks a link claimed by a new user; claiming a claimed link answers it as it is.
-func (s *Server) claim(id string) (gen.PayoutLink, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.st.byID[id]
-	if !ok {
-		return gen.PayoutLink{}, errNotFound()
-	}
-	switch e.link.Status {
-	case gen.PayoutLinkStatusClaimed:
-		return clone(e.link), nil
-	case gen.PayoutLinkStatusCanceled:
-		return gen.PayoutLink{}, &apiError{http.StatusConflict, "invalid-state", "a canceled payout link cannot be claimed"}
-	}
-	e.link.Status = gen.PayoutLinkStatusClaimed
-	e.link.ClaimedUserID = uuid.NewString()
-	s.emit(EventClaimed, e.link)
-	return clone(e.link), nil
+func (s *Server) claim(id string) ([]byte, *apiError) {
+	return s.transition(id, func(e *entry) (string, *apiError) {
+		switch e.status {
+		case gen.PayoutLinkStatusClaimed:
+			return "", nil
+		case gen.PayoutLinkStatusCanceled, gen.PayoutLinkStatusExpired:
+			return "", errState("a " + string(e.status) + " payout link cannot be claimed")
+		}
+		e.change(map[string]any{"status": gen.PayoutLinkStatusClaimed, "claimed_user_id": uuid.NewString()})
+		return EventClaimed, nil
+	})
 }
 
-// emit queues an event with a clone of the link, when a hook listens (called with s.mu held).
-func (s *Server) emit(typ string, l gen.PayoutLink) {
-	if s.events.hook != nil {
-		s.events.push(typ, clone(l))
-	}
+// payOut pays a link out: it gets a transfer_id, and the status claimed (the spec has no
+// paid-out status; a link nobody claimed yet is claimed first, with its own event). Paying out a
+// paid-out link answers it as it is.
+func (s *Server) payOut(id string) ([]byte, *apiError) {
+	return s.transition(id, func(e *entry) (string, *apiError) {
+		switch {
+		case e.paidOut:
+			return "", nil
+		case e.status == gen.PayoutLinkStatusCanceled, e.status == gen.PayoutLinkStatusExpired:
+			return "", errState("a " + string(e.status) + " payout link cannot be paid out")
+		case e.status != gen.PayoutLinkStatusClaimed:
+			e.change(map[string]any{"status": gen.PayoutLinkStatusClaimed, "claimed_user_id": uuid.NewString()})
+			s.emit(EventClaimed, e)
+		}
+		e.change(map[string]any{"transfer_id": uuid.NewString()})
+		e.paidOut = true
+		return EventPaidOut, nil
+	})
 }
 
-// clone copies a link deeply enough that neither the copy nor the stored link can change the
-// other: only the metadata map is shared otherwise.
-func clone(l gen.PayoutLink) gen.PayoutLink {
-	l.Metadata = maps.Clone(l.Metadata)
+// expire lets a link expire: status expired. Expiring an expired link answers it as it is; a
+// claimed or canceled link does not expire.
+func (s *Server) expire(id string) ([]byte, *apiError) {
+	return s.transition(id, func(e *entry) (string, *apiError) {
+		switch e.status {
+		case gen.PayoutLinkStatusExpired:
+			return "", nil
+		case gen.PayoutLinkStatusClaimed, gen.PayoutLinkStatusCanceled:
+			return "", errState("a " + string(e.status) + " payout link cannot expire")
+		}
+		e.change(map[string]any{"status": gen.PayoutLinkStatusExpired})
+		return EventUpdated, nil
+	})
+}
+
+// emit queues an event with the link as it is now, when a hook listens (called with s.mu held,
+// which orders events as the changes).
+func (s *Server) emit(typ string, e *entry) {
+	s.events.push(typ, e.body)
+}
+
+// decodeLink reads a stored link into the model users see.
+func decodeLink(body []byte) gen.PayoutLink {
+	var l gen.PayoutLink
+	if err := codec.Unmarshal(body, &l); err != nil {
+		panic("mock: a stored link does not decode: " + err.Error())
+	}
 	return l
-}
-
-// deref is the value p points to, or the zero value.
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -43,9 +43,10 @@ type webhookSender struct {
 // WithWebhooks makes the server deliver each event to url the way Dots does through Svix: a POST
 // signed with secret (the whsec_... form) in the svix-id, svix-timestamp and svix-signature
 // headers. Events: payout_link.sent after a create that delivers, payout_link.updated after a
-// cancel (body {"event", "payout_link_id"}), payout_link.claimed after a claim (POST
-// /_mock/payout-links/{id}/claim or Server.Claim). The link events carry the payout link with an
-// added "event" field naming the type, so one endpoint can tell them apart. Each event is sent
+// cancel or an expiry (body {"event", "payout_link_id"}), payout_link.claimed after a claim (POST
+// /_mock/payout-links/{id}/claim or Server.Claim), payout_link.paid_out after a pay-out (POST
+// /_mock/payout-links/{id}/pay-out or Server.PayOut). The link events carry the payout link with
+// an added "event" field naming the type, so one endpoint can tell them apart. Each event is sent
 // once, in order, with a 5 second timeout; WaitEvents waits for the deliveries, and Deliveries
 // lists them. It panics on a malformed secret, as a test setup mistake.
 //
@@ -62,7 +63,11 @@ func WithWebhooks(url, secret string) Option {
 	}
 }
 
-// Deliveries lists the webhooks sent so far, in order.
+// maxKeptDeliveries is how many deliveries Deliveries keeps at least: the most recent ones.
+const maxKeptDeliveries = 10_000
+
+// Deliveries lists the webhooks sent so far, in order: the most recent 10,000 at least (older
+// ones are forgotten).
 func (s *Server) Deliveries() []Delivery {
 	if s.webhooks == nil {
 		return nil
@@ -72,9 +77,13 @@ func (s *Server) Deliveries() []Delivery {
 	return append([]Delivery(nil), s.webhooks.deliveries...)
 }
 
-func (w *webhookSender) send(eventType string, link gen.PayoutLink) {
-	d := Delivery{MessageID: "msg_" + randomHex(12), Event: eventType, PayoutLinkID: link.ID}
-	body, err := payload(eventType, link)
+func (w *webhookSender) send(eventType string, link []byte) {
+	var head struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(link, &head)
+	d := Delivery{MessageID: "msg_" + randomHex(12), Event: eventType, PayoutLinkID: head.ID}
+	body, err := payload(eventType, head.ID, link)
 	if err == nil {
 		err = w.post(d.MessageID, body, &d.Status)
 	}
@@ -83,6 +92,9 @@ func (w *webhookSender) send(eventType string, link gen.PayoutLink) {
 	}
 	w.mu.Lock()
 	w.deliveries = append(w.deliveries, d)
+	if len(w.deliveries) > 2*maxKeptDeliveries {
+		w.deliveries = append([]Delivery(nil), w.deliveries[len(w.deliveries)-maxKeptDeliveries:]...)
+	}
 	w.mu.Unlock()
 }
 
@@ -102,22 +114,18 @@ func (w *webhookSender) post(id string, body []byte, status *int) error {
 	return nil
 }
 
-// payload writes an event body: {"event", "payout_link_id"} for updates, else the link itself
-// with an "event" field.
-func payload(eventType string, link gen.PayoutLink) ([]byte, error) {
+// payload writes an event body: {"event", "payout_link_id"} for updates, else the link's JSON
+// with an "event" field first.
+func payload(eventType, id string, link []byte) ([]byte, error) {
 	if eventType == EventUpdated {
-		return json.Marshal(gen.PayoutLinkUpdatedEvent{Event: gen.WebhookEventType(eventType), PayoutLinkID: link.ID})
+		return json.Marshal(gen.PayoutLinkUpdatedEvent{Event: gen.WebhookEventType(eventType), PayoutLinkID: id})
 	}
-	b, err := json.Marshal(link)
-	if err != nil || len(b) < 2 {
-		return b, err
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(link, &doc); err != nil {
+		return nil, err
 	}
-	ev, _ := json.Marshal(eventType)
-	out := append([]byte(`{"event":`), ev...)
-	if len(b) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...), nil
+	doc["event"], _ = json.Marshal(eventType)
+	return json.Marshal(doc)
 }
 
 func randomHex(n int) string {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,6 +24,16 @@ const logOff = slog.Level(100)
 // logLevels are the values of --log.
 var logLevels = map[string]slog.Level{"info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError, "off": logOff}
 
+// memoryLimit is the soft memory limit the mock sets for itself when GOMEMLIMIT is not set and
+// the links are capped: 64 MiB plus 1.5 KiB per link (about 210 MiB for the default cap). The
+// garbage collector then works harder as the heap nears it instead of letting it double.
+func memoryLimit(maxLinks int, gomemlimit string) (int64, bool) {
+	if gomemlimit != "" || maxLinks <= 0 {
+		return 0, false
+	}
+	return 64<<20 + int64(maxLinks)*1536, true
+}
+
 // serveMock runs the mock server until ctx ends (SIGINT or SIGTERM).
 func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("payoutlinks mock", flag.ContinueOnError)
@@ -33,6 +44,8 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	hookSecret := fs.String("webhook-secret", "", "the whsec_... secret to sign webhooks with (default: DOTS_WEBHOOK_SECRET)")
 	faultRate := fs.Float64("fault-rate", 0, "chaos mode: inject a random fault from the X-Mock-Fault table into this share (0 to 1) of requests")
 	seed := fs.Uint64("seed", 0, "chaos mode: the seed of the fault sequence (default: a random one, printed at start)")
+	maxLinks := fs.Int("max-links", mock.DefaultMaxLinks, "keep at most N links, forgetting the oldest (0: keep all)")
+	maxRequests := fs.Int("max-requests", mock.DefaultMaxRequests, "keep at most N requests for the request log (0: keep all)")
 	logLevel := fs.String("log", "info", "log level: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
 	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
 	fs.Usage = func() {
@@ -40,7 +53,8 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 			"                       [--fault-rate R [--seed S]]\n\n"+
 			"Serve the in-memory mock Dots API for contract tests in any language.\n"+
 			"Faults are scripted per request with the X-Mock-Fault and X-Mock-Retry-After headers (see the README).\n"+
-			"POST /_mock/payout-links/{id}/claim claims a link (and sends payout_link.claimed).\n\nFlags:\n")
+			"Test triggers: POST /_mock/payout-links/{id}/claim, .../pay-out, .../expire change a link (and send\n"+
+			"its webhook); POST /_mock/reset forgets everything.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +117,10 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 		}
 		opts = append(opts, mock.WithChaos(*faultRate, *seed))
 		chaosNote = fmt.Sprintf("chaos mode: a random fault for %g of requests, --seed %d\n", *faultRate, *seed)
+	}
+	opts = append(opts, mock.WithMaxLinks(*maxLinks), mock.WithMaxRequests(*maxRequests))
+	if limit, ok := memoryLimit(*maxLinks, getenv("GOMEMLIMIT")); ok {
+		debug.SetMemoryLimit(limit)
 	}
 	srv := mock.New(opts...)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}

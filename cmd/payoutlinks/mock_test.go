@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
+	"github.com/payoutkit/dots-go/webhook"
 )
 
 // mockProc is a `payoutlinks mock` running in the test's process.
@@ -24,6 +31,8 @@ type mockProc struct {
 // where it listens. The test stops it at the end unless it calls stop itself.
 func startMock(t *testing.T, args ...string) *mockProc {
 	t.Helper()
+	limit := debug.SetMemoryLimit(-1) // the mock sets its own; give the test process its own back
+	t.Cleanup(func() { debug.SetMemoryLimit(limit) })
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &mockProc{stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
@@ -178,5 +187,90 @@ func TestMockLogFlags(t *testing.T) {
 	var errb bytes.Buffer
 	if code := run(context.Background(), []string{"mock", "--log", "loud"}, &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 2 || !strings.Contains(errb.String(), "--log") {
 		t.Errorf("--log loud: exit %d, %q", code, errb.String())
+	}
+}
+
+func TestMockMaxLinksResetAndTriggers(t *testing.T) {
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("cli-mock-webhook-secret-not-real"))
+	v, err := webhook.NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan string, 10)
+	receiver := httptest.NewServer(webhook.Handler(v, func(_ context.Context, ev webhook.Event) error {
+		events <- string(ev.Type)
+		return nil
+	}))
+	defer receiver.Close()
+	p := startMock(t, "--max-links", "2", "--webhook-url", receiver.URL, "--webhook-secret", secret, "--quiet")
+
+	var ids []string
+	for i := range 3 {
+		status, body := p.call(t, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, i+1))
+		l := decode[gen.PayoutLink](t, body)
+		if status != 201 {
+			t.Fatalf("create: %d %s", status, body)
+		}
+		ids = append(ids, l.ID)
+	}
+	if status, _ := p.call(t, "GET", "/v2/payout-links/"+ids[0], ""); status != 404 {
+		t.Errorf("the oldest of 3 links with --max-links 2: %d, want 404", status)
+	}
+	root := strings.TrimSuffix(p.base, "/api")
+	for _, tr := range []struct{ trigger, event string }{{"pay-out", "payout_link.claimed payout_link.paid_out"}, {"expire", ""}} {
+		id := ids[1]
+		if tr.trigger == "expire" {
+			id = ids[2]
+			tr.event = "payout_link.updated"
+		}
+		if status, body := p.call(t, "POST", "/_mock/payout-links/"+id+"/"+tr.trigger, ""); status != 200 {
+			t.Fatalf("%s: %d %s", tr.trigger, status, body)
+		}
+		var got []string
+		for range strings.Fields(tr.event) {
+			select {
+			case ev := <-events:
+				got = append(got, ev)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%s: no webhook", tr.trigger)
+			}
+		}
+		if strings.Join(got, " ") != tr.event {
+			t.Errorf("%s sent %v, want %s", tr.trigger, got, tr.event)
+		}
+	}
+	req, _ := http.NewRequest("POST", root+"/_mock/reset", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("reset: %d", resp.StatusCode)
+	}
+	if status, body := p.call(t, "GET", "/v2/payout-links", ""); status != 200 || !strings.Contains(body, `"data":[]`) {
+		t.Errorf("list after reset: %d %s", status, body)
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		maxLinks   int
+		gomemlimit string
+		want       int64
+		set        bool
+	}{
+		{100_000, "", 64<<20 + 100_000*1536, true},
+		{1000, "", 64<<20 + 1000*1536, true},
+		{100_000, "1GiB", 0, false}, // the user's own limit wins
+		{0, "", 0, false},           // no cap, no limit
+	}
+	for _, tt := range tests {
+		if got, set := memoryLimit(tt.maxLinks, tt.gomemlimit); got != tt.want || set != tt.set {
+			t.Errorf("memoryLimit(%d, %q) = %d, %v; want %d, %v", tt.maxLinks, tt.gomemlimit, got, set, tt.want, tt.set)
+		}
+	}
+	if limit, _ := memoryLimit(mock.DefaultMaxLinks, ""); limit > 250<<20 {
+		t.Errorf("the default limit %d MiB leaves no room under 300 MiB", limit>>20)
 	}
 }
