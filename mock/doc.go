@@ -63,6 +63,14 @@
 //     an expiry that changes the status, EventClaimed after a claim, and EventPaidOut after a
 //     pay-out, on the server's own goroutine, in order; Server.WaitEvents waits for them.
 //
+// # Serving
+//
+// NewServer and Serve apply the server's Timeouts (DefaultTimeouts unless WithTimeouts): headers
+// and the whole request in 10 s (a slower body is answered 408 request-timeout), the answer in
+// 30 s (an injected delay extends it), idle keep-alive connections closed after 60 s. Each
+// connection has its own goroutine, so slow clients do not hold up others. `payoutlinks mock`
+// serves with Serve and stops with Shutdown.
+//
 // # Faults
 //
 // A fault comes from, in this order of precedence: the request's own X-Mock-Fault or

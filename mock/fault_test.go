@@ -244,21 +244,28 @@ func TestBusyKey(t *testing.T) {
 	}
 }
 
+// TestDelayEndsWithClient: a client that gives up during an injected delay ends it: the request
+// is not applied, and the server stops waiting long before the delay of a minute is over (the
+// wait for it gives up after 30 seconds).
 func TestDelayEndsWithClient(t *testing.T) {
 	s := newServer(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", `{"amount":1}`, header("X-Mock-Fault", "delay=1m"))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err %v, want the deadline", err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", `{"amount":1}`, header("X-Mock-Fault", "delay=1m"))
+		done <- err
+	}()
+	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want the client's cancel", err)
 	}
 	waitFor(t, "the server to give up", func() bool {
 		rs := s.Requests()
 		return len(rs) == 1 && rs[0].Canceled && rs[0].Duration > 0
 	})
-	if time.Since(start) > 5*time.Second || s.LinkCount() != 0 {
-		t.Errorf("took %v, %d links", time.Since(start), s.LinkCount())
+	if s.LinkCount() != 0 {
+		t.Errorf("%d links", s.LinkCount())
 	}
 	if got := s.Requests()[0].Result(); got != "canceled" {
 		t.Errorf("result %q", got)
@@ -275,7 +282,7 @@ func TestCloseEndsDelays(t *testing.T) {
 	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
 	start := time.Now()
 	s.Close()
-	if err := <-done; err == nil || time.Since(start) > 5*time.Second {
+	if err := <-done; err == nil || time.Since(start) > 30*time.Second { // the delay is a minute
 		t.Errorf("err %v after %v", err, time.Since(start))
 	}
 }

@@ -365,6 +365,10 @@ func (s *Server) begin(rec *Request, r *http.Request, body []byte, specOp bool) 
 // wait sleeps d, and reports false (after closing the connection) when the request's context
 // ends (unless late is set) or the server closes first.
 func (c *call) wait(d time.Duration, late bool) bool {
+	if wt := c.s.timeouts.Write; wt > 0 {
+		// The answer may take the delay longer than the write timeout allows.
+		_ = http.NewResponseController(c.w).SetWriteDeadline(time.Now().Add(d + wt))
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	clientGone := c.r.Context().Done()

@@ -31,9 +31,12 @@ type Server struct {
 	webhooks  *webhookSender // set by WithWebhooks
 	done      chan struct{}
 	closeOnce sync.Once
-	busy      counter // requests being handled
+	doneOnce  sync.Once // closes done
+	busy      counter   // requests being handled
 	maxLinks  int
 	maxReqs   int
+	timeouts  Timeouts
+	served    served // the http.Servers of Serve
 
 	mu sync.Mutex // guards st
 	st state
@@ -131,6 +134,7 @@ func New(opts ...Option) *Server {
 		st:       newState(),
 		maxLinks: DefaultMaxLinks,
 		maxReqs:  DefaultMaxRequests,
+		timeouts: DefaultTimeouts,
 	}
 	s.handlers = s.operations()
 	for _, o := range opts {
@@ -143,10 +147,12 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// NewServer starts a Server on a loopback port. Close it when done.
+// NewServer starts a Server on a loopback port, with its Timeouts. Close it when done.
 func NewServer(opts ...Option) *Server {
 	s := New(opts...)
-	s.ts = httptest.NewServer(s.Handler())
+	s.ts = httptest.NewUnstartedServer(s.Handler())
+	s.timeouts.configure(s.ts.Config)
+	s.ts.Start()
 	s.URL = s.ts.URL
 	return s
 }
@@ -167,15 +173,16 @@ func (s *Server) Client() *http.Client {
 	return s.ts.Client()
 }
 
-// Close stops the server: delays in progress end at once, and for a Server from NewServer the
-// listener closes and Close waits for requests in flight. It does not wait for the event hook
-// (see WaitEvents). Calling Close again does nothing.
+// Close stops the server: delays in progress end at once, for a Server from NewServer the
+// listener closes and Close waits for requests in flight, and what Serve serves closes at once.
+// It does not wait for the event hook (see WaitEvents). Calling Close again does nothing.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.done)
+		s.endDelays()
 		if s.ts != nil {
 			s.ts.Close()
 		}
+		s.closeServed()
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -46,6 +45,9 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	seed := fs.Uint64("seed", 0, "chaos mode: the seed of the fault sequence (default: a random one, printed at start)")
 	maxLinks := fs.Int("max-links", mock.DefaultMaxLinks, "keep at most N links, forgetting the oldest (0: keep all)")
 	maxRequests := fs.Int("max-requests", mock.DefaultMaxRequests, "keep at most N requests for the request log (0: keep all)")
+	readTO := fs.Duration("read-timeout", mock.DefaultTimeouts.Read, "cut a request whose headers or body take longer (408 for a slow body)")
+	writeTO := fs.Duration("write-timeout", mock.DefaultTimeouts.Write, "cut an answer that takes longer (an injected delay adds to it)")
+	idleTO := fs.Duration("idle-timeout", mock.DefaultTimeouts.Idle, "close a keep-alive connection idle for longer")
 	logLevel := fs.String("log", "info", "log level: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
 	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
 	fs.Usage = func() {
@@ -66,6 +68,12 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	if !(*faultRate >= 0 && *faultRate <= 1) {
 		fmt.Fprintf(stderr, "payoutlinks mock: --fault-rate %v is not between 0 and 1\n", *faultRate)
 		return 2
+	}
+	for name, d := range map[string]time.Duration{"read-timeout": *readTO, "write-timeout": *writeTO, "idle-timeout": *idleTO} {
+		if d < 0 {
+			fmt.Fprintf(stderr, "payoutlinks mock: --%s %v is negative (0 means no limit)\n", name, d)
+			return 2
+		}
 	}
 	level, ok := logLevels[strings.ToLower(*logLevel)]
 	if !ok {
@@ -122,21 +130,20 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	if limit, ok := memoryLimit(*maxLinks, getenv("GOMEMLIMIT")); ok {
 		debug.SetMemoryLimit(limit)
 	}
+	opts = append(opts, mock.WithTimeouts(mock.Timeouts{ReadHeader: *readTO, Read: *readTO, Write: *writeTO, Idle: *idleTO}))
 	srv := mock.New(opts...)
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stderr, "%smock Dots API on http://%s/api (base URL); Ctrl-C stops it\n", chaosNote, ln.Addr())
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
+	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
 		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
 		return 1
 	case <-ctx.Done():
 	}
-	srv.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil {
+	if err := srv.Shutdown(shutdown); err != nil {
 		fmt.Fprintf(stderr, "payoutlinks mock: shutdown: %v\n", err)
 		return 1
 	}

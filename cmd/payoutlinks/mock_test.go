@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
@@ -272,5 +274,53 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	if limit, _ := memoryLimit(mock.DefaultMaxLinks, ""); limit > 250<<20 {
 		t.Errorf("the default limit %d MiB leaves no room under 300 MiB", limit>>20)
+	}
+}
+
+func TestMockTimeoutFlags(t *testing.T) {
+	p := startMock(t, "--read-timeout", "1s", "--idle-timeout", "300ms", "--quiet")
+	addr := strings.TrimSuffix(strings.TrimPrefix(p.base, "http://"), "/api")
+
+	// A body that stops arriving is answered 408.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"amount\":")
+	_ = slow.SetReadDeadline(time.Now().Add(60 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("slow body: %v %v, want 408", resp, err)
+	}
+	resp.Body.Close()
+
+	// A kept-alive connection left idle is closed.
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	start := time.Now() // before the answer, after which the idle timer starts
+	fmt.Fprintf(idle, "GET /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\n\r\n")
+	br := bufio.NewReader(idle)
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("list: %v %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = idle.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("the idle connection: %v, want EOF", err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("closed after %v, before --idle-timeout", took)
+	}
+
+	for _, args := range [][]string{{"--read-timeout", "-1s"}, {"--idle-timeout", "soon"}} {
+		var errb bytes.Buffer
+		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 2 || errb.Len() == 0 {
+			t.Errorf("mock %v: exit %d, stderr %q; want 2 and a reason", args, code, errb.String())
+		}
 	}
 }
