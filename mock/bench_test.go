@@ -1,9 +1,15 @@
 package mock_test
 
-// Throughput of the mock server for creates, with its request and response validation against
-// the spec (always on), next to a hand-written create handler (the floor: read the body, decode
-// it into a plain struct, answer a canned link). Run with `make bench`; each sub-benchmark
-// reports creates/s, and the mock's report its ratio to the floor measured in the same run.
+// Throughput of the mock server for creates, with its request and answer validation against the
+// spec (always on), next to a hand-written create handler doing the same work without validation
+// (the floor: read the body, decode it, look the idempotency key up, build and encode a full
+// link, keep it, answer it). Run with `make bench`.
+//
+// MockLoopback is the scenario of BENCHMARKS.md (e): creates over loopback HTTP from 8 client
+// goroutines on the same machine. Each sub-benchmark reports creates/s and the 99th percentile
+// of a create's latency (p99-ms); impl=mock also runs the floor and itself in turn, in phases of
+// the same size, and reports the throughput ratio to the floor in the same run (x-floor-tput,
+// higher is better) and the floor's p99 in those phases (floor-p99-ms).
 
 import (
 	"bytes"
@@ -12,7 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,29 +37,47 @@ func createBody() []byte {
 		`","memo":"March invoice","payee":{"email":"jsmith@example.com","first_name":"Jane","last_name":"Smith"}}`)
 }
 
-// floorHandler is the least a create handler does: read and decode the body, answer a link.
+// floorHandler does what the mock does for a create, by hand and without validation: decode the
+// body, answer the link an idempotency key already made, or build a full link (the fields and
+// nulls the mock writes), encode it once, keep it by id and key, and answer it.
 func floorHandler() http.Handler {
+	type payee struct {
+		FirstName   *string `json:"first_name"`
+		LastName    *string `json:"last_name"`
+		Email       *string `json:"email"`
+		CountryCode *string `json:"country_code"`
+		PhoneNumber *string `json:"phone_number"`
+	}
 	type req struct {
-		Amount         int64  `json:"amount"`
-		IdempotencyKey string `json:"idempotency_key"`
-		Memo           string `json:"memo"`
-		Payee          struct {
-			Email     string `json:"email"`
-			FirstName string `json:"first_name"`
-			LastName  string `json:"last_name"`
-		} `json:"payee"`
-		Delivery struct {
+		Amount         int64           `json:"amount"`
+		IdempotencyKey string          `json:"idempotency_key"`
+		Memo           *string         `json:"memo"`
+		Metadata       json.RawMessage `json:"metadata"`
+		Payee          payee           `json:"payee"`
+		Delivery       struct {
 			Method string `json:"method"`
 		} `json:"delivery"`
 	}
-	type link struct {
-		ID      string `json:"id"`
-		Created string `json:"created"`
-		Link    string `json:"link"`
-		Amount  int64  `json:"amount"`
-		Status  string `json:"status"`
-		Memo    string `json:"memo"`
+	type delivery struct {
+		Email  string `json:"email,omitempty"`
+		Method string `json:"method"`
 	}
+	type link struct {
+		Amount        int64           `json:"amount"`
+		ClaimedUserID *string         `json:"claimed_user_id"`
+		Created       string          `json:"created"`
+		Delivery      delivery        `json:"delivery"`
+		FlowID        string          `json:"flow_id"`
+		FundingSource string          `json:"funding_source"`
+		ID            string          `json:"id"`
+		Link          string          `json:"link"`
+		Memo          *string         `json:"memo"`
+		Metadata      json.RawMessage `json:"metadata"`
+		Payee         payee           `json:"payee"`
+		Status        string          `json:"status"`
+	}
+	var mu sync.Mutex
+	byID, byKey := map[string][]byte{}, map[string][]byte{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		var in req
@@ -61,10 +85,30 @@ func floorHandler() http.Handler {
 			http.Error(w, "bad", http.StatusBadRequest)
 			return
 		}
-		id := uuid.NewString()
-		out, _ := json.Marshal(link{ID: id, Created: time.Now().UTC().Format(time.RFC3339Nano),
-			Link: mock.LinkBase + id, Amount: in.Amount, Status: "sent", Memo: in.Memo})
+		mu.Lock()
+		out, ok := byKey[in.IdempotencyKey]
+		mu.Unlock()
+		if !ok {
+			id := uuid.NewString()
+			l := link{Amount: in.Amount, Created: time.Now().UTC().Format(time.RFC3339Nano), FlowID: uuid.NewString(),
+				FundingSource: "dots_balance", ID: id, Link: mock.LinkBase + id, Memo: in.Memo, Metadata: in.Metadata,
+				Payee: in.Payee, Status: "created", Delivery: delivery{Method: in.Delivery.Method}}
+			if in.Delivery.Method == "email" && in.Payee.Email != nil {
+				l.Status, l.Delivery.Email = "sent", *in.Payee.Email
+			}
+			if l.Metadata == nil {
+				l.Metadata = json.RawMessage("null")
+			}
+			out, _ = json.Marshal(l)
+			mu.Lock()
+			byID[id] = out
+			if in.IdempotencyKey != "" {
+				byKey[in.IdempotencyKey] = out
+			}
+			mu.Unlock()
+		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Request-Id", "req_"+uuid.NewString()[:24])
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write(out)
@@ -81,10 +125,10 @@ func newCreate(b *testing.B, url string) *http.Request {
 	return r
 }
 
-// floorRate is the floor's creates/s of the last run, for the ratio.
+// floorRate is the floor's creates/s of the handler benchmark, for its ratio.
 var floorRate struct {
 	sync.Mutex
-	handler, loopback float64
+	handler float64
 }
 
 func reportRate(b *testing.B, n int64, d time.Duration) float64 {
@@ -123,31 +167,49 @@ func BenchmarkMockHandler(b *testing.B) {
 		floorRate.handler = r
 		floorRate.Unlock()
 	})
-	b.Run("impl=mock", func(b *testing.B) {
-		s := mock.New(mock.WithCredentials(testClientID, testAPIKey))
-		defer s.Close()
-		r := run(b, s.Handler(), func() {
-			if v := s.Violations(); len(v) > 0 {
-				b.Fatalf("the mock broke the spec: %v", v[0])
+	for _, m := range mockImpls {
+		b.Run("impl="+m.name, func(b *testing.B) {
+			s := mock.New(append(m.opts, mock.WithCredentials(testClientID, testAPIKey))...)
+			defer s.Close()
+			r := run(b, s.Handler(), func() {
+				if v := s.Violations(); len(v) > 0 {
+					b.Fatalf("the mock broke the spec: %v", v[0])
+				}
+			})
+			floorRate.Lock()
+			if floorRate.handler > 0 {
+				b.ReportMetric(floorRate.handler/r, "x-floor-time")
 			}
+			floorRate.Unlock()
 		})
-		floorRate.Lock()
-		if floorRate.handler > 0 {
-			b.ReportMetric(floorRate.handler/r, "x-floor-time")
-		}
-		floorRate.Unlock()
-	})
+	}
 }
 
-// BenchmarkMockLoopback is creates over loopback HTTP from GOMAXPROCS client goroutines (client
-// and server share the machine's cores).
-func BenchmarkMockLoopback(b *testing.B) {
-	run := func(b *testing.B, url string, hc *http.Client) float64 {
-		b.ReportAllocs()
-		var n atomic.Int64
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
+// mockImpls are the mock's configurations measured: as `payoutlinks mock` runs it (requests
+// checked against the spec, answers not: impl=mock), and as Go tests run it (answers checked
+// too: impl=mock-checked).
+var mockImpls = []struct {
+	name string
+	opts []mock.Option
+}{
+	{"mock", []mock.Option{mock.WithAnswerChecks(false)}},
+	{"mock-checked", nil},
+}
+
+// loopbackClients is how many client goroutines send creates at once in MockLoopback.
+const loopbackClients = 8
+
+// loopbackPhase sends n creates to url from loopbackClients goroutines sharing hc, and returns
+// the wall time and every create's latency, sorted.
+func loopbackPhase(b *testing.B, hc *http.Client, url string, n int) (time.Duration, []time.Duration) {
+	var next atomic.Int64
+	lat := make([][]time.Duration, loopbackClients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range loopbackClients {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
 				resp, err := hc.Do(newCreate(b, url))
 				if err != nil {
 					b.Error(err)
@@ -159,38 +221,101 @@ func BenchmarkMockLoopback(b *testing.B) {
 					b.Errorf("status %d", resp.StatusCode)
 					return
 				}
-				n.Add(1)
+				lat[w] = append(lat[w], time.Since(t0))
 			}
 		})
-		d := time.Since(start)
-		b.StopTimer()
-		return reportRate(b, n.Load(), d)
 	}
+	wg.Wait()
+	wall := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	return wall, all
+}
+
+// p99 is the 99th percentile of sorted latencies, in milliseconds.
+func p99(sorted []time.Duration) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[len(sorted)*99/100]) / float64(time.Millisecond)
+}
+
+// BenchmarkMockLoopback is creates over loopback HTTP from 8 client goroutines (client and
+// server share the machine's cores).
+func BenchmarkMockLoopback(b *testing.B) {
 	client := func(b *testing.B) *http.Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 2 * runtime.GOMAXPROCS(0)
+		tr.MaxIdleConnsPerHost = 2 * loopbackClients
 		b.Cleanup(tr.CloseIdleConnections)
 		return &http.Client{Transport: tr}
 	}
+	floor := httptest.NewServer(floorHandler())
+	defer floor.Close()
+	floorURL := floor.URL + "/api/v2/payout-links"
 	b.Run("impl=floor", func(b *testing.B) {
-		srv := httptest.NewServer(floorHandler())
-		defer srv.Close()
-		r := run(b, srv.URL+"/api/v2/payout-links", client(b))
-		floorRate.Lock()
-		floorRate.loopback = r
-		floorRate.Unlock()
+		hc := client(b)
+		wall, lat := loopbackPhase(b, hc, floorURL, b.N)
+		reportRate(b, int64(b.N), wall)
+		b.ReportMetric(p99(lat), "p99-ms")
 	})
-	b.Run("impl=mock", func(b *testing.B) {
-		s := mock.NewServer(mock.WithCredentials(testClientID, testAPIKey))
-		defer s.Close()
-		r := run(b, s.BaseURL()+"/v2/payout-links", client(b))
-		if v := s.Violations(); len(v) > 0 {
-			b.Fatalf("the mock broke the spec: %v", v[0])
+	for _, m := range mockImpls {
+		b.Run("impl="+m.name, func(b *testing.B) {
+			s := mock.NewServer(append(m.opts, mock.WithCredentials(testClientID, testAPIKey))...)
+			defer s.Close()
+			url := s.BaseURL() + "/v2/payout-links"
+			hc := client(b)
+			wall, lat := loopbackPhase(b, hc, url, b.N)
+			reportRate(b, int64(b.N), wall)
+			b.ReportMetric(p99(lat), "p99-ms")
+			b.StopTimer()
+			if b.N >= 100 {
+				// The floor and the mock in turn, so that the machine's drift hits both alike.
+				per := max(b.N/4, 200)
+				var mockWall, floorWall time.Duration
+				var floorLat []time.Duration
+				for range 4 {
+					w, l := loopbackPhase(b, hc, floorURL, per)
+					floorWall += w
+					floorLat = append(floorLat, l...)
+					w, _ = loopbackPhase(b, hc, url, per)
+					mockWall += w
+				}
+				slices.Sort(floorLat)
+				b.ReportMetric(float64(floorWall)/float64(mockWall), "x-floor-tput")
+				b.ReportMetric(p99(floorLat), "floor-p99-ms")
+			}
+			if v := s.Violations(); len(v) > 0 {
+				b.Fatalf("the mock broke the spec: %v", v[0])
+			}
+		})
+	}
+}
+
+// TestFloorHandlerAnswersLinks keeps the floor honest: it answers a link for each create, the
+// same one for a repeated key.
+func TestFloorHandlerAnswersLinks(t *testing.T) {
+	ts := httptest.NewServer(floorHandler())
+	defer ts.Close()
+	body := createBody()
+	var ids []string
+	for range 2 {
+		resp, err := http.Post(ts.URL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
 		}
-		floorRate.Lock()
-		if floorRate.loopback > 0 {
-			b.ReportMetric(floorRate.loopback/r, "x-floor-time")
+		var l struct {
+			ID     string  `json:"id"`
+			Status string  `json:"status"`
+			Memo   *string `json:"memo"`
 		}
-		floorRate.Unlock()
-	})
+		err = json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 201 || l.Status != "sent" || l.Memo == nil || *l.Memo != "March invoice" {
+			t.Fatalf("%d %+v %v", resp.StatusCode, l, err)
+		}
+		ids = append(ids, l.ID)
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("a repeated key made %v", ids)
+	}
 }

@@ -33,6 +33,8 @@ type call struct {
 	check *dots.Operation
 	// body is how to break the body of the answer.
 	body BodyFault
+	// in is the body of a create, read.
+	in *createInput
 	// key is the idempotency key this call holds in progress, released before the client hears
 	// anything (an answer or a dropped connection), so that its retry finds the key free.
 	key string
@@ -51,19 +53,29 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.busy.add(-1)
 	start := time.Now()
 	c := &call{s: s, w: w, r: r, start: start, rec: &Request{
-		RequestID: newRequestID(), Method: r.Method, Path: r.URL.Path, Received: start,
+		RequestID: newRequestID(), Method: r.Method, Path: r.URL.Path,
 	}}
+	rt := s.route(r)
+	c.rec.Operation = rt.opID()
+	// Seq and chaos mode's draw follow the order of arrival, before the body is read.
+	var drawn *Fault
+	s.logMu.Lock()
+	c.rec.Received = time.Now() // under the lock: Received and Seq agree on the order
+	s.reqs.add(c.rec)
+	if rt.op != nil && s.chaos != nil {
+		drawn = s.chaos.draw()
+	}
+	s.logMu.Unlock()
 	defer c.finish()
 
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	rt := s.route(r)
-	c.rec.Operation = rt.opID()
-	var in createInput
 	if rt.op != nil && rt.op.ID == "create-payout-link" && readErr == nil {
-		in, _ = parseCreate(body)
-		c.rec.IdempotencyKey = in.str("idempotency_key")
+		if in, err := parseCreate(body); err == nil {
+			c.in = &in
+			c.rec.IdempotencyKey = in.str("idempotency_key")
+		}
 	}
-	drawn := s.begin(c.rec, r, body, rt.op != nil)
+	s.count(c.rec, r, body)
 
 	if readErr != nil {
 		var mbe *http.MaxBytesError
@@ -124,7 +136,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, payload, aerr := s.apply(r, rt, body, in)
+	status, payload, aerr := s.apply(r, rt, body, c.in)
 	switch {
 	case r.Context().Err() != nil:
 		// A late fault applied the request after the client gave up: nobody reads an answer.
@@ -147,19 +159,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // opHandler carries out one operation of the spec on a request that passed the spec: it returns
 // the status and body of the answer, or an error. in is the parsed body of a create.
-type opHandler func(r *http.Request, params map[string]string, in createInput) (int, any, *apiError)
+type opHandler func(r *http.Request, params map[string]string, in *createInput) (int, any, *apiError)
 
 // operations are the handlers of the spec's operations, by operationId. An operation of the
 // spec without one answers 501 not-implemented.
 func (s *Server) operations() map[string]opHandler {
 	link := func(fn func(string) ([]byte, *apiError)) opHandler {
-		return func(_ *http.Request, p map[string]string, _ createInput) (int, any, *apiError) {
+		return func(_ *http.Request, p map[string]string, _ *createInput) (int, any, *apiError) {
 			b, aerr := fn(p["payout_link_id"])
 			return http.StatusOK, json.RawMessage(b), aerr
 		}
 	}
 	return map[string]opHandler{
-		"create-payout-link": func(_ *http.Request, _ map[string]string, in createInput) (int, any, *apiError) {
+		"create-payout-link": func(_ *http.Request, _ map[string]string, in *createInput) (int, any, *apiError) {
 			if in == nil {
 				return 0, nil, errInput("$: the body is not a JSON object")
 			}
@@ -168,11 +180,11 @@ func (s *Server) operations() map[string]opHandler {
 		},
 		"get-payout-link":    link(s.get),
 		"cancel-payout-link": link(s.cancel),
-		"redeliver-payout-link": func(_ *http.Request, p map[string]string, _ createInput) (int, any, *apiError) {
+		"redeliver-payout-link": func(_ *http.Request, p map[string]string, _ *createInput) (int, any, *apiError) {
 			res, aerr := s.redeliver(p["payout_link_id"])
 			return http.StatusOK, res, aerr
 		},
-		"list-payout-links": func(r *http.Request, _ map[string]string, _ createInput) (int, any, *apiError) {
+		"list-payout-links": func(r *http.Request, _ map[string]string, _ *createInput) (int, any, *apiError) {
 			q := r.URL.Query()
 			limit := DefaultLimit
 			if v := q.Get("limit"); v != "" {
@@ -189,7 +201,7 @@ func (s *Server) operations() map[string]opHandler {
 }
 
 // apply validates a request to one of the spec's operations and carries it out.
-func (s *Server) apply(r *http.Request, rt route, body []byte, in createInput) (int, any, *apiError) {
+func (s *Server) apply(r *http.Request, rt route, body []byte, in *createInput) (int, any, *apiError) {
 	if aerr := s.validate(r, rt.op, body); aerr != nil {
 		return 0, nil, aerr
 	}
@@ -349,17 +361,12 @@ func (s *Server) mustOp(id string) *dots.Operation {
 	return op
 }
 
-// begin records a request and counts its attempt. For a request to one of the spec's operations
-// (specOp) it takes chaos mode's next draw, in the order of Seq.
-func (s *Server) begin(rec *Request, r *http.Request, body []byte, specOp bool) *Fault {
+// count counts a request's attempt once its body is read.
+func (s *Server) count(rec *Request, r *http.Request, body []byte) {
 	call := callOf(r, rec.IdempotencyKey, body)
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	s.reqs.add(rec, call)
-	if specOp && s.chaos != nil {
-		return s.chaos.draw()
-	}
-	return nil
+	s.reqs.count(rec, call)
 }
 
 // wait sleeps d, and reports false (after closing the connection) when the request's context
@@ -462,7 +469,7 @@ func (c *call) writeJSON(status int, v any) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Request-Id", c.rec.RequestID)
-	if c.check != nil {
+	if c.check != nil && !c.s.noAnswerChecks {
 		for _, v := range c.s.v.ValidateResponse(c.r.Context(), c.check, c.r, status, h, b) {
 			c.s.violate(c.rec, status, v.String())
 		}

@@ -1,16 +1,16 @@
 package mock
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-json-experiment/json/jsontext"
 
 	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 // factsNull are the response fields the real API writes as null when it has no value (FACTS.md:
@@ -126,31 +126,49 @@ func acceptsNull(s *openapi3.Schema) bool {
 	return true
 }
 
-// createInput is a create request as the mock reads it: its members, numbers kept as written.
-type createInput map[string]any
-
-// parseCreate reads a create body that passed the spec.
-func parseCreate(body []byte) (createInput, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var in createInput
-	if err := dec.Decode(&in); err != nil || in == nil {
-		return nil, errors.New("$: the body is not a JSON object")
-	}
-	return in, nil
+// createInput is a create request (or one of its objects) as the mock reads it: its members,
+// each as written, and the objects among them once read.
+type createInput struct {
+	members map[string]jsontext.Value
+	objects map[string]createInput
 }
 
-// str reads a string at a path of nested objects, or "".
-func (in createInput) str(path ...string) string {
-	var v any = map[string]any(in)
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		v = m[p]
+// parseCreate reads a create body (or one of its objects); an error when it is not a JSON object.
+func parseCreate(body []byte) (createInput, error) {
+	var m map[string]jsontext.Value
+	if err := codec.Unmarshal(body, &m); err != nil || m == nil {
+		return createInput{}, errors.New("$: the body is not a JSON object")
 	}
-	s, _ := v.(string)
+	return createInput{members: m}, nil
+}
+
+// valid reports whether the input was read.
+func (in createInput) valid() bool { return in.members != nil }
+
+// obj reads the member name as an object, once; not valid when it is not one.
+func (in *createInput) obj(name string) createInput {
+	if sub, ok := in.objects[name]; ok {
+		return sub
+	}
+	v := in.members[name]
+	if v.Kind() != '{' {
+		return createInput{}
+	}
+	sub, _ := parseCreate(v)
+	if in.objects == nil {
+		in.objects = map[string]createInput{}
+	}
+	in.objects[name] = sub
+	return sub
+}
+
+// str reads the member name as a string, or "".
+func (in createInput) str(name string) string {
+	v := in.members[name]
+	var s string
+	if v.Kind() != '"' || codec.Unmarshal(v, &s) != nil {
+		return ""
+	}
 	return s
 }
 
@@ -158,22 +176,24 @@ func (in createInput) str(path ...string) string {
 // except the computed ones (prefix is the path of in, such as "payee."); objects both schemas
 // describe with properties are kept member by member. Whole numbers written as floats (42.0) are
 // written as integers where resp says integer.
-func echo(in map[string]any, req, resp *openapi3.Schema, prefix string) map[string]any {
-	out := make(map[string]any, len(in))
-	for name, v := range in {
+func echo(in *createInput, req, resp *openapi3.Schema, prefix string) map[string]any {
+	out := make(map[string]any, len(in.members))
+	for name, v := range in.members {
 		rp := resp.Properties[name]
-		if v == nil || rp == nil || rp.Value == nil || computed[prefix+name] {
+		if v.Kind() == 'n' || rp == nil || rp.Value == nil || computed[prefix+name] {
 			continue
 		}
-		if sub, ok := v.(map[string]any); ok && len(rp.Value.Properties) > 0 {
+		if v.Kind() == '{' && len(rp.Value.Properties) > 0 {
 			if qp := req.Properties[name]; qp != nil && qp.Value != nil && len(qp.Value.Properties) > 0 {
-				out[name] = echo(sub, qp.Value, rp.Value, prefix+name+".")
-				continue
+				if sub := in.obj(name); sub.valid() {
+					out[name] = echo(&sub, qp.Value, rp.Value, prefix+name+".")
+					continue
+				}
 			}
 		}
-		if n, ok := v.(json.Number); ok && rp.Value.Type.Is(openapi3.TypeInteger) {
-			if whole, err := dots.ParseWholeNumber(string(n)); err == nil {
-				v = json.Number(strconv.FormatInt(whole, 10))
+		if v.Kind() == '0' && rp.Value.Type.Is(openapi3.TypeInteger) {
+			if whole, err := dots.ParseWholeNumber(string(v)); err == nil {
+				v = jsontext.Value(strconv.AppendInt(nil, whole, 10))
 			}
 		}
 		out[name] = v
@@ -183,7 +203,7 @@ func echo(in map[string]any, req, resp *openapi3.Schema, prefix string) map[stri
 
 // build makes the document of a new link: the echo of the request, the spec's defaults for what
 // the request left out, factsNull as null, then the computed fields, which win.
-func (ls *linkSchema) build(in createInput, computedFields map[string]any) map[string]any {
+func (ls *linkSchema) build(in *createInput, computedFields map[string]any) map[string]any {
 	doc := echo(in, ls.req, ls.resp, "")
 	for name, p := range ls.resp.Properties {
 		if _, ok := doc[name]; !ok && p.Value != nil && p.Value.Default != nil && !computed[name] {

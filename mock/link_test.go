@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 // TestLinkBuilderIsDrivenBySpec builds a link from a made-up spec whose fields the mock has no
@@ -34,13 +36,13 @@ func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ls.build(in, map[string]any{"id": "made-by-mock", "amount": 5, "claimed_user_id": nil,
+	got := ls.build(&in, map[string]any{"id": "made-by-mock", "amount": 5, "claimed_user_id": nil,
 		"delivery": map[string]any{"method": "email"}})
-	b, err := json.Marshal(got)
+	b, err := codec.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Sorted keys: encoding/json writes maps in key order.
+	// Sorted keys: the codec writes maps in key order, as encoding/json does.
 	want := `{"amount":5,"claimed_user_id":null,"currency":"USD",` +
 		`"delivery":{"language":"fr","method":"email"},"id":"made-by-mock","metadata":null,` +
 		`"payee":{"email":null,"first_name":null,"middle_name":"Q","shoe_size":44},` +
@@ -82,5 +84,25 @@ func TestOperationWithoutHandler(t *testing.T) {
 	}
 	if rs := s.Requests(); len(rs) != 1 || rs[0].Operation != "redeliver-payout-link" || rs[0].Status != 501 {
 		t.Errorf("recorded %+v", rs)
+	}
+}
+
+// TestAnswerChecks: an answer that departs from the spec is reported in Violations (and still
+// written), unless WithAnswerChecks(false) turned the checks off.
+func TestAnswerChecks(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		s := New(WithAnswerChecks(on))
+		s.handlers["get-payout-link"] = func(*http.Request, map[string]string, *createInput) (int, any, *apiError) {
+			return http.StatusOK, json.RawMessage(`{"amount":"twelve"}`), nil
+		}
+		r := httptest.NewRequest("GET", "/api/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)
+		r.SetBasicAuth("pk_test_x", "sk_test_x")
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		v := s.Violations()
+		if w.Code != 200 || (len(v) == 1 && strings.Contains(v[0], "$.amount")) != on || (!on && len(v) > 0) {
+			t.Errorf("checks %v: %d, violations %v", on, w.Code, v)
+		}
+		s.Close()
 	}
 }

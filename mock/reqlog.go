@@ -46,6 +46,9 @@ type Request struct {
 	Received time.Time
 	// Duration is how long the server took with it.
 	Duration time.Duration
+
+	call    callKey // the call it belongs to, once its body is read
+	counted bool    // Attempt is counted
 }
 
 // Result is the answered status as text, "dropped", "canceled" or "pending".
@@ -63,13 +66,7 @@ func (r Request) Result() string {
 
 // callKey names a call for counting attempts: a digest of the idempotency key, or of the method,
 // path, query and body.
-type callKey [sha256.Size]byte
-
-// logged is a kept request and the call it belongs to.
-type logged struct {
-	rec  *Request
-	call callKey
-}
+type callKey [16]byte
 
 // attempts counts the kept requests of one call.
 type attempts struct {
@@ -81,7 +78,7 @@ type attempts struct {
 // attempt counts of their calls. Server.logMu guards it.
 type requestLog struct {
 	max      int
-	ring     []logged
+	ring     []*Request
 	seq      int // requests so far
 	attempts map[callKey]attempts
 }
@@ -90,25 +87,38 @@ func newRequestLog(max int) requestLog {
 	return requestLog{max: max, attempts: map[callKey]attempts{}}
 }
 
-// add records rec, setting its Seq and Attempt, and forgets the oldest request when full.
-func (l *requestLog) add(rec *Request, call callKey) {
+// add records rec as it arrives, setting its Seq, and forgets the oldest request when full.
+func (l *requestLog) add(rec *Request) {
 	l.seq++
 	rec.Seq = l.seq
-	a := l.attempts[call]
-	a.n++
-	a.lastSeq = rec.Seq
-	l.attempts[call] = a
-	rec.Attempt = a.n
 	if l.max <= 0 || len(l.ring) < l.max {
-		l.ring = append(l.ring, logged{rec, call})
+		l.ring = append(l.ring, rec)
 		return
 	}
 	i := (rec.Seq - 1) % l.max
-	old := l.ring[i]
-	if a := l.attempts[old.call]; a.lastSeq == old.rec.Seq {
-		delete(l.attempts, old.call)
+	if old := l.ring[i]; old.counted {
+		if a := l.attempts[old.call]; a.lastSeq == old.Seq {
+			delete(l.attempts, old.call)
+		}
 	}
-	l.ring[i] = logged{rec, call}
+	l.ring[i] = rec
+}
+
+// count sets rec's Attempt once its call is known. A request the log does not keep (forgotten,
+// or from before a Reset) is not counted.
+func (l *requestLog) count(rec *Request, call callKey) {
+	i := rec.Seq - 1
+	if l.max > 0 {
+		i %= l.max
+	}
+	if i >= len(l.ring) || l.ring[i] != rec {
+		return
+	}
+	a := l.attempts[call]
+	a.n++
+	a.lastSeq = max(a.lastSeq, rec.Seq)
+	l.attempts[call] = a
+	rec.Attempt, rec.call, rec.counted = a.n, call, true
 }
 
 // list returns copies of the kept requests, oldest first.
@@ -119,20 +129,22 @@ func (l *requestLog) list() []Request {
 		start = l.seq % l.max
 	}
 	for i := range l.ring {
-		out = append(out, *l.ring[(start+i)%len(l.ring)].rec)
+		out = append(out, *l.ring[(start+i)%len(l.ring)])
 	}
 	return out
 }
 
 // callOf names the call a request belongs to.
 func callOf(r *http.Request, idempotencyKey string, body []byte) callKey {
-	if idempotencyKey != "" {
-		return sha256.Sum256([]byte("key " + strings.ToLower(idempotencyKey)))
-	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s %s?%s %d\n", r.Method, r.URL.EscapedPath(), r.URL.RawQuery, len(body))
-	h.Write(body)
+	if idempotencyKey != "" {
+		h.Write([]byte("key " + strings.ToLower(idempotencyKey)))
+	} else {
+		fmt.Fprintf(h, "%s %s?%s %d\n", r.Method, r.URL.EscapedPath(), r.URL.RawQuery, len(body))
+		h.Write(body)
+	}
+	var sum [sha256.Size]byte
 	var k callKey
-	h.Sum(k[:0])
+	copy(k[:], h.Sum(sum[:0]))
 	return k
 }

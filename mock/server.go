@@ -36,7 +36,9 @@ type Server struct {
 	maxLinks  int
 	maxReqs   int
 	timeouts  Timeouts
-	served    served // the http.Servers of Serve
+	// noAnswerChecks turns off the check of answers against the spec (WithAnswerChecks).
+	noAnswerChecks bool
+	served         served // the http.Servers of Serve
 
 	mu sync.Mutex // guards st
 	st state
@@ -66,6 +68,14 @@ type Option func(*Server)
 // with n: about 1 KiB per link of the usual size.
 func WithMaxLinks(n int) Option {
 	return func(s *Server) { s.maxLinks = n }
+}
+
+// WithAnswerChecks turns the check of every answer against the spec on (the default) or off.
+// The checks are what Violations reports; they cost about a third of a create's time. Tests keep
+// them on; `payoutlinks mock` turns them off unless --check-answers is given, as a service whose
+// answers the mock's own tests check. Requests are always checked.
+func WithAnswerChecks(on bool) Option {
+	return func(s *Server) { s.noAnswerChecks = !on }
 }
 
 // WithMaxRequests keeps at most the n most recent requests for Requests (DefaultMaxRequests,

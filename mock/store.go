@@ -163,7 +163,7 @@ func errState(msg string) *apiError { return &apiError{http.StatusConflict, "inv
 // create makes a link from a create request that passed the spec, or finds the one its
 // idempotency key made. The handler holds the key in progress (claimKey), so no other create with
 // it runs meanwhile.
-func (s *Server) create(in createInput, key string) ([]byte, *apiError) {
+func (s *Server) create(in *createInput, key string) ([]byte, *apiError) {
 	now := s.now().UTC()
 	k, hasKey := parseUUID(key)
 	if hasKey {
@@ -199,18 +199,18 @@ func (s *Server) create(in createInput, key string) ([]byte, *apiError) {
 
 // newLink makes the entry of the link a create request asks for, and says whether creating it
 // delivers it.
-func (s *Server) newLink(in createInput, now time.Time) (*entry, bool, *apiError) {
-	amount, ok := in["amount"].(json.Number)
+func (s *Server) newLink(in *createInput, now time.Time) (*entry, bool, *apiError) {
+	amount := in.members["amount"]
 	cents, err := dots.ParseWholeNumber(string(amount))
-	if !ok || err != nil {
+	if amount.Kind() != '0' || err != nil {
 		return nil, false, errInput("$.amount: not a whole number of cents")
 	}
-	method := gen.DeliveryMethod(in.str("delivery", "method"))
+	payee := in.obj("payee")
+	method := gen.DeliveryMethod(in.obj("delivery").str("method"))
 	if method == "" {
 		method = gen.DeliveryMethodLink
 	}
-	email := in.str("payee", "email")
-	cc, phone := in.str("payee", "country_code"), in.str("payee", "phone_number")
+	email, cc, phone := payee.str("email"), payee.str("country_code"), payee.str("phone_number")
 	hasEmail, hasPhone := email != "", cc != "" && phone != ""
 	switch {
 	case method == gen.DeliveryMethodSms && !hasPhone:
@@ -244,7 +244,7 @@ func (s *Server) newLink(in createInput, now time.Time) (*entry, bool, *apiError
 		"claimed_user_id": nil,
 		"delivery":        delivery,
 	})
-	body, err := json.Marshal(doc)
+	body, err := codec.Marshal(doc)
 	if err != nil {
 		return nil, false, &apiError{http.StatusInternalServerError, "internal-error", "the mock could not write the link"}
 	}

@@ -39,7 +39,7 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:12111", "address to listen on (loopback unless --public)")
 	public := fs.Bool("public", false, "allow a non-loopback address")
-	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .updated) to this URL")
+	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .paid_out, .updated) to this URL")
 	hookSecret := fs.String("webhook-secret", "", "the whsec_... secret to sign webhooks with (default: DOTS_WEBHOOK_SECRET)")
 	faultRate := fs.Float64("fault-rate", 0, "chaos mode: inject a random fault from the X-Mock-Fault table into this share (0 to 1) of requests")
 	seed := fs.Uint64("seed", 0, "chaos mode: the seed of the fault sequence (default: a random one, printed at start)")
@@ -48,6 +48,7 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	readTO := fs.Duration("read-timeout", mock.DefaultTimeouts.Read, "cut a request whose headers or body take longer (408 for a slow body)")
 	writeTO := fs.Duration("write-timeout", mock.DefaultTimeouts.Write, "cut an answer that takes longer (an injected delay adds to it)")
 	idleTO := fs.Duration("idle-timeout", mock.DefaultTimeouts.Idle, "close a keep-alive connection idle for longer")
+	checkAnswers := fs.Bool("check-answers", false, "check every answer against openapi.yaml too, logging departures at error level (slower; the mock's own tests do it)")
 	logLevel := fs.String("log", "info", "log level: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
 	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
 	fs.Usage = func() {
@@ -126,7 +127,7 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 		opts = append(opts, mock.WithChaos(*faultRate, *seed))
 		chaosNote = fmt.Sprintf("chaos mode: a random fault for %g of requests, --seed %d\n", *faultRate, *seed)
 	}
-	opts = append(opts, mock.WithMaxLinks(*maxLinks), mock.WithMaxRequests(*maxRequests))
+	opts = append(opts, mock.WithMaxLinks(*maxLinks), mock.WithMaxRequests(*maxRequests), mock.WithAnswerChecks(*checkAnswers))
 	if limit, ok := memoryLimit(*maxLinks, getenv("GOMEMLIMIT")); ok {
 		debug.SetMemoryLimit(limit)
 	}
