@@ -1,11 +1,16 @@
 package mock_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
@@ -83,4 +88,67 @@ func ExampleParseFault() {
 	// Output:
 	// 500 true 250ms no-drop intact
 	// delay=250ms; 500; apply-first
+}
+
+// ExampleWithChaos runs the SDK's client against chaos mode: a fifth of the requests fail in
+// one of the ways of ChaosFaults, the same ones for the same seed. A correct client makes one
+// link per idempotency key whatever happens, and says "outcome unknown" when it cannot know.
+func ExampleWithChaos() {
+	srv := mock.NewServer(mock.WithChaos(0.2, 42))
+	defer srv.Close()
+
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()),
+		api.WithLogger(nil), api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	if err != nil {
+		panic(err)
+	}
+	for i := range 10 {
+		_, key, err := client.CreatePayoutLinkWithKey(context.Background(), gen.CreatePayoutLinkRequest{Amount: dots.Amount(100 + i)})
+		if err != nil && !errors.Is(err, api.ErrOutcomeUnknown) {
+			fmt.Println("a definite failure:", err)
+		}
+		_ = key // keep the key with the intent: a retry with it never pays twice
+	}
+	srv.WaitIdle()
+	fmt.Println(srv.LinkCount() <= 10, len(srv.Violations()))
+	// Output:
+	// true 0
+}
+
+// ExampleServer_PayOut moves a link through its life as a test would: created, claimed and
+// paid out (Server.Claim, PayOut and Expire, or POST /_mock/payout-links/{id}/claim, /pay-out
+// and /expire from any language).
+func ExampleServer_PayOut() {
+	var events []string
+	srv := mock.NewServer(mock.WithEventHook(func(event string, link gen.PayoutLink) {
+		events = append(events, event+" "+string(link.Status))
+	}))
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/_mock/reset", "", nil) // any language can start afresh
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(`{"amount":500}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("pk_test_example", "sk_test_example")
+	resp, err = srv.Client().Do(req)
+	if err != nil {
+		panic(err)
+	}
+	var link gen.PayoutLink
+	_ = json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+
+	paid, err := srv.PayOut(link.ID)
+	if err != nil {
+		panic(err)
+	}
+	srv.WaitEvents()
+	fmt.Println(link.Status, "->", paid.Status, paid.TransferID != "")
+	fmt.Println(strings.Join(events, ", "))
+	// Output:
+	// created -> claimed true
+	// payout_link.claimed claimed, payout_link.paid_out claimed
 }

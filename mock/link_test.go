@@ -36,13 +36,13 @@ func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ls.build(&in, map[string]any{"id": "made-by-mock", "amount": 5, "claimed_user_id": nil,
+	got := ls.build(&in, map[string]any{"id": "made-by-mock", "amount": int64(5), "claimed_user_id": nil,
 		"delivery": map[string]any{"method": "email"}})
 	b, err := codec.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Sorted keys: the codec writes maps in key order, as encoding/json does.
+	// Sorted keys: the codec writes maps as encoding/json does.
 	want := `{"amount":5,"claimed_user_id":null,"currency":"USD",` +
 		`"delivery":{"language":"fr","method":"email"},"id":"made-by-mock","metadata":null,` +
 		`"payee":{"email":null,"first_name":null,"middle_name":"Q","shoe_size":44},` +

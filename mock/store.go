@@ -222,7 +222,7 @@ func (s *Server) newLink(in *createInput, now time.Time) (*entry, bool, *apiErro
 	}
 	toEmail := hasEmail && (method == gen.DeliveryMethodEmail || method == gen.DeliveryMethodAll)
 	toPhone := hasPhone && (method == gen.DeliveryMethodSms || method == gen.DeliveryMethodAll)
-	delivery := map[string]any{"method": method}
+	delivery := map[string]any{"method": string(method)}
 	if toEmail {
 		delivery["email"] = email
 	}
@@ -236,10 +236,10 @@ func (s *Server) newLink(in *createInput, now time.Time) (*entry, bool, *apiErro
 	id := uuid.New()
 	doc := s.links.build(in, map[string]any{
 		"id":              id.String(),
-		"created":         dots.Timestamp{Time: now.Truncate(time.Microsecond)},
+		"created":         now.Truncate(time.Microsecond).Format(time.RFC3339Nano),
 		"link":            LinkBase + id.String(),
 		"amount":          cents,
-		"status":          status,
+		"status":          string(status),
 		"flow_id":         uuid.NewString(),
 		"claimed_user_id": nil,
 		"delivery":        delivery,
