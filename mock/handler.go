@@ -69,13 +69,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer c.finish()
 
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	key := ""
 	if rt.op != nil && rt.op.ID == "create-payout-link" && readErr == nil {
 		if in, err := parseCreate(body); err == nil {
 			c.in = &in
-			c.rec.IdempotencyKey = in.str("idempotency_key")
+			key = in.str("idempotency_key")
 		}
 	}
-	s.count(c.rec, r, body)
+	s.count(c.rec, r, key, body)
 
 	if readErr != nil {
 		var mbe *http.MaxBytesError
@@ -361,11 +362,12 @@ func (s *Server) mustOp(id string) *dots.Operation {
 	return op
 }
 
-// count counts a request's attempt once its body is read.
-func (s *Server) count(rec *Request, r *http.Request, body []byte) {
-	call := callOf(r, rec.IdempotencyKey, body)
+// count records a request's idempotency key and counts its attempt once its body is read.
+func (s *Server) count(rec *Request, r *http.Request, key string, body []byte) {
+	call := callOf(r, key, body)
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
+	rec.IdempotencyKey = key
 	s.reqs.count(rec, call)
 }
 

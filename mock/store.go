@@ -314,8 +314,8 @@ func (s *Server) list(limit int, after, before string) (listPage, *apiError) {
 	return page, nil
 }
 
-// change rewrites a link's JSON with new values for some of its fields (nil writes null, and a
-// name in drop is left out), and returns the new JSON. Called with s.mu held.
+// change rewrites a link's JSON with new values for some of its fields (nil writes null), keeps
+// the new status, and returns the new JSON. Called with s.mu held.
 func (e *entry) change(set map[string]any) []byte {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(e.body, &doc); err != nil {

@@ -77,9 +77,13 @@ func TestWireFormat(t *testing.T) {
 					t.Errorf("%s = %v, want it left out", p, v)
 				}
 			}
-			// A get answers the same bytes.
-			if g := send(t, s, "GET", "/v2/payout-links/"+r.link(t).ID, nil); string(g.body) != string(r.body) {
+			// A get answers the same bytes, which LinkJSON returns.
+			id := r.link(t).ID
+			if g := send(t, s, "GET", "/v2/payout-links/"+id, nil); string(g.body) != string(r.body) {
 				t.Errorf("get answered\n%s\nthe create\n%s", g.body, r.body)
+			}
+			if b, ok := s.LinkJSON(id); !ok || string(b) != string(r.body) {
+				t.Errorf("LinkJSON: %v %s", ok, b)
 			}
 		})
 	}
