@@ -55,8 +55,8 @@
 //     given), else 401 unauthorized; any other departure from the spec answers 400 invalid-input
 //     with a message naming each problem, such as "$.amount: number must be at least 1".
 //     Credentials are never echoed or logged.
-//   - Every answer except an injected fault is checked with ValidateResponse before it is written;
-//     departures are kept in Server.Violations. Answers carry Content-Type: application/json and
+//   - Every answer except an injected fault is checked with ValidateResponse before it is written
+//     (unless WithAnswerChecks(false)); departures are kept in Server.Violations. Answers carry Content-Type: application/json and
 //     a Request-Id header ("req_" and 24 hex digits); errors have the Error body
 //     {"success": false, "message": ..., "error_code": ...}.
 //   - WithEventHook gets EventSent after a create that delivers, EventUpdated after a cancel or
