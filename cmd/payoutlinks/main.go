@@ -61,9 +61,7 @@ type ownCommand struct {
 // ownCommands are dispatched by name, after the API commands; one line adds one.
 var ownCommands = map[string]ownCommand{
 	"batch": {"pay everyone in a CSV file, one link a row, safe across crashes", runBatch},
-	"mock": {"serve the mock Dots server for tests in any language", func(ctx context.Context, args []string, _, stderr io.Writer, getenv func(string) string) int {
-		return serveMock(ctx, args, stderr, getenv)
-	}},
+	"mock":  {"serve the mock Dots server for tests in any language", serveMock},
 }
 
 const exitStatusHelp = `Exit status:

@@ -34,9 +34,8 @@ func memoryLimit(maxLinks int, gomemlimit string) (int64, bool) {
 }
 
 // serveMock runs the mock server until ctx ends (SIGINT or SIGTERM).
-func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("payoutlinks mock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlagSet("payoutlinks mock")
 	addr := fs.String("addr", "127.0.0.1:12111", "address to listen on (loopback unless --public)")
 	public := fs.Bool("public", false, "allow a non-loopback address")
 	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .paid_out, .updated) to this URL")
@@ -51,20 +50,22 @@ func serveMock(ctx context.Context, args []string, stderr io.Writer, getenv func
 	checkAnswers := fs.Bool("check-answers", false, "check every answer against openapi.yaml too, logging departures at error level (slower; the mock's own tests do it)")
 	logLevel := fs.String("log", "info", "log level: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
 	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n"+
+	usage := func() {
+		fmt.Fprint(stdout, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n"+
 			"                       [--fault-rate R [--seed S]]\n\n"+
 			"Serve the in-memory mock Dots API for contract tests in any language.\n"+
 			"Faults are scripted per request with the X-Mock-Fault and X-Mock-Retry-After headers (see the README).\n"+
 			"Test triggers: POST /_mock/payout-links/{id}/claim, .../pay-out, .../expire change a link (and send\n"+
 			"its webhook); POST /_mock/reset forgets everything.\n\nFlags:\n")
-		fs.PrintDefaults()
+		printFlags(stdout, fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			usage()
+			return exitOK
 		}
-		return 2
+		fmt.Fprintf(stderr, "payoutlinks mock: %s\nRun 'payoutlinks help mock' for usage.\n", flagMessage(err))
+		return exitUsage
 	}
 	if !(*faultRate >= 0 && *faultRate <= 1) {
 		fmt.Fprintf(stderr, "payoutlinks mock: --fault-rate %v is not between 0 and 1\n", *faultRate)
