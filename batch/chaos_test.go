@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/mock"
 )
 
 // TestChaosEveryRowExactlyOnce runs a batch through random faults (5xx before and after
@@ -16,8 +17,7 @@ import (
 func TestChaosEveryRowExactlyOnce(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	srv := newMock(t)
-	chaos(srv, 0.4, seed)
+	srv := newMock(t, mock.WithChaos(0.4, seed, storm...))
 	// No retries in the client and one in the run: rows are left unknown, for later runs.
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
 	j := tempJournal(t)
@@ -25,7 +25,7 @@ func TestChaosEveryRowExactlyOnce(t *testing.T) {
 	var results map[int]Result
 	for run := 1; ; run++ {
 		if run == 8 {
-			srv.SetFaults(nil) // the storm passes; the next run settles what is left
+			srv.SetChaosRate(0) // the storm passes; the next run settles what is left
 		}
 		results = map[int]Result{}
 		rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 8, Retries: 1, RetryDelay: time.Millisecond,

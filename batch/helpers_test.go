@@ -3,11 +3,8 @@ package batch
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,29 +80,15 @@ func csvText(n int) string {
 	return b.String()
 }
 
-// chaos is the one place that decides the faults of a chaos run: a seeded random chooser over
-// the mock's fault kinds, installed with SetFaults. The mock's own chaos mode can take its
-// place here without touching the tests.
-func chaos(srv *mock.Server, rate float64, seed uint64) {
-	var mu sync.Mutex
-	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	kinds := []mock.Fault{
-		{Status: 503},
-		{Status: 500, ApplyFirst: true},
-		{Drop: mock.DropAfterApply},
-		{Drop: mock.DropBeforeApply},
-		{Status: 429, RetryAfter: "0"},
-		{Body: mock.TruncatedBody},
-		{Delay: 20 * time.Millisecond, Late: true},
-		{Status: 502},
-	}
-	srv.SetFaults(func(*http.Request) *mock.Fault {
-		mu.Lock()
-		defer mu.Unlock()
-		if rnd.Float64() >= rate {
-			return nil
-		}
-		f := kinds[rnd.IntN(len(kinds))]
-		return &f
-	})
+// storm is the faults the chaos tests draw from (mock.WithChaos): 5xx before and after applying,
+// dropped connections, 429s, broken bodies and late applies, all of them quick.
+var storm = []mock.Fault{
+	{Status: 503},
+	{Status: 500, ApplyFirst: true},
+	{Drop: mock.DropAfterApply},
+	{Drop: mock.DropBeforeApply},
+	{Status: 429, RetryAfter: "0"},
+	{Body: mock.TruncatedBody},
+	{Delay: 20 * time.Millisecond, Late: true},
+	{Status: 502},
 }

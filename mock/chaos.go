@@ -81,11 +81,27 @@ func (c *chaos) reset() {
 // draw returns the next fault of the sequence, or nil. Every call takes two numbers.
 func (c *chaos) draw() *Fault {
 	c.mu.Lock()
-	x, i := c.rng.Float64(), c.rng.IntN(len(c.faults))
+	x, i, rate := c.rng.Float64(), c.rng.IntN(len(c.faults)), c.rate
 	c.mu.Unlock()
-	if x >= c.rate {
+	if x >= rate {
 		return nil
 	}
 	f := c.faults[i]
 	return &f
+}
+
+// SetChaosRate changes the rate of chaos mode while the server runs: 0 lets the storm pass (the
+// links made so far stay), a higher rate starts it again. The draws go on at the same pace, so
+// the sequence stays the one the seed gives. Without WithChaos it does nothing. It panics on a
+// rate outside 0 to 1.
+func (s *Server) SetChaosRate(rate float64) {
+	if !(rate >= 0 && rate <= 1) {
+		panic(fmt.Sprintf("mock: SetChaosRate: the rate %v is not between 0 and 1", rate))
+	}
+	if s.chaos == nil {
+		return
+	}
+	s.chaos.mu.Lock()
+	s.chaos.rate = rate
+	s.chaos.mu.Unlock()
 }

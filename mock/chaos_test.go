@@ -204,3 +204,35 @@ func TestChaosWithTheSDKClient(t *testing.T) {
 	}
 	t.Logf("%d intents, %d requests, %d links, %d failures (%d unknown outcomes)", intents, len(s.Requests()), s.LinkCount(), failed, unknown)
 }
+
+// TestSetChaosRate: the storm can pass and start again on a running server, and the faults stay
+// the ones the seed gives at each place of the sequence.
+func TestSetChaosRate(t *testing.T) {
+	all := chaosRun(t, newServer(t, mock.WithChaos(1, 3, fastFaults...)), 30)
+	s := newServer(t, mock.WithChaos(1, 3, fastFaults...))
+	client := freshClient()
+	for i, rate := range []float64{1, 0, 1} {
+		s.SetChaosRate(rate)
+		for j := range 10 {
+			_, _ = trySend(t.Context(), client, s, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, 10*i+j+1))
+		}
+	}
+	var got []string
+	for _, r := range s.Requests() {
+		got = append(got, r.Fault)
+	}
+	if len(got) != 30 {
+		t.Fatalf("%d requests recorded, want 30", len(got))
+	}
+	for i := range got {
+		want := all[i]
+		if i >= 10 && i < 20 {
+			want = "" // the calm: no fault, whatever was drawn
+		}
+		if got[i] != want || all[i] == "" {
+			t.Fatalf("request %d: fault %q, want %q (the sequence: %q)", i, got[i], want, all)
+		}
+	}
+	plain := newServer(t)
+	plain.SetChaosRate(0) // without chaos mode: nothing to change
+}

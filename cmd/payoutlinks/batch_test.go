@@ -32,9 +32,9 @@ func init() {
 }
 
 // batchEnv points the batch command at a mock that insists on the test credentials.
-func batchEnv(t *testing.T) (*mock.Server, func(string) string) {
+func batchEnv(t *testing.T, opts ...mock.Option) (*mock.Server, func(string) string) {
 	t.Helper()
-	srv := mock.NewServer(mock.WithCredentials(testClientID, testAPIKey))
+	srv := mock.NewServer(append([]mock.Option{mock.WithCredentials(testClientID, testAPIKey)}, opts...)...)
 	t.Cleanup(func() {
 		if v := srv.Violations(); len(v) > 0 {
 			t.Errorf("the mock answered outside the spec: %v", v[:min(len(v), 5)])
@@ -359,30 +359,15 @@ func TestBatchProgress(t *testing.T) {
 	}
 }
 
-// chaosFaults makes srv fail a share rate of its requests with faults picked at random from
-// seed: statuses before and after applying, dropped connections, 429s, broken bodies, late
-// applies. It is the one place the crash test's faults come from.
-func chaosFaults(srv *mock.Server, rate float64, seed uint64) {
-	var mu sync.Mutex
-	rnd := rand.New(rand.NewPCG(seed, seed>>1|1))
-	kinds := []mock.Fault{
-		{Status: 503},
-		{Status: 500, ApplyFirst: true},
-		{Drop: mock.DropAfterApply},
-		{Drop: mock.DropBeforeApply},
-		{Status: 429, RetryAfter: "0"},
-		{Body: mock.TruncatedBody},
-		{Delay: 20 * time.Millisecond, Late: true},
-	}
-	srv.SetFaults(func(*http.Request) *mock.Fault {
-		mu.Lock()
-		defer mu.Unlock()
-		if rnd.Float64() >= rate {
-			return nil
-		}
-		f := kinds[rnd.IntN(len(kinds))]
-		return &f
-	})
+// storm is the faults TestBatchSurvivesKills draws from (mock.WithChaos), all of them quick.
+var storm = []mock.Fault{
+	{Status: 503},
+	{Status: 500, ApplyFirst: true},
+	{Drop: mock.DropAfterApply},
+	{Drop: mock.DropBeforeApply},
+	{Status: 429, RetryAfter: "0"},
+	{Body: mock.TruncatedBody},
+	{Delay: 20 * time.Millisecond, Late: true},
 }
 
 const childEnv = "PAYOUTLINKS_BATCH_CHILD_ARGS"
@@ -404,8 +389,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rnd := rand.New(rand.NewPCG(seed, 7))
-	srv, _ := batchEnv(t)
-	chaosFaults(srv, 0.2, seed)
+	srv, _ := batchEnv(t, mock.WithChaos(0.2, seed, storm...))
 	const rows = 400
 	var text strings.Builder
 	text.WriteString("amount,email,method,memo,metadata.row\n")
@@ -493,7 +477,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 	code, stderr := 3, ""
 	for i := 0; code == 3 && i < 5; i++ {
 		if i == 3 {
-			srv.SetFaults(nil)
+			srv.SetChaosRate(0)
 		}
 		code, stderr = child(nil)
 	}
