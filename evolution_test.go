@@ -32,9 +32,11 @@ var evolution = flag.Bool("evolution", false, "run TestEvolution: edit openapi.y
 //   - additive, in one batch (each edit has its own assertions): optional response fields of
 //     every kind (string, integer, nullable date-time, object, array of objects, array of
 //     strings, enum), optional request fields (string, integer), a new value in a request enum
-//     (DeliveryMethod, which responses carry too) and in a response enum (PayoutLinkStatus), and
-//     a new operation reached through Generated() with the whole pipeline. make test must stay
-//     green. Field and value names are made up per run, so they cannot collide with the spec's.
+//     (DeliveryMethod, which responses carry too) and in a response enum (PayoutLinkStatus), a
+//     field added to both the request and the payout link (which must round-trip through the
+//     mock, with no mock code for it), and a new operation reached through Generated() with the
+//     whole pipeline. make test must stay green. Field and value names are made up per run, so
+//     they cannot collide with the spec's.
 func TestEvolution(t *testing.T) {
 	if !*evolution {
 		t.Skip("the spec-evolution suite runs with -evolution (make evolution)")
@@ -97,7 +99,8 @@ func TestEvolution(t *testing.T) {
 		// of the new fields, which the verbose run below names.
 		run(t, dir, "make", "test")
 		out := run(t, dir, "go", "test", "-count=1", "-v", "-run", "^TestEvolved", "./api")
-		for _, name := range []string{"TestEvolvedResponseFields", "TestEvolvedRequestFields", "TestEvolvedEnums", "TestEvolvedOperation"} {
+		for _, name := range []string{"TestEvolvedResponseFields", "TestEvolvedRequestFields", "TestEvolvedEnums", "TestEvolvedOperation",
+			"TestEvolvedFieldRoundTripsThroughTheMock"} {
 			if !strings.Contains(out, "--- PASS: "+name+" ") {
 				t.Errorf("%s did not pass:\n%s", name, out)
 			}
@@ -117,6 +120,7 @@ type evoNames struct {
 	Str, Int, When, Obj, Inner, Objs, Count, Strs, Kind string // new PayoutLink fields
 	One, Two                                            string // the values of the new enum field
 	Req, ReqInt                                         string // new CreatePayoutLinkRequest fields
+	Shared                                              string // a new field of both the request and the link
 	Method, Status                                      string // new DeliveryMethod and PayoutLinkStatus values
 	Op                                                  string // the new operation's last path segment
 }
@@ -140,7 +144,7 @@ func newEvoNames(t *testing.T) evoNames {
 			suffix string
 		}{{&n.Str, "str"}, {&n.Int, "int"}, {&n.When, "when"}, {&n.Obj, "obj"}, {&n.Inner, "inner"}, {&n.Objs, "objs"},
 			{&n.Count, "count"}, {&n.Strs, "strs"}, {&n.Kind, "kind"}, {&n.One, "one"}, {&n.Two, "two"}, {&n.Req, "req"},
-			{&n.ReqInt, "reqint"}, {&n.Method, "method"}, {&n.Status, "status"}, {&n.Op, "op"}} {
+			{&n.ReqInt, "reqint"}, {&n.Shared, "shared"}, {&n.Method, "method"}, {&n.Status, "status"}, {&n.Op, "op"}} {
 			*f.to = base + f.suffix
 		}
 		return n
@@ -166,6 +170,8 @@ func (n evoNames) edit(t *testing.T, doc *yaml.Node) {
 	req := yamlAt(t, schemas, "CreatePayoutLinkRequest", "properties")
 	yamlAdd(t, req, n.Req, "{type: string, description: 'Evolution suite: a request string.', example: R-1}")
 	yamlAdd(t, req, n.ReqInt, "{type: integer, description: 'Evolution suite: a request integer.', example: 42}")
+	yamlAdd(t, req, n.Shared, "{type: string, description: 'Evolution suite: a field of the request and the link.', example: S-1}")
+	yamlAdd(t, props, n.Shared, "{type: string, description: 'Evolution suite: a field of the request and the link.', example: S-1}")
 	for schema, value := range map[string]string{"DeliveryMethod": n.Method, "PayoutLinkStatus": n.Status} {
 		enum := yamlAt(t, schemas, schema, "enum")
 		enum.Content = append(enum.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
@@ -328,7 +334,42 @@ import (
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
 )
+
+// TestEvolvedFieldRoundTripsThroughTheMock: a field the request and the payout link both gained
+// goes through the mock, which has no code for it, and comes back on create, get and list.
+func TestEvolvedFieldRoundTripsThroughTheMock(t *testing.T) {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	c, err := api.NewClient("pk_test_evolution", "sk_test_evolution", api.WithBaseURL(srv.BaseURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := gen.CreatePayoutLinkRequest{Amount: 1250}
+	b.{{go .Shared}} = api.Ptr("S-1")
+	link, err := c.CreatePayoutLink(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetPayoutLink(ctx, link.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListPayoutLinks(ctx, nil)
+	if err != nil || len(page.Data) != 1 {
+		t.Fatalf("list: %v %v", page, err)
+	}
+	for name, l := range map[string]gen.PayoutLink{"create": *link, "get": *got, "list": page.Data[0]} {
+		if l.{{go .Shared}} != "S-1" {
+			t.Errorf("%s answered {{.Shared}} %q, want the request's S-1", name, l.{{go .Shared}})
+		}
+	}
+	if v := srv.Violations(); len(v) > 0 {
+		t.Errorf("the mock answered outside the edited spec: %v", v)
+	}
+}
 
 const evoID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 
