@@ -1,12 +1,15 @@
 package dots
 
 import (
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -165,18 +168,43 @@ func (t *Timestamp) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Metadata is your own key-value data kept with a payout link: write it as a literal
-// (dots.Metadata{"order_id": "A-1001"}) and read it by key (link.Metadata["order_id"]). Dots may
-// also answer with metadata written as one string, which is kept under the key MetadataText ("")
-// and written back as a string; a value in an object that is not a string is kept as its JSON
-// text. null and absent read as a nil Metadata.
-type Metadata map[string]string
+// Metadata is your own key-value data kept with a payout link. Write it as a literal
+// (dots.Metadata{"order_id": "A-1001", "items": 3}) and read it by key. Values keep what Dots
+// sent: a JSON string reads as a Go string, null as nil, and any other value (a number, a bool,
+// an object, an array) as its JSON text in a stdjson.RawMessage, so metadata copied from a link into
+// a new create is sent back exactly as it came. Get reads any value as text.
+//
+// Dots may also answer with metadata written as one string: Text returns it. It is kept under the
+// key MetadataText ("") and written back as a string. null and absent read as a nil Metadata.
+type Metadata map[string]any
 
 // MetadataText is the key under which Metadata keeps metadata that Dots wrote as a single string.
 const MetadataText = ""
 
 // Text returns the metadata Dots wrote as a single string, if it did.
-func (m Metadata) Text() string { return m[MetadataText] }
+func (m Metadata) Text() string {
+	s, _ := m[MetadataText].(string)
+	return s
+}
+
+// Get returns the value under key as text: a string as it is, nil and a missing key as "", any
+// other value as its JSON text (1, true, {"a":1}).
+func (m Metadata) Get(key string) string {
+	switch v := m[key].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case stdjson.RawMessage:
+		return string(v)
+	default:
+		b, err := codec.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
+	}
+}
 
 // UnmarshalJSONFrom reads an object, a string or null.
 func (m *Metadata) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -191,13 +219,14 @@ func (m *Metadata) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		text := string(v)
-		if v.Kind() == '"' {
-			if err := codec.Unmarshal(v, &text); err != nil {
-				return err
-			}
+		if v.Kind() != '"' {
+			return fmt.Errorf("dots: metadata must be an object or a string, not %s", clip(v))
 		}
-		*m = Metadata{MetadataText: text}
+		var text string
+		if err := codec.Unmarshal(v, &text); err != nil {
+			return err
+		}
+		*m = Metadata{MetadataText: strings.ToValidUTF8(text, "\uFFFD")}
 		return nil
 	}
 	if _, err := dec.ReadToken(); err != nil {
@@ -209,22 +238,31 @@ func (m *Metadata) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		key := name.String() // before the next read voids the token
-		if dec.PeekKind() == '"' {
+		key := strings.ToValidUTF8(name.String(), "\uFFFD") // before the next read voids the token
+		switch dec.PeekKind() {
+		case '"':
 			tok, err := dec.ReadToken()
 			if err != nil {
 				return err
 			}
-			out[key] = tok.String()
+			out[key] = strings.ToValidUTF8(tok.String(), "\uFFFD")
+			continue
+		case 'n':
+			if _, err := dec.ReadToken(); err != nil {
+				return err
+			}
+			out[key] = nil
 			continue
 		}
 		v, err := dec.ReadValue()
 		if err != nil {
 			return err
 		}
-		raw := v.Clone()
-		_ = raw.Compact()
-		out[key] = string(raw)
+		raw, err := rawValue(v)
+		if err != nil {
+			return err
+		}
+		out[key] = raw
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -233,16 +271,37 @@ func (m *Metadata) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
+// rawValue is a metadata value as compact JSON text that every encoder writes back unchanged:
+// invalid UTF-8 in its strings becomes U+FFFD, as encoding/json would write it.
+func rawValue(v jsontext.Value) (stdjson.RawMessage, error) {
+	raw := v.Clone()
+	if !utf8.Valid(raw) {
+		var x any
+		if err := codec.Unmarshal(raw, &x); err != nil {
+			return nil, err
+		}
+		b, err := codec.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	if err := raw.Compact(); err != nil {
+		return nil, err
+	}
+	return stdjson.RawMessage(raw), nil
+}
+
 // UnmarshalJSON reads an object, a string or null.
 func (m *Metadata) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, m) }
 
 // MarshalJSONTo writes the pairs as an object (keys sorted, as encoding/json does), metadata read
 // as a single string as that string, and a nil Metadata as null.
 func (m Metadata) MarshalJSONTo(enc *jsontext.Encoder) error {
-	if text, ok := m[MetadataText]; ok && len(m) == 1 {
+	if text, ok := m[MetadataText].(string); ok && len(m) == 1 {
 		return enc.WriteToken(jsontext.String(text))
 	}
-	return json.MarshalEncode(enc, map[string]string(m))
+	return json.MarshalEncode(enc, map[string]any(m))
 }
 
 // MarshalJSON writes what MarshalJSONTo writes.

@@ -2,7 +2,7 @@ package dots_test
 
 import (
 	"encoding/json"
-	"maps"
+	"reflect"
 	"testing"
 	"time"
 
@@ -112,10 +112,13 @@ func TestMetadata(t *testing.T) {
 		{"keys written sorted", `{"h":"8","g":"7","f":"6","e":"5","d":"4","c":"3","b":"2","a":"1"}`,
 			dots.Metadata{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8"},
 			`{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8"}`},
-		{"non-string values kept as JSON", `{"n": 5, "o": {"a" : 1}}`, dots.Metadata{"n": "5", "o": `{"a":1}`}, `{"n":"5","o":"{\"a\":1}"}`},
+		{"non-string values kept as JSON", `{"n": 5, "o": {"a" : 1}, "b": true, "nil": null}`,
+			dots.Metadata{"n": json.RawMessage(`5`), "o": json.RawMessage(`{"a":1}`), "b": json.RawMessage(`true`), "nil": nil},
+			`{"b":true,"n":5,"nil":null,"o":{"a":1}}`},
+		{"invalid UTF-8 becomes U+FFFD, as encoding/json writes it", "{\"a\":[\"\xff\"],\"k\xff\":\"v\xff\"}",
+			dots.Metadata{"a": json.RawMessage("[\"\ufffd\"]"), "k\ufffd": "v\ufffd"}, "{\"a\":[\"\ufffd\"],\"k\ufffd\":\"v\ufffd\"}"},
 		{"string form", `"A-1"`, dots.Metadata{dots.MetadataText: "A-1"}, `"A-1"`},
 		{"null", `null`, nil, `null`},
-		{"array kept as text", `[1,2]`, dots.Metadata{dots.MetadataText: "[1,2]"}, `"[1,2]"`},
 	}
 	for _, tt := range tests {
 		for name, decode := range decoders {
@@ -124,7 +127,7 @@ func TestMetadata(t *testing.T) {
 				if err := decode([]byte(tt.in), &m); err != nil {
 					t.Fatal(err)
 				}
-				if !maps.Equal(m, tt.want) || (m == nil) != (tt.want == nil) {
+				if !reflect.DeepEqual(m, tt.want) || (m == nil) != (tt.want == nil) {
 					t.Fatalf("got %#v, want %#v", m, tt.want)
 				}
 				out, err := json.Marshal(m)
@@ -136,5 +139,24 @@ func TestMetadata(t *testing.T) {
 	}
 	if m := (dots.Metadata{dots.MetadataText: "A-1"}); m.Text() != "A-1" {
 		t.Fatalf("Text() = %q", m.Text())
+	}
+	for _, in := range []string{`[1,2]`, `5`, `true`} {
+		var m dots.Metadata
+		if err := codec.Unmarshal([]byte(in), &m); err == nil {
+			t.Errorf("metadata %s decoded to %#v; want an error (neither an object nor a string)", in, m)
+		}
+	}
+}
+
+func TestMetadataGet(t *testing.T) {
+	var m dots.Metadata
+	if err := codec.Unmarshal([]byte(`{"s":"text","n":12,"b":false,"o":{"a":[1]},"nil":null}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["go"] = 7 // set in Go, not decoded
+	for key, want := range map[string]string{"s": "text", "n": "12", "b": "false", "o": `{"a":[1]}`, "nil": "", "missing": "", "go": "7"} {
+		if got := m.Get(key); got != want {
+			t.Errorf("Get(%q) = %q, want %q", key, got, want)
+		}
 	}
 }

@@ -287,7 +287,7 @@ func TestDecodeWhatTheRealAPISends(t *testing.T) {
 			}
 		}, false},
 		{"nested objects left out", `{"id":"` + linkID + `","amount":5}`, func(t *testing.T, l *gen.PayoutLink) {
-			if l.Payee.Email != "" || l.Delivery.Method != "" || l.AccountingData.QuickbooksAccountID != 0 || l.Metadata["x"] != "" {
+			if l.Payee.Email != "" || l.Delivery.Method != "" || l.AccountingData.QuickbooksAccountID != 0 || l.Metadata["x"] != nil {
 				t.Errorf("got %+v", l)
 			}
 		}, false},

@@ -106,7 +106,7 @@ func ExampleReadCSV() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(row.Line, row.Payout.Amount, row.Payout.Metadata["invoice"], row.Problems)
+		fmt.Println(row.Line, row.Payout.Amount, row.Payout.Metadata.Get("invoice"), row.Problems)
 	}
 	// Output:
 	// 2 1250 2026-03-001 []

@@ -753,7 +753,7 @@ func (r *runner) findLinks(ctx context.Context, keys map[string]int, since time.
 		if err != nil {
 			return nil, err
 		}
-		if k := link.Metadata[MetadataKey]; k != "" {
+		if k := link.Metadata.Get(MetadataKey); k != "" {
 			if line, ok := keys[k]; ok {
 				if _, dup := found[line]; !dup {
 					found[line] = link

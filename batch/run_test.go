@@ -17,7 +17,7 @@ func linksByRow(t *testing.T, srv *mock.Server) map[string]gen.PayoutLink {
 	t.Helper()
 	out := map[string]gen.PayoutLink{}
 	for _, l := range srv.Links() {
-		row := l.Metadata["row"]
+		row := l.Metadata.Get("row")
 		if prev, dup := out[row]; dup {
 			t.Errorf("row %s has two links: %s and %s", row, prev.ID, l.ID)
 		}
@@ -53,7 +53,7 @@ func TestRunPaysEveryRowOnceAndResumeSkipsThem(t *testing.T) {
 	}
 	for i, res := range results {
 		row := rows[i]
-		link, ok := links[row.Payout.Metadata["row"]]
+		link, ok := links[row.Payout.Metadata.Get("row")]
 		e, _, err := j.Entry(context.Background(), row.Line)
 		switch {
 		case err != nil:

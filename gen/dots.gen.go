@@ -363,7 +363,7 @@ type CreatePayoutLinkRequest struct {
 	// Example: March invoice
 	Memo *string `json:"memo,omitempty"`
 
-	// Metadata Your own key-value pairs, kept with the link. Sent and received as an object of strings; Dots may also answer with a string.
+	// Metadata Your own key-value pairs, kept with the link. An object whose values may be any JSON value (strings in most uses), or one string.
 	//
 	// Example: {"order_id":"A-1001"}
 	Metadata Metadata `json:"metadata,omitempty,omitzero"`
@@ -434,7 +434,7 @@ type Error struct {
 // Example: dots_balance
 type FundingSource string
 
-// Metadata Your own key-value pairs, kept with the link. Sent and received as an object of strings; Dots may also answer with a string.
+// Metadata Your own key-value pairs, kept with the link. An object whose values may be any JSON value (strings in most uses), or one string.
 //
 // Example: {"order_id":"A-1001"}
 type Metadata = dots.Metadata
@@ -533,10 +533,10 @@ type PayoutLink struct {
 	// Example: March invoice
 	Memo string `json:"memo,omitempty,omitzero"`
 
-	// Metadata Your key-value pairs; null or `{}` when none were set.
+	// Metadata The key-value pairs of a link as Dots reports them: an object, one string, or null when none were set.
 	//
 	// Example: {"order_id":"A-1001"}
-	Metadata Metadata `json:"metadata,omitempty,omitzero"`
+	Metadata PayoutLinkMetadata `json:"metadata,omitempty,omitzero"`
 
 	// Payee The payee as Dots reports it; any field may be null.
 	//
@@ -611,6 +611,11 @@ type PayoutLinkList struct {
 	// Example: false
 	HasMore bool `json:"has_more"`
 }
+
+// PayoutLinkMetadata The key-value pairs of a link as Dots reports them: an object, one string, or null when none were set.
+//
+// Example: {"order_id":"A-1001"}
+type PayoutLinkMetadata = dots.Metadata
 
 // PayoutLinkPayee The payee as Dots reports it; any field may be null.
 //

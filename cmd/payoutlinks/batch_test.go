@@ -488,10 +488,10 @@ func TestBatchSurvivesKills(t *testing.T) {
 
 	links := map[string]gen.PayoutLink{}
 	for _, l := range srv.Links() {
-		if prev, dup := links[l.Metadata["row"]]; dup {
-			t.Errorf("row %s has two links: %s and %s", l.Metadata["row"], prev.ID, l.ID)
+		if prev, dup := links[l.Metadata.Get("row")]; dup {
+			t.Errorf("row %s has two links: %s and %s", l.Metadata.Get("row"), prev.ID, l.ID)
 		}
-		links[l.Metadata["row"]] = l
+		links[l.Metadata.Get("row")] = l
 	}
 	j, err := batch.OpenJournalReadOnly(context.Background(), path+".journal")
 	if err != nil {

@@ -194,8 +194,8 @@ func (c centsFlag) Set(s string) error {
 	return errors.New("amounts are whole numbers of cents, such as 1250 for $12.50")
 }
 
-// metadataFlag collects repeated --metadata key=value pairs.
-type metadataFlag map[string]string
+// metadataFlag collects repeated --metadata key=value pairs; every value is a string.
+type metadataFlag dots.Metadata
 
 func (m metadataFlag) String() string { return "" }
 
