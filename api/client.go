@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -33,9 +32,10 @@ const Version = "0.1.0"
 type Environment string
 
 const (
-	// Production moves real money (the default).
+	// Production moves real money. It is used only when asked for: WithEnvironment(Production),
+	// or DOTS_ENV=production for NewClientFromEnv and the command line.
 	Production Environment = "production"
-	// Sandbox moves test money.
+	// Sandbox moves test money. It is the default everywhere.
 	Sandbox Environment = "sandbox"
 )
 
@@ -56,15 +56,16 @@ const DefaultMaxResponseBytes = 1 << 20
 // config collects what the options set: most of it straight into the pipeline.
 type config struct {
 	pipeline
-	env        Environment
-	baseURL    string
-	httpClient *http.Client
+	noReuseCheck bool
+	env          Environment
+	baseURL      string
+	httpClient   *http.Client
 }
 
 // Option configures a Client.
 type Option func(*config) error
 
-// WithEnvironment picks Production (the default) or Sandbox.
+// WithEnvironment picks Sandbox (the default) or Production.
 func WithEnvironment(env Environment) Option {
 	return func(c *config) error {
 		if env.BaseURL() == "" {
@@ -151,6 +152,14 @@ func WithMaxResponseBytes(n int64) Option {
 	}
 }
 
+// WithKeyReuseCheck turns the key-reuse check of CreatePayoutLink on (the default) or off. The
+// check compares the link a create is answered with to the request, when the caller supplied the
+// idempotency key (see CreatePayoutLinkWithKey). Turn it off only against a static mock (such as
+// Prism serving a spec's examples) that answers every create with the same canned link.
+func WithKeyReuseCheck(on bool) Option {
+	return func(c *config) error { c.noReuseCheck = !on; return nil }
+}
+
 // WithLogger logs one line per attempt: operation, method, path template, status, attempt,
 // duration, request id and idempotency key. It never logs headers, credentials or bodies.
 func WithLogger(l *slog.Logger) Option {
@@ -160,10 +169,11 @@ func WithLogger(l *slog.Logger) Option {
 // Client calls the Dots payout-link API. It is safe for concurrent use. It never prints its
 // credentials: every fmt verb shows them redacted.
 type Client struct {
-	raw     *gen.Client
-	gen     *gen.ClientWithResponses
-	pipe    *pipeline
-	baseURL string
+	noReuseCheck bool // WithKeyReuseCheck(false)
+	raw          *gen.Client
+	gen          *gen.ClientWithResponses
+	pipe         *pipeline
+	baseURL      string
 }
 
 // NewClient makes a client for the App whose client id and API key are given. clientID must not
@@ -175,7 +185,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if strings.ContainsAny(clientID, ":\r\n") {
 		return nil, errors.New("dots: the client id must not contain ':' or line breaks")
 	}
-	cfg := config{env: Production, pipeline: pipeline{policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes,
+	cfg := config{env: Sandbox, pipeline: pipeline{policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes,
 		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -202,24 +212,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
 	}
-	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base}, nil
-}
-
-// NewClientFromEnv makes a client from DOTS_CLIENT_ID and DOTS_API_KEY, with DOTS_ENV
-// ("production" or "sandbox") and DOTS_BASE_URL if set. Options given win over the environment.
-func NewClientFromEnv(opts ...Option) (*Client, error) {
-	var envOpts []Option
-	if e := os.Getenv("DOTS_ENV"); e != "" {
-		envOpts = append(envOpts, WithEnvironment(Environment(strings.ToLower(e))))
-	}
-	if u := os.Getenv("DOTS_BASE_URL"); u != "" {
-		envOpts = append(envOpts, WithBaseURL(u))
-	}
-	id := os.Getenv("DOTS_CLIENT_ID")
-	if id == "" {
-		return nil, errors.New("dots: DOTS_CLIENT_ID is not set")
-	}
-	return NewClient(id, os.Getenv("DOTS_API_KEY"), append(envOpts, opts...)...)
+	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base, noReuseCheck: cfg.noReuseCheck}, nil
 }
 
 // BaseURL returns the base URL the client sends to.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,8 +71,8 @@ func TestNewClientOptions(t *testing.T) {
 		wantBase string
 		wantErr  string
 	}{
-		{"production by default", "pk_test_1", nil, "https://api.dots.dev/api", ""},
-		{"sandbox", "pk_test_1", []api.Option{api.WithEnvironment(api.Sandbox)}, "https://api.senddotssandbox.com/api", ""},
+		{"sandbox by default", "pk_test_1", nil, "https://api.senddotssandbox.com/api", ""},
+		{"production when asked", "pk_test_1", []api.Option{api.WithEnvironment(api.Production)}, "https://api.dots.dev/api", ""},
 		{"base URL wins", "pk_test_1", []api.Option{api.WithEnvironment(api.Sandbox), api.WithBaseURL("http://127.0.0.1:9/api")}, "http://127.0.0.1:9/api", ""},
 		{"localhost http", "pk_test_1", []api.Option{api.WithBaseURL("http://localhost:9/api")}, "http://localhost:9/api", ""},
 		{"ipv6 loopback http", "pk_test_1", []api.Option{api.WithBaseURL("http://[::1]:9/api")}, "http://[::1]:9/api", ""},
@@ -110,26 +112,42 @@ func TestNewClientOptions(t *testing.T) {
 }
 
 func TestNewClientFromEnv(t *testing.T) {
+	// unset marks a variable that is not set at all; "" is set but empty.
+	const unset = "\x00unset"
 	tests := []struct {
-		name, id, env, base, wantBase, wantErr string
+		name, id, key, env, base string
+		wantBase, wantErr        string
 	}{
-		{"production", "pk_test_1", "", "", "https://api.dots.dev/api", ""},
-		{"sandbox", "pk_test_1", "sandbox", "", "https://api.senddotssandbox.com/api", ""},
-		{"upper case env", "pk_test_1", "SANDBOX", "", "https://api.senddotssandbox.com/api", ""},
-		{"base URL wins", "pk_test_1", "sandbox", "http://127.0.0.1:1/api", "http://127.0.0.1:1/api", ""},
-		{"no client id", "", "", "", "", "DOTS_CLIENT_ID"},
-		{"bad env", "pk_test_1", "moon", "", "", "unknown environment"},
+		{"sandbox unless asked", "pk_test_1", testAPIKey, unset, unset, "https://api.senddotssandbox.com/api", ""},
+		{"production when asked", "pk_test_1", testAPIKey, "production", unset, "https://api.dots.dev/api", ""},
+		{"upper case env", "pk_test_1", testAPIKey, "SANDBOX", unset, "https://api.senddotssandbox.com/api", ""},
+		{"base URL wins", "pk_test_1", testAPIKey, "production", "http://127.0.0.1:1/api", "http://127.0.0.1:1/api", ""},
+		{"no client id", unset, testAPIKey, unset, unset, "", "DOTS_CLIENT_ID is not set"},
+		{"no API key", "pk_test_1", unset, unset, unset, "", "DOTS_API_KEY is not set"},
+		{"empty client id", "", testAPIKey, unset, unset, "", "DOTS_CLIENT_ID is set but empty"},
+		{"empty API key", "pk_test_1", "", unset, unset, "", "DOTS_API_KEY is set but empty"},
+		{"blank API key", "pk_test_1", "  ", unset, unset, "", "DOTS_API_KEY is set but empty"},
+		{"empty env", "pk_test_1", testAPIKey, "", unset, "", "DOTS_ENV is set but empty"},
+		{"empty base URL", "pk_test_1", testAPIKey, unset, "", "", "DOTS_BASE_URL is set but empty"},
+		{"bad env", "pk_test_1", testAPIKey, "moon", unset, "", "DOTS_ENV is \"moon\""},
+		{"key in the base URL", "pk_test_1", testAPIKey, unset, "https://pk_test_1:" + testAPIKey + "@api.example.com/api", "", "credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("DOTS_CLIENT_ID", tt.id)
-			t.Setenv("DOTS_API_KEY", testAPIKey)
-			t.Setenv("DOTS_ENV", tt.env)
-			t.Setenv("DOTS_BASE_URL", tt.base)
+			vars := map[string]string{"DOTS_CLIENT_ID": tt.id, "DOTS_API_KEY": tt.key, "DOTS_ENV": tt.env, "DOTS_BASE_URL": tt.base}
+			for k, v := range vars {
+				if v == unset {
+					// t.Setenv restores the variable afterwards; then unset it for this test.
+					t.Setenv(k, "")
+					os.Unsetenv(k)
+				} else {
+					t.Setenv(k, v)
+				}
+			}
 			c, err := api.NewClientFromEnv()
 			recordErr(err)
 			if err != nil && strings.Contains(err.Error(), testAPIKey) {
-				t.Fatal("the error repeats the API key it was given in the base URL")
+				t.Fatal("the error repeats the API key")
 			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -141,6 +159,34 @@ func TestNewClientFromEnv(t *testing.T) {
 				t.Fatalf("base = %v, err = %v; want %s", c, err, tt.wantBase)
 			}
 		})
+	}
+}
+
+func TestReadEnvNamesWhatIsSet(t *testing.T) {
+	lookup := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	if set := api.EnvSet(lookup(nil)); len(set) != 0 {
+		t.Fatalf("EnvSet of nothing = %v", set)
+	}
+	e, err := api.ReadEnv(lookup(map[string]string{"DOTS_API_KEY": testAPIKey, "DOTS_CLIENT_ID": "pk_test_1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"DOTS_CLIENT_ID", "DOTS_API_KEY"}; !slices.Equal(e.Set, want) || e.Environment != api.Sandbox {
+		t.Fatalf("Set = %v, environment %s; want %v and the sandbox", e.Set, e.Environment, want)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, e)
+		record(out)
+		if strings.Contains(out, testAPIKey) {
+			t.Fatalf("%s of an Env shows the API key", verb)
+		}
+	}
+	_, err = api.ReadEnv(lookup(map[string]string{"DOTS_CLIENT_ID": ""}))
+	var envErr *api.EnvError
+	if !errors.As(err, &envErr) || envErr.Var != "DOTS_CLIENT_ID" {
+		t.Fatalf("err = %v; want an *api.EnvError naming DOTS_CLIENT_ID", err)
 	}
 }
 

@@ -36,12 +36,16 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLink
 // used, whatever the outcome.
 //
 // Dots answers a create whose key it knows with the link that key made, even when the rest of
-// the body differs. So after every create the link is compared with the request (see
-// KeyReusedError); on a mismatch the link Dots holds for the key comes back together with an
-// error matching ErrIdempotencyKeyReused, and nothing new was paid.
+// the body differs. So when the caller supplied the key (a key made by this call is new and
+// cannot have been used), the link is compared with the request (see KeyReusedError); on a
+// mismatch the link Dots holds for the key comes back together with an error matching
+// ErrIdempotencyKeyReused, and nothing new was paid. WithKeyReuseCheck(false) turns the
+// comparison off, for a static mock that answers every create with one canned link.
 func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkRequest) (*gen.PayoutLink, string, error) {
 	const op = "create-payout-link"
-	if body.IdempotencyKey == nil || *body.IdempotencyKey == "" {
+	// Only a key the caller supplied can have been used before: one made here is new.
+	supplied := body.IdempotencyKey != nil && *body.IdempotencyKey != ""
+	if !supplied {
 		body.IdempotencyKey = Ptr(NewIdempotencyKey())
 	}
 	key := *body.IdempotencyKey
@@ -57,6 +61,9 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 	})
 	if err != nil {
 		return nil, key, withKey(err, key)
+	}
+	if !supplied || c.noReuseCheck {
+		return link, key, nil
 	}
 	if fields := differences(body, link); len(fields) > 0 {
 		return link, key, &KeyReusedError{IdempotencyKey: key, Fields: fields}

@@ -206,3 +206,39 @@ func TestKeyReuseIsCaught(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyReuseCheckOnlyWhereReuseIsPossible serves every create one canned link, as a static mock
+// (Prism serving a spec's example) does: its amount differs from every request's. A key the SDK
+// made in the call cannot have been used before, so only a key the caller supplied is checked,
+// and WithKeyReuseCheck(false) turns the check off for such a mock.
+func TestKeyReuseCheckOnlyWhereReuseIsPossible(t *testing.T) {
+	canned := strings.Replace(linkJSON, `"amount":1250`, `"amount":123`, 1)
+	tests := []struct {
+		name      string
+		supplied  bool
+		opts      []api.Option
+		wantReuse bool
+	}{
+		{"key made by the SDK", false, nil, false},
+		{"key supplied by the caller", true, nil, true},
+		{"key supplied, check turned off", true, []api.Option{api.WithKeyReuseCheck(false)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(201, canned))
+			body := createBody()
+			body.IdempotencyKey = nil
+			if tt.supplied {
+				body.IdempotencyKey = api.Ptr(api.NewIdempotencyKey())
+			}
+			link, _, err := h.client(tt.opts...).CreatePayoutLinkWithKey(context.Background(), body)
+			recordErr(err)
+			if link == nil || link.Amount != 123 {
+				t.Fatalf("link %v; want the canned link", link)
+			}
+			if errors.Is(err, api.ErrIdempotencyKeyReused) != tt.wantReuse || (err != nil) != tt.wantReuse {
+				t.Fatalf("err = %v; want key reused: %v", err, tt.wantReuse)
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer) error {
-	client, err := api.NewClientFromEnv() // DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_ENV, DOTS_BASE_URL
+	client, err := api.NewClientFromEnv() // DOTS_CLIENT_ID, DOTS_API_KEY; the sandbox unless DOTS_ENV=production
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func TestQuickstart(t *testing.T) {
 			srv.FailNext(tt.faults, mock.Fault{Status: 503, ApplyFirst: true})
 			t.Setenv("DOTS_CLIENT_ID", "pk_test_quickstart")
 			t.Setenv("DOTS_API_KEY", "sk_test_quickstart")
-			t.Setenv("DOTS_ENV", "")
+			t.Setenv("DOTS_ENV", "sandbox")
 			t.Setenv("DOTS_BASE_URL", srv.BaseURL())
 			var out bytes.Buffer
 			err := run(api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{BaseDelay: 1, MaxDelay: 1}), &out)
