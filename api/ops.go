@@ -178,9 +178,10 @@ func (c *Client) RedeliverPayoutLink(ctx context.Context, id string) (*gen.Redel
 // the idempotency key of a create, and where to decode a success body (the pipeline decodes it
 // while it checks it, so the body is read once).
 type typedCall struct {
-	key     string // the idempotency key, or ""
-	out     any    // a pointer to the zero value the success body decodes into
-	claimed bool   // the pipeline took the call up (for the typed method's own request only)
+	key     string       // the idempotency key, or ""
+	out     any          // a pointer to the zero value the success body decodes into
+	claimed bool         // the pipeline took the call up (for the typed method's own request only)
+	notes   []codec.Note // what was odd in the success body, read leniently
 }
 
 // do sends one typed call with send (a method of the generated client) and returns the value

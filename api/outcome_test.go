@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -239,6 +240,59 @@ func TestKeyReuseCheckOnlyWhereReuseIsPossible(t *testing.T) {
 			if errors.Is(err, api.ErrIdempotencyKeyReused) != tt.wantReuse || (err != nil) != tt.wantReuse {
 				t.Fatalf("err = %v; want key reused: %v", err, tt.wantReuse)
 			}
+		})
+	}
+}
+
+// TestOneOddFieldNeverHidesTheAnswer: Dots' own spec types amount as a number. A link answered
+// with a fraction of a cent is still the link: the call succeeds (a paid link must not read as
+// "outcome unknown", which a retry with the same key would repeat forever), the amount reads as
+// its whole cents, and a Warning names the field.
+func TestOneOddFieldNeverHidesTheAnswer(t *testing.T) {
+	odd := strings.Replace(linkJSON, `"amount":1250`, `"amount":1250.5`, 1)
+	other := strings.Replace(linkJSON, linkID, "9b2f7c1e-3a4d-4e5f-8a6b-7c8d9e0f1a2b", 1)
+	tests := []struct {
+		name   string
+		answer string
+		call   func(c *api.Client) (int, error) // returns how many links the answer held
+		field  string
+	}{
+		{"create answered 201 with 1250.5", odd, func(c *api.Client) (int, error) {
+			l, err := c.CreatePayoutLink(context.Background(), createBody())
+			if l == nil || l.Amount != 1250 || l.ID != linkID {
+				return 0, fmt.Errorf("link %+v", l)
+			}
+			return 1, err
+		}, "amount"},
+		{"a list page with one link at 99.5", `{"has_more":false,"data":[` + other + `,` + strings.Replace(odd, "1250.5", "99.5", 1) + `]}`, func(c *api.Client) (int, error) {
+			page, err := c.ListPayoutLinks(context.Background(), nil)
+			if page == nil || len(page.Data) != 2 || page.Data[0].Amount != 1250 || page.Data[1].Amount != 99 {
+				return 0, fmt.Errorf("page %+v", page)
+			}
+			return len(page.Data), err
+		}, "data[1].amount"},
+		{"a created time that cannot be read", strings.Replace(linkJSON, `"2024-07-11T12:31:33.479437Z"`, `"last tuesday"`, 1), func(c *api.Client) (int, error) {
+			l, err := c.GetPayoutLink(context.Background(), linkID)
+			if l == nil || l.Amount != 1250 || !l.Created.IsZero() {
+				return 0, fmt.Errorf("link %+v", l)
+			}
+			return 1, err
+		}, "created"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(201, tt.answer), allowMalformed)
+			var got []api.Warning
+			c := h.client(api.WithWarnings(func(_ context.Context, w api.Warning) { got = append(got, w) }))
+			n, err := tt.call(c)
+			recordErr(err)
+			if err != nil || n == 0 {
+				t.Fatalf("err = %v, %d links; want the answer and no error", err, n)
+			}
+			if len(got) != 1 || got[0].Field != tt.field || got[0].Operation == "" {
+				t.Fatalf("warnings %v; want one naming %s", got, tt.field)
+			}
+			record(got[0].String())
 		})
 	}
 }

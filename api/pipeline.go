@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,7 @@ type pipeline struct {
 	validator *dots.Validator
 	contract  ContractMode
 	report    func(ContractFinding)
+	warnings  func(context.Context, Warning)
 
 	// Seams for tests: how to wait, what time it is, and the jitter in [0, 1).
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -170,6 +172,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			}
 			p.log(ctx, info, attempt, resp, elapsed, nil)
 			if call != nil {
+				p.warn(ctx, info.op, call.notes)
 				resp.Body = http.NoBody // decoded into call.out already
 			} else {
 				resp.Body = io.NopCloser(bytes.NewReader(respBody))
@@ -211,9 +214,21 @@ func (p *pipeline) checkSuccess(op *dots.Operation, call *typedCall, h http.Head
 			return errors.New("the success response body is empty")
 		}
 	case call != nil:
-		if err := codec.Unmarshal(body, call.out); err != nil {
+		if codec.Unmarshal(body, call.out) == nil {
+			return nil
+		}
+		// One odd field must not hide the answer: read it again leniently, and say what was odd.
+		reflect.ValueOf(call.out).Elem().SetZero()
+		notes, err := codec.UnmarshalLenient(body, call.out)
+		if err != nil {
 			return fmt.Errorf("decoding the success response body: %w", err)
 		}
+		for _, n := range notes {
+			if n.Pointer == "" {
+				return fmt.Errorf("decoding the success response body: %s", n.Problem)
+			}
+		}
+		call.notes = notes
 	case strings.Contains(h.Get("Content-Type"), "json") && !json.Valid(body):
 		return errors.New("the success response body is not valid JSON")
 	}

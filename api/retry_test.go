@@ -227,7 +227,7 @@ func TestIdempotencyKeyOfEveryFailure(t *testing.T) {
 		{"dropped", drop, createBody, true},
 		{"broken success body", jsonHandler(201, `{"id":`), createBody, true},
 		{"empty success body", jsonHandler(201, ``), createBody, true},
-		{"undecodable success body", jsonHandler(201, `{"amount":"many"}`), createBody, true},
+		{"success body of the wrong kind", jsonHandler(201, `["not","a","link"]`), createBody, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
