@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptrace"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
@@ -295,4 +297,77 @@ func TestOneOddFieldNeverHidesTheAnswer(t *testing.T) {
 			record(got[0].String())
 		})
 	}
+}
+
+// TestNothingSentIsNeverUnknown: a context that is done before any byte of the request left
+// (cancelled before the call, expired before it, or ended while the request waited for a
+// connection) gives a definite "not sent", with the context's error wrapped. Nothing reached
+// the server, so nothing can have been paid.
+func TestNothingSentIsNeverUnknown(t *testing.T) {
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	h := newHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			close(holding)
+			<-release
+			jsonHandler(200, linkJSON).ServeHTTP(w, r)
+			return
+		}
+		jsonHandler(201, linkJSON).ServeHTTP(w, r)
+	}))
+	defer close(release)
+	// One connection at most, so a second request waits for the first.
+	c := h.client(api.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}), api.WithMaxRetries(0))
+	tests := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"cancelled before the call", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, context.Canceled},
+		{"expired before the call", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		}, context.DeadlineExceeded},
+		{"cancelled while waiting for a connection", func() (context.Context, context.CancelFunc) {
+			// A get holds the only connection until the test ends; the create waits for one,
+			// and its context ends the moment net/http starts waiting.
+			go func() { _, _ = c.GetPayoutLink(context.Background(), linkID) }()
+			<-holding
+			ctx, cancel := context.WithCancel(context.Background())
+			return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) { cancel() }}), cancel
+		}, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			before := len(h.seenCreates())
+			_, _, err := c.CreatePayoutLinkWithKey(ctx, createBody())
+			recordErr(err)
+			if errors.Is(err, api.ErrOutcomeUnknown) || !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v; want %v and not an unknown outcome", err, tt.want)
+			}
+			var re *api.RequestError
+			if !errors.As(err, &re) || re.OutcomeUnknown {
+				t.Fatalf("err = %#v; want a *api.RequestError with OutcomeUnknown false", err)
+			}
+			if n := len(h.seenCreates()) - before; n != 0 {
+				t.Fatalf("the server received %d creates; want none", n)
+			}
+		})
+	}
+}
+
+// seenCreates lists the creates the harness received.
+func (h *harness) seenCreates() []seenRequest {
+	var out []seenRequest
+	for _, r := range h.seen() {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -13,9 +13,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -260,15 +262,19 @@ func (p *pipeline) setHeaders(h http.Header) {
 // redirects and the transport's own retries). A *bytes.Reader in a NopCloser on purpose: net/http
 // knows it as in-memory and writes headers and body in one go.
 func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body []byte) (*http.Response, []byte, error) {
-	r := req
-	switch {
-	case p.attemptTO > 0:
-		actx, cancel := context.WithTimeout(ctx, p.attemptTO)
-		defer cancel()
-		r = req.WithContext(actx)
-	case n > 1:
-		r = req.WithContext(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, notSentError{err} // the caller's context is done: nothing goes out
 	}
+	actx := ctx
+	if p.attemptTO > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, p.attemptTO)
+		defer cancel()
+	}
+	// The trace tells an attempt that never got a connection (nothing was sent) from one that
+	// may have reached Dots, whatever ended it.
+	var ct connTrace
+	r := req.WithContext(httptrace.WithClientTrace(actx, ct.trace()))
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -276,7 +282,11 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body [
 	}
 	resp, err := p.client.Do(r)
 	if err != nil {
-		return nil, nil, cleanTransportError(err)
+		err = cleanTransportError(err)
+		if ct.asked.Load() && !ct.got.Load() {
+			err = notSentError{err}
+		}
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := readBody(resp.Body, resp.ContentLength, p.maxBody)
@@ -384,9 +394,32 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// surelyNotSent reports errors raised before any byte of the request could reach Dots: DNS
-// failures, refused or failed dials, and TLS handshake failures.
+// connTrace records whether net/http began to get a connection for an attempt and whether it
+// got one. A transport that fires no trace events leaves both false.
+type connTrace struct {
+	asked, got atomic.Bool
+}
+
+func (t *connTrace) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { t.asked.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { t.got.Store(true) },
+	}
+}
+
+// notSentError is the error of an attempt that surely sent nothing: the caller's context was
+// done before it began, or net/http never got a connection for it.
+type notSentError struct{ error }
+
+func (e notSentError) Unwrap() error { return e.error }
+
+// surelyNotSent reports errors raised before any byte of the request could reach Dots: an
+// attempt that never got a connection, DNS failures, refused or failed dials, and TLS handshake
+// failures.
 func surelyNotSent(err error) bool {
+	if errors.As(err, new(notSentError)) {
+		return true
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return true
