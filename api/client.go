@@ -106,7 +106,8 @@ func WithUserAgent(ua string) Option {
 	return func(c *config) error { c.userAgent = ua; return nil }
 }
 
-// WithMaxRetries sets how often a failed request is repeated (default 2; 0 disables retries).
+// WithMaxRetries sets how often a failed request is repeated after its first attempt (default
+// 2; 0 disables retries), keeping the policy's delays.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -117,13 +118,14 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithRetryPolicy sets the whole retry policy (see RetryPolicy for the backoff formula).
+// WithRetryPolicy sets the whole retry policy (see RetryPolicy: MaxRetries 0 is no retries,
+// zero delays are the defaults).
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) error {
-		if p.MaxRetries < 0 || p.BaseDelay <= 0 || p.MaxDelay < p.BaseDelay {
-			return errors.New("dots: WithRetryPolicy needs MaxRetries >= 0 and 0 < BaseDelay <= MaxDelay")
+		if p.MaxDelay > 0 && p.MaxDelay < p.BaseDelay {
+			return errors.New("dots: WithRetryPolicy needs BaseDelay <= MaxDelay")
 		}
-		c.policy = p
+		c.policy = p.normalized()
 		return nil
 	}
 }

@@ -86,7 +86,7 @@ func TestNewClientOptions(t *testing.T) {
 		{"unknown environment", "pk_test_1", []api.Option{api.WithEnvironment("staging")}, "", "unknown environment"},
 		{"nil http client", "pk_test_1", []api.Option{api.WithHTTPClient(nil)}, "", "nil"},
 		{"negative retries", "pk_test_1", []api.Option{api.WithMaxRetries(-1)}, "", "n >= 0"},
-		{"bad retry policy", "pk_test_1", []api.Option{api.WithRetryPolicy(api.RetryPolicy{BaseDelay: time.Second})}, "", "BaseDelay"},
+		{"bad retry policy", "pk_test_1", []api.Option{api.WithRetryPolicy(api.RetryPolicy{BaseDelay: 2 * time.Second, MaxDelay: time.Second})}, "", "BaseDelay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,11 +73,11 @@ const (
 	ctxRetryPolicy
 )
 
-// ContextWithRetryPolicy returns a context that overrides the client's retry policy for the calls made
-// with it: the per-call override. Zero fields keep the client's values; MaxRetries < 0 disables
-// retries for the call.
+// ContextWithRetryPolicy returns a context whose calls use p instead of the client's retry
+// policy: the per-call override. p means what it means for WithRetryPolicy: MaxRetries 0 (or
+// less) is no retries, zero delays are the defaults.
 func ContextWithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context {
-	return context.WithValue(ctx, ctxRetryPolicy, p)
+	return context.WithValue(ctx, ctxRetryPolicy, p.normalized())
 }
 
 func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
@@ -124,7 +124,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	}
 	policy := p.policy
 	if o, ok := ctx.Value(ctxRetryPolicy).(RetryPolicy); ok {
-		policy = policy.merge(o)
+		policy = o
 	}
 
 	p.setHeaders(req.Header)
@@ -488,35 +488,36 @@ func (p *pipeline) log(ctx context.Context, c callInfo, attempt int, resp *http.
 	p.logger.LogAttrs(ctx, level, "dots request", attrs...)
 }
 
-// RetryPolicy says how often and how long to wait when a request is retried.
+// RetryPolicy says how often and how long to wait when a request is retried. It means the same
+// wherever it is given (WithRetryPolicy, ContextWithRetryPolicy): MaxRetries is the number of
+// retries after the first attempt, so 0 (or less) means one attempt and no retries; a zero
+// BaseDelay or MaxDelay means the default's (DefaultRetryPolicy). The zero RetryPolicy is
+// "no retries".
 //
 // The wait before retry n (1, 2, ...) is d/2 + rand[0, d/2) with d = min(MaxDelay, BaseDelay·2^(n-1))
 // ("equal jitter"). A Retry-After answer (seconds or an HTTP date) replaces it, clamped to
 // MaxDelay. A wait that would end after the context's deadline is not started.
 type RetryPolicy struct {
-	// MaxRetries is how many times a failed request is repeated (2 by default; 0 disables).
+	// MaxRetries is how many times a failed request is repeated after its first attempt:
+	// 0 (or less) never repeats it. DefaultRetryPolicy has 2.
 	MaxRetries int
-	// BaseDelay is the first wait (0.5 s by default).
+	// BaseDelay is the first wait (0: 0.5 s).
 	BaseDelay time.Duration
-	// MaxDelay caps every wait (8 s by default).
+	// MaxDelay caps every wait (0: 8 s; never below BaseDelay).
 	MaxDelay time.Duration
 }
 
 // DefaultRetryPolicy is the policy a new client starts with.
 var DefaultRetryPolicy = RetryPolicy{MaxRetries: 2, BaseDelay: 500 * time.Millisecond, MaxDelay: 8 * time.Second}
 
-func (p RetryPolicy) merge(o RetryPolicy) RetryPolicy {
-	switch {
-	case o.MaxRetries < 0:
-		p.MaxRetries = 0
-	case o.MaxRetries > 0:
-		p.MaxRetries = o.MaxRetries
+// normalized fills the zero delays with the defaults' and reads a negative MaxRetries as 0.
+func (p RetryPolicy) normalized() RetryPolicy {
+	p.MaxRetries = max(p.MaxRetries, 0)
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = DefaultRetryPolicy.BaseDelay
 	}
-	if o.BaseDelay > 0 {
-		p.BaseDelay = o.BaseDelay
-	}
-	if o.MaxDelay > 0 {
-		p.MaxDelay = o.MaxDelay
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = max(DefaultRetryPolicy.MaxDelay, p.BaseDelay)
 	}
 	return p
 }

@@ -385,21 +385,42 @@ func TestCallerCancelStopsRetries(t *testing.T) {
 	}
 }
 
-func TestPerCallRetryOverride(t *testing.T) {
-	h := newHarness(t, jsonHandler(503, `{}`), allowMalformed)
-	c := h.client(api.WithMaxRetries(4))
-	_, _ = c.GetPayoutLink(api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{MaxRetries: -1}), linkID)
-	if h.count() != 1 {
-		t.Fatalf("override to no retries: %d attempts", h.count())
+// TestRetryPolicyMeansOneThingEverywhere: a RetryPolicy gives the same number of attempts
+// whether it is the client's (WithRetryPolicy) or one call's (ContextWithRetryPolicy): MaxRetries
+// 0 is one attempt, the zero policy too.
+func TestRetryPolicyMeansOneThingEverywhere(t *testing.T) {
+	fast := func(n int) api.RetryPolicy { return api.RetryPolicy{MaxRetries: n, BaseDelay: time.Millisecond} }
+	tests := []struct {
+		name     string
+		client   []api.Option
+		perCall  *api.RetryPolicy
+		attempts int
+	}{
+		{"client default", nil, nil, 3},
+		{"WithMaxRetries(4)", []api.Option{api.WithMaxRetries(4)}, nil, 5},
+		{"WithMaxRetries(0)", []api.Option{api.WithMaxRetries(0)}, nil, 1},
+		{"WithRetryPolicy MaxRetries 0", []api.Option{api.WithRetryPolicy(fast(0))}, nil, 1},
+		{"WithRetryPolicy zero policy", []api.Option{api.WithRetryPolicy(api.RetryPolicy{})}, nil, 1},
+		{"WithRetryPolicy MaxRetries 1", []api.Option{api.WithRetryPolicy(fast(1))}, nil, 2},
+		{"per call MaxRetries 0", []api.Option{api.WithMaxRetries(4)}, &api.RetryPolicy{}, 1},
+		{"per call MaxRetries 0, delays set", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(0)), 1},
+		{"per call negative", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(-1)), 1},
+		{"per call MaxRetries 1", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(1)), 2},
+		{"per call more than the client", []api.Option{api.WithMaxRetries(0)}, api.Ptr(fast(3)), 4},
 	}
-	_, _ = c.GetPayoutLink(context.Background(), linkID)
-	if h.count() != 1+5 {
-		t.Fatalf("WithMaxRetries(4): %d attempts", h.count()-1)
-	}
-	h2 := newHarness(t, jsonHandler(503, `{}`), allowMalformed)
-	_, _ = h2.client(api.WithMaxRetries(0)).GetPayoutLink(context.Background(), linkID)
-	if h2.count() != 1 {
-		t.Fatalf("WithMaxRetries(0): %d attempts", h2.count())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(503, `{}`), allowMalformed)
+			ctx := context.Background()
+			if tt.perCall != nil {
+				ctx = api.ContextWithRetryPolicy(ctx, *tt.perCall)
+			}
+			_, err := h.client(tt.client...).GetPayoutLink(ctx, linkID)
+			recordErr(err)
+			if h.count() != tt.attempts {
+				t.Fatalf("%d attempts, want %d", h.count(), tt.attempts)
+			}
+		})
 	}
 }
 

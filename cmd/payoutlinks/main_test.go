@@ -50,7 +50,7 @@ func newCLI(t *testing.T) *cli {
 // fastRetries keeps the SDK's retries (so faults exhaust them as they would for a user) but
 // with millisecond waits.
 func fastRetries() context.Context {
-	return api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond})
+	return api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond})
 }
 
 func (c *cli) run(args ...string) (code int, stdout, stderr string) {

@@ -33,7 +33,7 @@ func TestQuickstart(t *testing.T) {
 			t.Setenv("DOTS_ENV", "sandbox")
 			t.Setenv("DOTS_BASE_URL", srv.BaseURL())
 			var out bytes.Buffer
-			err := run(api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{BaseDelay: 1, MaxDelay: 1}), &out)
+			err := run(api.ContextWithRetryPolicy(context.Background(), api.RetryPolicy{MaxRetries: 2, BaseDelay: 1, MaxDelay: 1}), &out)
 			if errors.Is(err, api.ErrOutcomeUnknown) != tt.unknown || !strings.Contains(out.String(), tt.want) {
 				t.Fatalf("err %v, output %q", err, out.String())
 			}
