@@ -10,6 +10,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -235,30 +237,39 @@ func (c Client) Format(f fmt.State, _ rune) {
 // secret keeps a credential in a closure: reflection (and so fmt, %+v included) cannot reach it.
 func secret(s string) func() string { return func() string { return s } }
 
-// secrets keeps the credentials an answer could echo (a proxy that reflects the request) in a
-// closure, for redaction; empty ones are left out.
+// secrets keeps the credentials an answer could echo (a proxy that reflects the request, a
+// debugging endpoint) in a closure, for redaction: each in every form it may come back in —
+// as sent, URL-escaped (query and path), and escaped inside a JSON string (with "/" escaped too,
+// as JSON allows). Empty ones are left
+// out; redact matches them without regard to ASCII case.
 func secrets(ss ...string) func() []string {
 	var keep []string
 	for _, s := range ss {
-		if s != "" {
-			keep = append(keep, s)
+		if s == "" {
+			continue
+		}
+		quoted, _ := json.Marshal(s) // encoding/json's escapes: <, >, & and control characters
+		inJSON := string(quoted[1 : len(quoted)-1])
+		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s), inJSON, strings.ReplaceAll(inJSON, "/", `\/`)} {
+			if !slices.Contains(keep, form) {
+				keep = append(keep, form)
+			}
 		}
 	}
 	return func() []string { return keep }
 }
 
+// checkBaseURL refuses a base URL that is not an absolute https URL (http on a loopback host).
+// One that carries credentials, in any shape ("https://pk:KEY@host", "https:/pk:KEY@host",
+// "pk:KEY@host/api"), is refused first, and a URL is never quoted unless it parsed and holds no
+// "@": it may hold a key.
 func checkBaseURL(base string) error {
-	// Userinfo is refused before anything else, and the URL is never repeated then: it may hold
-	// a key ("https://pk_live_...:sk_live_...@host/api").
-	if _, authority, ok := strings.Cut(base, "://"); ok && strings.Contains(strings.SplitN(authority, "/", 2)[0], "@") {
-		return errors.New("dots: the base URL must not carry credentials (user:password@); pass them to NewClient")
+	if strings.Contains(base, "@") {
+		return errors.New("dots: the base URL must not carry credentials (user:password@, or any '@'); pass them to NewClient")
 	}
 	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("dots: base URL %q is not an absolute URL", base)
-	}
-	if u.User != nil {
-		return errors.New("dots: the base URL must not carry credentials")
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return errors.New("dots: the base URL is not an absolute URL such as https://api.dots.dev/api")
 	}
 	switch u.Scheme {
 	case "https":

@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -83,6 +87,12 @@ func TestNewClientOptions(t *testing.T) {
 		{"key in a URL without host", "pk_test_1", []api.Option{api.WithBaseURL("https://pk_test_1:" + testAPIKey + "@/api")}, "", "credentials"},
 		{"key in an unparseable URL", "pk_test_1", []api.Option{api.WithBaseURL("https://pk_test_1:" + testAPIKey + "@api.example.com:port/api")}, "", "credentials"},
 		{"key in a loopback URL", "pk_test_1", []api.Option{api.WithBaseURL("http://pk_test_1:" + testAPIKey + "@127.0.0.1:9/api")}, "", "credentials"},
+		{"key in a URL with one slash", "pk_test_1", []api.Option{api.WithBaseURL("https:/pk_test_1:" + testAPIKey + "@api.example.com/api")}, "", "credentials"},
+		{"key in a URL without a scheme", "pk_test_1", []api.Option{api.WithBaseURL("pk_test_1:" + testAPIKey + "@api.example.com/api")}, "", "credentials"},
+		{"key in a URL without a scheme or user", "pk_test_1", []api.Option{api.WithBaseURL(testAPIKey + "@api.example.com")}, "", "credentials"},
+		{"key as a URL's password with a bad port", "pk_test_1", []api.Option{api.WithBaseURL("https://pk:" + testAPIKey + "@h:p/api")}, "", "credentials"},
+		{"a key-like URL that does not parse", "pk_test_1", []api.Option{api.WithBaseURL("https://" + testAPIKey + ":%zz/api")}, "", "absolute"},
+		{"an opaque URL", "pk_test_1", []api.Option{api.WithBaseURL("https:" + testAPIKey)}, "", "absolute"},
 		{"unknown environment", "pk_test_1", []api.Option{api.WithEnvironment("staging")}, "", "unknown environment"},
 		{"nil http client", "pk_test_1", []api.Option{api.WithHTTPClient(nil)}, "", "nil"},
 		{"negative retries", "pk_test_1", []api.Option{api.WithMaxRetries(-1)}, "", "n >= 0"},
@@ -515,28 +525,61 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 }
 
-// TestEchoedCredentialsAreRedacted: an answer that echoes the request (a proxy's error page) does
-// not carry the credentials into *Error, whose Body the caller may print.
+// jsonEscape is s as encoding/json writes it inside a string, without the quotes.
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// TestEchoedCredentialsAreRedacted: an answer that echoes the request (a proxy's error page, a
+// debugging endpoint) carries no credential, in any encoding, into what the SDK keeps or prints:
+// *Error's Body, Message and RequestID, the error's text, and the log line.
 func TestEchoedCredentialsAreRedacted(t *testing.T) {
-	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		msg, _ := json.Marshal("proxy refused: Authorization: " + r.Header.Get("Authorization") + " key " + testAPIKey)
-		_, _ = w.Write([]byte(`{"message":` + string(msg) + `}`))
-	})
-	h := newHarness(t, echo, allowMalformed)
-	_, err := h.client().GetPayoutLink(context.Background(), linkID)
-	recordErr(err)
-	var e *api.Error
-	if !errors.As(err, &e) || e.StatusCode != 400 {
-		t.Fatalf("err = %v", err)
+	const key = "sk_test_a/b+c=d&e f" // every character URL and JSON escaping change
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk_test_echo:"+key))
+	forms := map[string]func(string) string{
+		"as sent":            func(s string) string { return s },
+		"query-escaped":      url.QueryEscape,
+		"path-escaped":       url.PathEscape,
+		"escaped, lowercase": func(s string) string { return strings.ToLower(url.QueryEscape(s)) },
+		"JSON-escaped":       jsonEscape,
+		"JSON-escaped slash": func(s string) string { return strings.ReplaceAll(jsonEscape(s), "/", `\/`) },
 	}
-	for _, s := range []string{string(e.Body), e.Message, err.Error(), fmt.Sprintf("%+v", e)} {
-		if strings.Contains(s, testAPIKey) || strings.Contains(s, testAuthValue) {
-			t.Fatal("the error keeps a credential the answer echoed")
-		}
-	}
-	if !strings.Contains(e.Message, "Authorization: Basic [redacted]") {
-		t.Fatalf("message %q; want the echo kept, with the credential redacted", e.Message)
+	for name, form := range forms {
+		t.Run(name, func(t *testing.T) {
+			echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				auth := r.Header.Get("Authorization")
+				w.Header().Set("X-Request-Id", "req_"+form(key))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				// The forms are written into the body as they are: each is valid inside a JSON string.
+				_, _ = w.Write([]byte(`{"message":"proxy refused: Authorization: ` + form(auth) + ` key ` + form(key) + `"}`))
+			})
+			h := newHarness(t, echo, allowMalformed)
+			var logged bytes.Buffer
+			c, err := api.NewClient("pk_test_echo", key, api.WithBaseURL(h.baseURL()),
+				api.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))), api.WithMaxRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.GetPayoutLink(context.Background(), linkID)
+			var e *api.Error
+			if !errors.As(err, &e) || e.StatusCode != 400 {
+				t.Fatalf("err = %v", err)
+			}
+			for what, text := range map[string]string{"Body": string(e.Body), "Message": e.Message, "RequestID": e.RequestID,
+				"Error()": err.Error(), "%+v": fmt.Sprintf("%+v", e), "log": logged.String()} {
+				for _, secret := range []string{key, basic[len("Basic "):]} {
+					for _, f := range forms {
+						if strings.Contains(strings.ToLower(text), strings.ToLower(f(secret))) {
+							t.Errorf("%s keeps a credential the answer echoed", what)
+						}
+					}
+				}
+			}
+			if !strings.HasPrefix(strings.ToLower(e.Message), "proxy refused: authorization: basic") || !strings.Contains(e.Message, "[redacted]") || e.RequestID != "req_[redacted]" {
+				t.Fatalf("message %q, request id %q; want the echo kept, with the credential redacted", e.Message, e.RequestID)
+			}
+		})
 	}
 }

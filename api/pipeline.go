@@ -181,7 +181,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			}
 			return resp, nil
 		default:
-			e := info.apiError(attempt, resp, redact(respBody, p.secrets()))
+			e := info.apiError(attempt, resp, respBody, p.secrets())
 			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
 			e.OutcomeUnknown = mayHaveApplied
 			out = e
@@ -332,29 +332,59 @@ func (c callInfo) requestError(attempts int, sent bool, err error) *RequestError
 		Method: c.method, Path: c.path, Err: err}
 }
 
-// redact replaces every credential in body with "[redacted]": an answer may echo the request
-// (a proxy's error page, a debugging endpoint), and *Error keeps the body.
-func redact(body []byte, secrets []string) []byte {
+// redact replaces every credential in text with "[redacted]", matching without regard to ASCII
+// case (an escape may come back as %2f or %2F): an answer may echo the request, and *Error keeps
+// its body and request id. text is not changed; a copy is returned when something was replaced.
+func redact[T ~[]byte | ~string](text T, secrets []string) T {
+	var lower []byte
 	for _, s := range secrets {
-		if bytes.Contains(body, []byte(s)) {
-			body = bytes.ReplaceAll(body, []byte(s), []byte("[redacted]"))
+		if len(s) > len(text) {
+			continue
 		}
+		if lower == nil {
+			lower = asciiLower([]byte(text))
+		}
+		ls := asciiLower([]byte(s))
+		if !bytes.Contains(lower, ls) {
+			continue
+		}
+		var out []byte
+		for {
+			i := bytes.Index(lower, ls)
+			if i < 0 {
+				break
+			}
+			out = append(out, text[:i]...)
+			out = append(out, "[redacted]"...)
+			text, lower = text[i+len(s):], lower[i+len(s):]
+		}
+		text = T(append(out, text...))
+		lower = asciiLower([]byte(text))
 	}
-	return body
+	return text
+}
+
+// asciiLower lowers the ASCII letters of b in a copy, keeping every other byte (and the length).
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // maxErrorBody is how much of an error body *Error keeps.
 const maxErrorBody = 8 << 10
 
-func (c callInfo) apiError(attempts int, resp *http.Response, body []byte) *Error {
+// apiError is the *Error of a non-2xx answer, with every credential redacted from what it keeps.
+func (c callInfo) apiError(attempts int, resp *http.Response, body []byte, secrets []string) *Error {
 	e := &Error{Call: Call{Operation: c.op, Attempts: attempts, IdempotencyKey: c.key},
-		StatusCode: resp.StatusCode, RequestID: requestID(resp.Header)}
-	if len(body) > maxErrorBody {
-		e.Body = append([]byte(nil), body[:maxErrorBody]...)
-	} else {
-		e.Body = body
-	}
-	// Any JSON shape may come: a string is taken as it is, a number or a bool as its text.
+		StatusCode: resp.StatusCode, RequestID: redact(requestID(resp.Header), secrets)}
+	// Any JSON shape may come: a string is taken as it is, a number or a bool as its text. The
+	// decoded text is redacted too: JSON may have escaped a credential's characters in the body.
 	var parsed struct {
 		Message   any `json:"message"`
 		Error     any `json:"error"`
@@ -362,8 +392,14 @@ func (c callInfo) apiError(attempts int, resp *http.Response, body []byte) *Erro
 		Code      any `json:"code"`
 	}
 	if codec.Unmarshal(body, &parsed) == nil {
-		e.Message = cmp.Or(scalar(parsed.Message), scalar(parsed.Error))
-		e.Code = cmp.Or(scalar(parsed.ErrorCode), scalar(parsed.Code))
+		e.Message = redact(cmp.Or(scalar(parsed.Message), scalar(parsed.Error)), secrets)
+		e.Code = redact(cmp.Or(scalar(parsed.ErrorCode), scalar(parsed.Code)), secrets)
+	}
+	body = redact(body, secrets)
+	if len(body) > maxErrorBody {
+		e.Body = append([]byte(nil), body[:maxErrorBody]...)
+	} else {
+		e.Body = body
 	}
 	return e
 }
@@ -476,7 +512,7 @@ func (p *pipeline) log(ctx context.Context, c callInfo, attempt int, resp *http.
 		slog.Int("attempt", attempt), slog.Duration("duration", d),
 	}
 	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", requestID(resp.Header)))
+		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", redact(requestID(resp.Header), p.secrets())))
 	}
 	if c.key != "" {
 		attrs = append(attrs, slog.String("idempotency_key", c.key))
