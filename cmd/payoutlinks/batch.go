@@ -219,26 +219,21 @@ func reportRefusal(err error, stderr io.Writer) int {
 	return 0
 }
 
-// batchClient makes the client from the environment. A batch never runs against a throwaway
-// mock (its journal would record links that do not exist): it needs DOTS_CLIENT_ID.
+// batchClient makes the client from the DOTS_* variables as api.ReadEnv reads them (the sandbox
+// unless production is asked for; --env wins over DOTS_ENV). A batch never runs against a
+// throwaway mock (its journal would record links that do not exist): it needs credentials.
+// getenv cannot tell a variable set to "" from one not set, so such a variable reads as not set
+// here: DOTS_CLIENT_ID and DOTS_API_KEY are then refused as missing.
 func batchClient(envFlag string, throttle *batch.Throttle, getenv func(string) string) (*api.Client, error) {
-	env := strings.ToLower(envFlag)
-	if env == "" {
-		env = strings.ToLower(getenv("DOTS_ENV"))
+	e, err := api.ReadEnv(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+	if err != nil {
+		return nil, fmt.Errorf("%w: a batch needs real credentials (for a local mock, run 'payoutlinks mock' and set DOTS_BASE_URL and test credentials); --dry-run needs none", err)
 	}
-	if env == "" {
-		env = string(api.Sandbox)
+	if envFlag != "" {
+		e.Environment = api.Environment(strings.ToLower(envFlag))
 	}
-	id := getenv("DOTS_CLIENT_ID")
-	if id == "" {
-		return nil, errors.New("DOTS_CLIENT_ID is not set: a batch needs real credentials (for a local mock, run 'payoutlinks mock' and set DOTS_BASE_URL and test credentials); --dry-run needs none")
-	}
-	opts := []api.Option{api.WithEnvironment(api.Environment(env)), api.WithUserAgent("payoutlinks-batch"),
-		api.WithHTTPClient(&http.Client{Transport: throttle.Transport(nil)})}
-	if u := getenv("DOTS_BASE_URL"); u != "" {
-		opts = append(opts, api.WithBaseURL(u))
-	}
-	return api.NewClient(id, getenv("DOTS_API_KEY"), append(opts, batchClientOptions...)...)
+	opts := append(e.Options(), api.WithUserAgent("payoutlinks-batch"), api.WithHTTPClient(&http.Client{Transport: throttle.Transport(nil)}))
+	return api.NewClient(e.ClientID, e.APIKey, append(opts, batchClientOptions...)...)
 }
 
 // resultsFile writes the results CSV to a temporary file beside its path, renamed into place

@@ -268,7 +268,7 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 	// Help goes to stdout, flags written --flag, as for every command; so does 'help batch'.
 	for _, args := range [][]string{{"batch", "--help"}, {"help", "batch"}} {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb, getenv)
+		code := run(context.Background(), args, &out, &errb, func(k string) (string, bool) { v := getenv(k); return v, v != "" })
 		if code != 0 || !strings.Contains(out.String(), "Exit codes: 0 every row") || !strings.Contains(out.String(), "  --concurrency") || errb.Len() != 0 {
 			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, out.String(), errb.String())
 		}

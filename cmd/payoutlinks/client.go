@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/payoutkit/dots-go/api"
@@ -15,24 +16,18 @@ type clientChoice struct {
 	mock bool   // --mock
 }
 
-// dotsVars are the variables that ask for a real Dots: with any of them set, or --env given, the
-// built-in mock server answers only with --mock.
-var dotsVars = []string{"DOTS_CLIENT_ID", "DOTS_API_KEY", "DOTS_BASE_URL", "DOTS_ENV"}
-
 // newClient builds the client the command line and the environment ask for, or starts the
-// built-in mock server when they ask for nothing (or for --mock). Every error it returns is a
-// usage error: nothing was sent. The returned func stops what it started.
-func newClient(choice clientChoice, stderr io.Writer, getenv func(string) string) (*api.Client, func(), error) {
-	env := strings.ToLower(choice.env)
-	if env != "" && api.Environment(env).BaseURL() == "" {
+// built-in mock server when they ask for nothing (no DOTS_* variable set, even to "", and no
+// --env) or for --mock. The DOTS_* variables are read by api.ReadEnv alone; --env wins over
+// DOTS_ENV. Every error it returns is a usage error: nothing was sent. The returned func stops
+// what it started.
+func newClient(choice clientChoice, stderr io.Writer, lookup func(string) (string, bool), opts ...api.Option) (*api.Client, func(), error) {
+	env := api.Environment(strings.ToLower(choice.env))
+	if env != "" && env.BaseURL() == "" {
 		return nil, nil, usagef("unknown environment %q for --env (want sandbox or production)", choice.env)
 	}
-	var set []string
-	for _, k := range dotsVars {
-		if getenv(k) != "" {
-			set = append(set, k)
-		}
-	}
+	opts = append([]api.Option{api.WithUserAgent("payoutlinks")}, opts...)
+	set := api.EnvSet(lookup)
 	switch {
 	case choice.mock && env != "":
 		return nil, nil, usagef("--mock and --env %s exclude each other: the built-in mock server is neither sandbox nor production", env)
@@ -41,14 +36,14 @@ func newClient(choice clientChoice, stderr io.Writer, getenv func(string) string
 		if len(set) > 0 {
 			note += " (" + strings.Join(set, ", ") + " ignored)"
 		}
-		return builtInMock(note, stderr)
+		return builtInMock(note, stderr, opts)
 	case len(set) == 0 && env == "":
-		return builtInMock("none of "+strings.Join(dotsVars, ", ")+" is set, so a built-in mock server answers", stderr)
+		return builtInMock("none of "+strings.Join(api.EnvVars, ", ")+" is set, so a built-in mock server answers", stderr, opts)
 	}
 
-	id := getenv("DOTS_CLIENT_ID")
-	if id == "" {
-		given := "--env " + env + " is given"
+	e, err := api.ReadEnv(lookup)
+	if err != nil {
+		given := "--env " + string(env) + " is given"
 		switch len(set) {
 		case 0:
 		case 1:
@@ -56,41 +51,40 @@ func newClient(choice clientChoice, stderr io.Writer, getenv func(string) string
 		default:
 			given = strings.Join(set, ", ") + " are set"
 		}
-		return nil, nil, usagef("DOTS_CLIENT_ID is not set, but %s: set DOTS_CLIENT_ID to your App's client id, or pass --mock to use the built-in mock server; nothing was sent", given)
+		return nil, nil, usageError{fmt.Errorf("%w; %s, so the real Dots API was meant (pass --mock for the built-in mock server); nothing was sent", err, given)}
 	}
-	if env == "" {
-		env = strings.ToLower(getenv("DOTS_ENV"))
-		if env != "" && api.Environment(env).BaseURL() == "" {
-			return nil, nil, usagef("unknown environment %q in DOTS_ENV (want sandbox or production)", getenv("DOTS_ENV"))
-		}
+	why := "the sandbox: DOTS_ENV is not set"
+	switch {
+	case e.BaseURL != "":
+		why = "DOTS_BASE_URL"
+	case env != "":
+		e.Environment, why = env, "--env "+string(env)
+	case slices.Contains(set, "DOTS_ENV"):
+		why = "DOTS_ENV=" + string(e.Environment)
 	}
-	if env == "" {
-		env = string(api.Sandbox)
-	}
-	opts := []api.Option{api.WithEnvironment(api.Environment(env)), api.WithUserAgent("payoutlinks")}
-	if u := getenv("DOTS_BASE_URL"); u != "" {
-		opts = append(opts, api.WithBaseURL(u))
-	}
-	key := getenv("DOTS_API_KEY")
-	c, err := api.NewClient(id, key, opts...)
+	c, err := api.NewClient(e.ClientID, e.APIKey, append(e.Options(), opts...)...)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
-	if key == "" {
-		fmt.Fprintln(stderr, "warning: DOTS_API_KEY is empty: requests carry the client id alone, which Dots accepts only for a client-side token")
-	}
-	fmt.Fprintf(stderr, "note: using %s\n", c.BaseURL())
+	fmt.Fprintf(stderr, "note: using %s (%s)\n", c.BaseURL(), why)
 	return c, func() {}, nil
 }
 
-// builtInMock starts the in-process mock server and a client for it.
-func builtInMock(why string, stderr io.Writer) (*api.Client, func(), error) {
+// apiKey is DOTS_API_KEY, to redact from what is printed ("" when not set).
+func apiKey(lookup func(string) (string, bool)) string {
+	v, _ := lookup("DOTS_API_KEY")
+	return v
+}
+
+// builtInMock starts the in-process mock server and a client for it. It lives as long as the
+// command: a link it makes is gone when the command ends.
+func builtInMock(why string, stderr io.Writer, opts []api.Option) (*api.Client, func(), error) {
 	srv := mock.NewServer()
-	c, err := api.NewClient("pk_test_mock", "sk_test_mock", api.WithBaseURL(srv.BaseURL()), api.WithUserAgent("payoutlinks"))
+	c, err := api.NewClient("pk_test_mock", "sk_test_mock", append([]api.Option{api.WithBaseURL(srv.BaseURL())}, opts...)...)
 	if err != nil {
 		srv.Close()
 		return nil, nil, err
 	}
-	fmt.Fprintf(stderr, "note: %s (%s); nothing real is paid\n", why, srv.BaseURL())
+	fmt.Fprintf(stderr, "note: %s (%s); nothing real is paid, and it is gone when this command ends: for links that last, run 'payoutlinks mock' and set DOTS_BASE_URL\n", why, srv.BaseURL())
 	return c, srv.Close, nil
 }

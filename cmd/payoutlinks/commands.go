@@ -87,7 +87,7 @@ func (c command) usageFailure(stderr io.Writer, msg string) int {
 	return exitUsage
 }
 
-func (c command) run(ctx context.Context, global clientChoice, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func (c command) run(ctx context.Context, global clientChoice, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	fs := newFlagSet("payoutlinks " + c.name)
 	prep, choice := c.flags(fs, global)
 	if err := fs.Parse(args); err != nil {
@@ -101,14 +101,14 @@ func (c command) run(ctx context.Context, global clientChoice, args []string, st
 	if err != nil {
 		return c.usageFailure(stderr, err.Error())
 	}
-	client, cleanup, err := newClient(*choice, stderr, getenv)
+	client, cleanup, err := newClient(*choice, stderr, lookup)
 	if err != nil {
-		printError(stderr, err, getenv("DOTS_API_KEY"))
+		printError(stderr, err, apiKey(lookup))
 		return exitCode(err)
 	}
 	defer cleanup()
 	if err := act(ctx, client, stdout, stderr); err != nil {
-		printError(stderr, err, getenv("DOTS_API_KEY"))
+		printError(stderr, err, apiKey(lookup))
 		return exitCode(err)
 	}
 	return exitOK

@@ -10,10 +10,13 @@
 //	payoutlinks version
 //
 // Credentials and endpoint come from DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_ENV and DOTS_BASE_URL
-// (which wins). With credentials the sandbox is used unless --env production or
-// DOTS_ENV=production is given. A built-in mock server answers only when none of those variables
-// is set and no --env is given, or with --mock; anything else without DOTS_CLIENT_ID is an error,
-// and nothing is sent. Results are JSON on stdout; notes and errors go to stderr.
+// (which wins), read by api.ReadEnv: the sandbox is used unless --env production or
+// DOTS_ENV=production is given (--env wins over DOTS_ENV), and a variable set but empty is a
+// usage error naming it. A built-in mock server answers only when none of those variables is set
+// (not even to "") and no --env is given, or with --mock; it lives for one command, so for a
+// mock that keeps its links run 'payoutlinks mock' and point DOTS_BASE_URL at it. Anything else
+// without DOTS_CLIENT_ID and DOTS_API_KEY is a usage error, and nothing is sent. Results are
+// JSON on stdout; notes, warnings and errors go to stderr.
 //
 // Exit status: 0 success; 1 a definite failure; 2 usage or invalid input (nothing was sent);
 // 3 the outcome is unknown (the request may have been applied).
@@ -38,7 +41,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	os.Exit(code)
 }
@@ -55,13 +58,17 @@ const (
 // flags given before it (--env, --mock) are passed on at the front of its arguments.
 type ownCommand struct {
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int
 }
 
 // ownCommands are dispatched by name, after the API commands; one line adds one.
 var ownCommands = map[string]ownCommand{
-	"batch": {"pay everyone in a CSV file, one link a row, safe across crashes", runBatch},
-	"mock":  {"serve the mock Dots server for tests in any language", serveMock},
+	"batch": {"pay everyone in a CSV file, one link a row, safe across crashes",
+		// runBatch reads the environment through a getenv; batchClient hands it to api.ReadEnv.
+		func(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+			return runBatch(ctx, args, stdout, stderr, func(k string) string { v, _ := lookup(k); return v })
+		}},
+	"mock": {"serve the mock Dots server for tests in any language", serveMock},
 }
 
 const exitStatusHelp = `Exit status:
@@ -106,11 +113,15 @@ Global flags (the API commands take them after their name too):
   --help                    print this help
 
 Environment:
-  DOTS_CLIENT_ID, DOTS_API_KEY  your App's credentials
-  DOTS_ENV                      sandbox (the default here) or production
+  DOTS_CLIENT_ID, DOTS_API_KEY  your App's credentials (both required)
+  DOTS_ENV                      sandbox (the default) or production: real money moves only
+                                when production is asked for (here or with --env, which wins)
   DOTS_BASE_URL                 a base URL such as http://127.0.0.1:12111/api (wins over DOTS_ENV)
-  With none of these set and no --env, a built-in mock server answers and a note on stderr
-  says so. With any of them set, or --env, DOTS_CLIENT_ID is required (or --mock).
+  A variable set but empty is refused, naming it: a CI job whose secret is missing stops there.
+  With none of these set (not even empty) and no --env, a built-in mock server answers, and a
+  note on stderr says so; it lives for this one command, so 'get' of a link 'create' made in an
+  earlier command finds nothing (404). For a mock that keeps its links across commands, run
+  'payoutlinks mock' and set DOTS_BASE_URL to the base URL it prints.
 
 Output: the result as JSON on stdout; notes and errors on stderr.
 
@@ -121,7 +132,7 @@ Output: the result as JSON on stdout; notes and errors on stderr.
 }
 
 // run is the whole command, with its environment passed in so tests can drive it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	global := newFlagSet("payoutlinks")
 	envFlag := global.String("env", "", "`sandbox|production`")
 	mockFlag := global.Bool("mock", false, "answer from a built-in mock server")
@@ -146,7 +157,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	name, rest := rest[0], rest[1:]
 	switch name {
 	case "help":
-		return help(ctx, rest, stdout, stderr, getenv)
+		return help(ctx, rest, stdout, stderr, lookup)
 	case "version":
 		printVersion(stdout)
 		return exitOK
@@ -159,18 +170,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if *mockFlag {
 			pass = append(pass, "--mock")
 		}
-		return own.run(ctx, append(pass, rest...), stdout, stderr, getenv)
+		return own.run(ctx, append(pass, rest...), stdout, stderr, lookup)
 	}
 	c, ok := commandNamed(name)
 	if !ok {
 		fmt.Fprintf(stderr, "payoutlinks: unknown command %q\nRun 'payoutlinks --help' for the commands.\n", name)
 		return exitUsage
 	}
-	return c.run(ctx, clientChoice{env: *envFlag, mock: *mockFlag}, rest, stdout, stderr, getenv)
+	return c.run(ctx, clientChoice{env: *envFlag, mock: *mockFlag}, rest, stdout, stderr, lookup)
 }
 
 // help prints the help asked for to stdout.
-func help(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func help(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage())
 		return exitOK
@@ -187,7 +198,7 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	}
 	if own, ok := ownCommands[args[0]]; ok {
 		// Its help is all it prints, wherever it prints it.
-		return own.run(ctx, []string{"--help"}, stdout, stdout, getenv)
+		return own.run(ctx, []string{"--help"}, stdout, stdout, lookup)
 	}
 	if args[0] == "version" || args[0] == "help" {
 		fmt.Fprint(stdout, usage())

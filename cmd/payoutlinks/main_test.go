@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,12 +59,18 @@ func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	return runWith(c.t, c.env, args...)
 }
 
+// lookupIn looks variables up in env, as os.LookupEnv does in the process's environment: a key
+// that is there is set, even to "".
+func lookupIn(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
 // runWith runs the command with exactly the environment env, and checks that the API key
 // appears nowhere in what it printed.
 func runWith(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(fastRetries(), args, &out, &errb, func(k string) string { return env[k] })
+	code = run(fastRetries(), args, &out, &errb, lookupIn(env))
 	for _, s := range []string{out.String(), errb.String()} {
 		if strings.Contains(s, testAPIKey) {
 			t.Fatal("the API key appears in the command's output")
@@ -281,10 +288,18 @@ func TestExitCodes(t *testing.T) {
 }
 
 // TestWhereRequestsGo covers every combination of §1 of the CLI's contract: the built-in mock
-// answers only when nothing asks for a real Dots, or with --mock; anything else needs
-// DOTS_CLIENT_ID, and fails before sending when it is missing.
+// answers only when no DOTS_* variable is set (not even to "") and no --env is given, or with
+// --mock; anything else reads the variables with api.ReadEnv, and a variable that is missing or
+// set but empty is a usage error naming it, before anything is sent.
 func TestWhereRequestsGo(t *testing.T) {
 	const base = "BASE" // replaced by the recording server's base URL
+	creds := func(kv ...string) map[string]string {
+		env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base}
+		for i := 0; i < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
 	tests := []struct {
 		name     string
 		env      map[string]string
@@ -295,35 +310,41 @@ func TestWhereRequestsGo(t *testing.T) {
 		builtIn  bool   // the built-in mock answered
 		received int    // requests the server at DOTS_BASE_URL received
 	}{
-		{name: "nothing set", code: 0, want: "none of DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_BASE_URL, DOTS_ENV is set", builtIn: true},
+		{name: "nothing set", code: 0, want: "none of DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_ENV, DOTS_BASE_URL is set", builtIn: true},
 		{name: "--mock with nothing set", flags: []string{"--mock"}, code: 0, want: "--mock", builtIn: true},
 		{name: "--mock after the command", after: []string{"--mock"}, env: map[string]string{"DOTS_API_KEY": testAPIKey}, code: 0, want: "DOTS_API_KEY ignored", builtIn: true},
-		{name: "--mock with real settings", flags: []string{"--mock"}, env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
+		{name: "--mock with real settings", flags: []string{"--mock"}, env: creds(),
 			code: 0, want: "DOTS_CLIENT_ID, DOTS_API_KEY, DOTS_BASE_URL ignored", builtIn: true},
-		{name: "DOTS_API_KEY alone", env: map[string]string{"DOTS_API_KEY": testAPIKey}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_API_KEY is set"},
-		{name: "DOTS_BASE_URL alone", env: map[string]string{"DOTS_BASE_URL": base}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_BASE_URL is set"},
-		{name: "DOTS_ENV alone", env: map[string]string{"DOTS_ENV": "production"}, code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_ENV is set"},
+		{name: "--mock with empty settings", flags: []string{"--mock"}, env: map[string]string{"DOTS_CLIENT_ID": "", "DOTS_API_KEY": ""},
+			code: 0, want: "DOTS_CLIENT_ID, DOTS_API_KEY ignored", builtIn: true},
+		{name: "client id and key set but empty (a CI job without its secrets)", env: map[string]string{"DOTS_CLIENT_ID": "", "DOTS_API_KEY": ""},
+			code: 2, want: "DOTS_CLIENT_ID is set but empty"},
+		{name: "client id set but empty", env: creds("DOTS_CLIENT_ID", ""), code: 2, want: "DOTS_CLIENT_ID is set but empty"},
+		{name: "API key set but empty", env: creds("DOTS_API_KEY", ""), code: 2, want: "DOTS_API_KEY is set but empty"},
+		{name: "DOTS_ENV set but empty", env: creds("DOTS_ENV", ""), code: 2, want: "DOTS_ENV is set but empty"},
+		{name: "DOTS_BASE_URL set but empty", env: creds("DOTS_BASE_URL", ""), code: 2, want: "DOTS_BASE_URL is set but empty"},
+		{name: "DOTS_ENV set but empty, --env given", env: creds("DOTS_ENV", ""), after: []string{"--env", "sandbox"}, code: 2, want: "DOTS_ENV is set but empty"},
+		{name: "DOTS_API_KEY alone", env: map[string]string{"DOTS_API_KEY": testAPIKey}, code: 2, want: "DOTS_CLIENT_ID is not set; DOTS_API_KEY is set"},
+		{name: "DOTS_BASE_URL alone", env: map[string]string{"DOTS_BASE_URL": base}, code: 2, want: "DOTS_CLIENT_ID is not set; DOTS_BASE_URL is set"},
+		{name: "DOTS_ENV alone", env: map[string]string{"DOTS_ENV": "production"}, code: 2, want: "DOTS_CLIENT_ID is not set; DOTS_ENV is set"},
 		{name: "all but DOTS_CLIENT_ID", env: map[string]string{"DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base, "DOTS_ENV": "sandbox"},
-			code: 2, want: "DOTS_CLIENT_ID is not set, but DOTS_API_KEY, DOTS_BASE_URL, DOTS_ENV are set"},
-		{name: "--env alone", flags: []string{"--env", "sandbox"}, code: 2, want: "DOTS_CLIENT_ID is not set, but --env sandbox is given"},
-		{name: "--env after the command", after: []string{"--env", "production"}, code: 2, want: "--env production is given"},
+			code: 2, want: "DOTS_CLIENT_ID is not set; DOTS_API_KEY, DOTS_ENV, DOTS_BASE_URL are set"},
+		{name: "a client id without a key", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_BASE_URL": base}, code: 2, want: "DOTS_API_KEY is not set"},
+		{name: "--env alone", flags: []string{"--env", "sandbox"}, code: 2, want: "DOTS_CLIENT_ID is not set; --env sandbox is given"},
+		{name: "--env production without credentials", after: []string{"--env", "production"}, code: 2, want: "DOTS_CLIENT_ID is not set; --env production is given"},
 		{name: "unknown --env, nothing set", flags: []string{"--env", "moon"}, code: 2, want: `unknown environment "moon"`},
-		{name: "unknown --env with credentials", flags: []string{"--env", "moon"}, env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
-			code: 2, want: `unknown environment "moon"`},
+		{name: "unknown --env with credentials", flags: []string{"--env", "moon"}, env: creds(), code: 2, want: `unknown environment "moon"`},
 		{name: "unknown --env with --mock", flags: []string{"--env", "moon", "--mock"}, code: 2, want: `unknown environment "moon"`},
 		{name: "--mock and --env", flags: []string{"--mock", "--env", "sandbox"}, code: 2, want: "exclude each other"},
 		{name: "unknown DOTS_ENV", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_ENV": "moon"},
-			code: 2, want: `unknown environment "moon" in DOTS_ENV`},
-		{name: "credentials", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base},
-			code: 0, want: "note: using http://", received: 1},
-		{name: "a client id without a key", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_BASE_URL": base},
-			code: 0, want: "warning: DOTS_API_KEY is empty", received: 1},
-		{name: "plain http elsewhere", env: map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": "http://example.com/api"},
-			code: 2, want: "loopback"},
+			code: 2, want: `DOTS_ENV is "moon"`},
+		{name: "credentials", env: creds(), code: 0, want: "note: using http://", received: 1},
+		{name: "credentials, DOTS_ENV in capitals", env: creds("DOTS_ENV", "Sandbox"), code: 0, want: "note: using http://", received: 1},
+		{name: "plain http elsewhere", env: creds("DOTS_BASE_URL", "http://example.com/api"), code: 2, want: "loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := mock.NewServer() // any client id will do: the key-less case must get through
+			srv := mock.NewServer()
 			defer srv.Close()
 			env := map[string]string{}
 			for k, v := range tt.env {
@@ -337,9 +358,6 @@ func TestWhereRequestsGo(t *testing.T) {
 			}
 			if got := strings.Contains(errOut, "built-in mock server answers"); got != tt.builtIn {
 				t.Errorf("built-in mock answered: %v, want %v", got, tt.builtIn)
-			}
-			if strings.Contains(errOut, "warning: DOTS_API_KEY") != (env["DOTS_CLIENT_ID"] != "" && env["DOTS_API_KEY"] == "" && code == 0) {
-				t.Errorf("the empty-key warning is wrong: %s", errOut)
 			}
 			if n := len(srv.Requests()); n != tt.received {
 				t.Errorf("DOTS_BASE_URL received %d requests, want %d", n, tt.received)
@@ -386,22 +404,32 @@ func TestReadmeFirstCommand(t *testing.T) {
 	}
 }
 
+// TestSandboxByDefault: with credentials, the sandbox answers unless production is asked for
+// (DOTS_ENV=production, or --env production, which wins over DOTS_ENV), and stderr says which
+// endpoint was chosen and why.
 func TestSandboxByDefault(t *testing.T) {
-	// No server answers here: the note on stderr says which endpoint was chosen, then the call fails fast.
+	creds := func(kv ...string) map[string]string {
+		env := map[string]string{"DOTS_CLIENT_ID": "pk_test_1", "DOTS_API_KEY": "sk_test_1"}
+		for i := 0; i < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
 	for _, tt := range []struct {
 		env  map[string]string
 		args []string
 		want string
 	}{
-		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1"}, []string{"get", "x"}, "https://api.senddotssandbox.com/api"},
-		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1", "DOTS_ENV": "production"}, []string{"get", "x"}, "https://api.dots.dev/api"},
-		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1"}, []string{"--env", "production", "get", "x"}, "https://api.dots.dev/api"},
-		{map[string]string{"DOTS_CLIENT_ID": "pk_test_1", "DOTS_ENV": "production"}, []string{"get", "--env", "sandbox", "x"}, "https://api.senddotssandbox.com/api"},
+		{creds(), []string{"get", "x"}, "https://api.senddotssandbox.com/api (the sandbox: DOTS_ENV is not set)"},
+		{creds("DOTS_ENV", "sandbox"), []string{"get", "x"}, "https://api.senddotssandbox.com/api (DOTS_ENV=sandbox)"},
+		{creds("DOTS_ENV", "production"), []string{"get", "x"}, "https://api.dots.dev/api (DOTS_ENV=production)"},
+		{creds(), []string{"--env", "production", "get", "x"}, "https://api.dots.dev/api (--env production)"},
+		{creds("DOTS_ENV", "production"), []string{"get", "--env", "sandbox", "x"}, "https://api.senddotssandbox.com/api (--env sandbox)"},
 	} {
 		var out, errb bytes.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // nothing is sent anywhere
-		run(ctx, tt.args, &out, &errb, func(k string) string { return tt.env[k] })
+		run(ctx, tt.args, &out, &errb, lookupIn(tt.env))
 		if !strings.Contains(errb.String(), "note: using "+tt.want) {
 			t.Errorf("%v %v: stderr %q, want %s", tt.env, tt.args, errb.String(), tt.want)
 		}
@@ -413,7 +441,7 @@ func TestMockCommandServesAndStops(t *testing.T) {
 	var errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"mock", "--addr", "127.0.0.1:0"}, &bytes.Buffer{}, &errb, func(string) string { return "" })
+		done <- run(ctx, []string{"mock", "--addr", "127.0.0.1:0"}, &bytes.Buffer{}, &errb, lookupIn(nil))
 	}()
 	var base string
 	for deadline := time.Now().Add(20 * time.Second); base == "" && time.Now().Before(deadline); {
@@ -445,11 +473,11 @@ func TestMockCommandServesAndStops(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the mock did not stop")
 	}
-	if code := run(context.Background(), []string{"mock", "--addr", "0.0.0.0:0"}, &bytes.Buffer{}, &bytes.Buffer{}, func(string) string { return "" }); code != 2 {
+	if code := run(context.Background(), []string{"mock", "--addr", "0.0.0.0:0"}, &bytes.Buffer{}, &bytes.Buffer{}, lookupIn(nil)); code != 2 {
 		t.Fatalf("a public address without --public: exit %d", code)
 	}
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"mock", "--addr", "127.0.0.1:0", "--webhook-url", "http://127.0.0.1:1/hooks"}, &bytes.Buffer{}, &errOut, func(string) string { return "" })
+	code := run(context.Background(), []string{"mock", "--addr", "127.0.0.1:0", "--webhook-url", "http://127.0.0.1:1/hooks"}, &bytes.Buffer{}, &errOut, lookupIn(nil))
 	if code != 2 || !strings.Contains(errOut.String(), "whsec_") {
 		t.Fatalf("webhooks without a secret: exit %d, stderr %s", code, errOut.String())
 	}
@@ -502,7 +530,7 @@ func (brokenPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe
 func TestCreateWhoseResultCannotBePrinted(t *testing.T) {
 	c := newCLI(t)
 	var errb bytes.Buffer
-	code := run(fastRetries(), []string{"create", "--amount", "1250", "--method", "link"}, brokenPipe{}, &errb, func(k string) string { return c.env[k] })
+	code := run(fastRetries(), []string{"create", "--amount", "1250", "--method", "link"}, brokenPipe{}, &errb, lookupIn(c.env))
 	links := c.srv.Links()
 	if code != 3 || len(links) != 1 {
 		t.Fatalf("exit %d, %d links; stderr:\n%s", code, len(links), errb.String())
@@ -511,6 +539,27 @@ func TestCreateWhoseResultCannotBePrinted(t *testing.T) {
 	for _, want := range []string{"was made", "payoutlinks get " + links[0].ID, "--idempotency-key " + key} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr does not say %q:\n%s", want, errb.String())
+		}
+	}
+}
+
+// TestBatchReadsTheEnvironmentWithReadEnv: the batch command reads DOTS_* through api.ReadEnv
+// too: a missing API key is refused, naming it, before any row is sent.
+func TestBatchReadsTheEnvironmentWithReadEnv(t *testing.T) {
+	srv := mock.NewServer()
+	defer srv.Close()
+	csv := filepath.Join(t.TempDir(), "pay.csv")
+	if err := os.WriteFile(csv, []byte("amount,method\n100,link\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"unset", ""} {
+		env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_BASE_URL": srv.BaseURL()}
+		if key != "unset" {
+			env["DOTS_API_KEY"] = key
+		}
+		code, _, errOut := runWith(t, env, "batch", csv)
+		if code != 2 || !strings.Contains(errOut, "DOTS_API_KEY") || len(srv.Requests()) != 0 {
+			t.Fatalf("DOTS_API_KEY %s: exit %d, %d requests sent; stderr:\n%s", key, code, len(srv.Requests()), errOut)
 		}
 	}
 }

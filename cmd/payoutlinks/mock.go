@@ -34,7 +34,7 @@ func memoryLimit(maxLinks int, gomemlimit string) (int64, bool) {
 }
 
 // serveMock runs the mock server until ctx ends (SIGINT or SIGTERM).
-func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	fs := newFlagSet("payoutlinks mock")
 	addr := fs.String("addr", "127.0.0.1:12111", "address to listen on (loopback unless --public)")
 	public := fs.Bool("public", false, "allow a non-loopback address")
@@ -112,7 +112,7 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if *hookURL != "" {
 		secret := *hookSecret
 		if secret == "" {
-			secret = getenv("DOTS_WEBHOOK_SECRET")
+			secret, _ = lookup("DOTS_WEBHOOK_SECRET")
 		}
 		if _, err := webhook.NewVerifier(secret); err != nil {
 			fmt.Fprintf(stderr, "payoutlinks mock: --webhook-url needs a whsec_ secret (--webhook-secret or DOTS_WEBHOOK_SECRET): %v\n", err)
@@ -129,7 +129,8 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		chaosNote = fmt.Sprintf("chaos mode: a random fault for %g of requests, --seed %d\n", *faultRate, *seed)
 	}
 	opts = append(opts, mock.WithMaxLinks(*maxLinks), mock.WithMaxRequests(*maxRequests), mock.WithAnswerChecks(*checkAnswers))
-	if limit, ok := memoryLimit(*maxLinks, getenv("GOMEMLIMIT")); ok {
+	gomemlimit, _ := lookup("GOMEMLIMIT")
+	if limit, ok := memoryLimit(*maxLinks, gomemlimit); ok {
 		debug.SetMemoryLimit(limit)
 	}
 	opts = append(opts, mock.WithTimeouts(mock.Timeouts{ReadHeader: *readTO, Read: *readTO, Write: *writeTO, Idle: *idleTO}))

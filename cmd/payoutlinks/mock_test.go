@@ -38,7 +38,7 @@ func startMock(t *testing.T, args ...string) *mockProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &mockProc{stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
-		p.done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, p.stderr, func(string) string { return "" })
+		p.done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, p.stderr, lookupIn(nil))
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for p.base == "" {
@@ -140,7 +140,7 @@ func TestMockChaosFlags(t *testing.T) {
 
 	for _, args := range [][]string{{"--fault-rate", "1.5"}, {"--fault-rate", "-1"}, {"--seed", "3"}, {"--fault-rate", "x"}} {
 		var errb bytes.Buffer
-		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 2 || errb.Len() == 0 {
+		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, lookupIn(nil)); code != 2 || errb.Len() == 0 {
 			t.Errorf("mock %v: exit %d, stderr %q; want 2 and a reason", args, code, errb.String())
 		}
 	}
@@ -187,7 +187,7 @@ func TestMockLogFlags(t *testing.T) {
 		})
 	}
 	var errb bytes.Buffer
-	if code := run(context.Background(), []string{"mock", "--log", "loud"}, &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 2 || !strings.Contains(errb.String(), "--log") {
+	if code := run(context.Background(), []string{"mock", "--log", "loud"}, &bytes.Buffer{}, &errb, lookupIn(nil)); code != 2 || !strings.Contains(errb.String(), "--log") {
 		t.Errorf("--log loud: exit %d, %q", code, errb.String())
 	}
 }
@@ -319,7 +319,7 @@ func TestMockTimeoutFlags(t *testing.T) {
 
 	for _, args := range [][]string{{"--read-timeout", "-1s"}, {"--idle-timeout", "soon"}} {
 		var errb bytes.Buffer
-		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, func(string) string { return "" }); code != 2 || errb.Len() == 0 {
+		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, lookupIn(nil)); code != 2 || errb.Len() == 0 {
 			t.Errorf("mock %v: exit %d, stderr %q; want 2 and a reason", args, code, errb.String())
 		}
 	}

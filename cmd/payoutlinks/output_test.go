@@ -201,7 +201,7 @@ func TestListOutputs(t *testing.T) {
 		for _, format := range []string{"json", "ndjson", "table"} {
 			w := &requestsAtWrite{srv: c.srv}
 			before := len(c.srv.Requests())
-			code := run(fastRetries(), []string{"list", "--all", "--limit", "2", "--output", format}, w, io.Discard, func(k string) string { return c.env[k] })
+			code := run(fastRetries(), []string{"list", "--all", "--limit", "2", "--output", format}, w, io.Discard, lookupIn(c.env))
 			pages := len(c.srv.Requests()) - before
 			if code != 0 || pages != 3 || len(w.seen) == 0 {
 				t.Fatalf("%s: exit %d after %d pages, %d writes", format, code, pages, len(w.seen))
