@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -20,13 +21,15 @@ type clientChoice struct {
 // built-in mock server when they ask for nothing (no DOTS_* variable set, even to "", and no
 // --env) or for --mock. The DOTS_* variables are read by api.ReadEnv alone; --env wins over
 // DOTS_ENV. Every error it returns is a usage error: nothing was sent. The returned func stops
-// what it started.
+// what it started. Each api.Warning (an odd field in a good answer) is printed on stderr.
 func newClient(choice clientChoice, stderr io.Writer, lookup func(string) (string, bool), opts ...api.Option) (*api.Client, func(), error) {
 	env := api.Environment(strings.ToLower(choice.env))
 	if env != "" && env.BaseURL() == "" {
 		return nil, nil, usagef("unknown environment %q for --env (want sandbox or production)", choice.env)
 	}
-	opts = append([]api.Option{api.WithUserAgent("payoutlinks")}, opts...)
+	opts = append([]api.Option{api.WithUserAgent("payoutlinks"), api.WithWarnings(func(_ context.Context, w api.Warning) {
+		fmt.Fprintln(stderr, "warning: "+w.String())
+	})}, opts...)
 	set := api.EnvSet(lookup)
 	switch {
 	case choice.mock && env != "":
