@@ -15,6 +15,8 @@ import (
 type clientChoice struct {
 	env  string // --env, "" when not given
 	mock bool   // --mock
+	// opts are client options a command's flags ask for, such as create --no-reuse-check.
+	opts []api.Option
 }
 
 // newClient builds the client the command line and the environment ask for, or starts the
@@ -22,14 +24,14 @@ type clientChoice struct {
 // --env) or for --mock. The DOTS_* variables are read by api.ReadEnv alone; --env wins over
 // DOTS_ENV. Every error it returns is a usage error: nothing was sent. The returned func stops
 // what it started. Each api.Warning (an odd field in a good answer) is printed on stderr.
-func newClient(choice clientChoice, stderr io.Writer, lookup func(string) (string, bool), opts ...api.Option) (*api.Client, func(), error) {
+func newClient(choice clientChoice, stderr io.Writer, lookup func(string) (string, bool)) (*api.Client, func(), error) {
 	env := api.Environment(strings.ToLower(choice.env))
 	if env != "" && env.BaseURL() == "" {
 		return nil, nil, usagef("unknown environment %q for --env (want sandbox or production)", choice.env)
 	}
-	opts = append([]api.Option{api.WithUserAgent("payoutlinks"), api.WithWarnings(func(_ context.Context, w api.Warning) {
+	opts := append([]api.Option{api.WithUserAgent("payoutlinks"), api.WithWarnings(func(_ context.Context, w api.Warning) {
 		fmt.Fprintln(stderr, "warning: "+w.String())
-	})}, opts...)
+	})}, choice.opts...)
 	set := api.EnvSet(lookup)
 	switch {
 	case choice.mock && env != "":

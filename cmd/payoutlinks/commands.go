@@ -23,8 +23,9 @@ type command struct {
 	summary  string // one line for 'payoutlinks --help'
 	help     string // the paragraph of its own --help
 	// setup declares the command's flags on fs and returns prepare, which checks what is left
-	// after the flags and returns what to do. Nothing is sent before prepare says yes.
-	setup func(fs *flag.FlagSet) prepare
+	// after the flags and returns what to do; it may add client options to choice. Nothing is
+	// sent before prepare says yes.
+	setup func(fs *flag.FlagSet, choice *clientChoice) prepare
 }
 
 // prepare checks a command's arguments and returns its action.
@@ -37,7 +38,11 @@ var apiCommands = []command{
 	{"create", "--amount CENTS [--email ADDRESS | --country-code N --phone N] --method METHOD [flags]",
 		"create a payout link and print it",
 		"Create a payout link and print it. The idempotency key of the create is printed on stderr once\n" +
-			"the request was sent: keep it, and give it to --idempotency-key to retry the same payout.",
+			"the request was sent: keep it, and give it to --idempotency-key to retry the same payout.\n" +
+			"With --idempotency-key, the link Dots answers is compared with the request: a link that key\n" +
+			"made earlier for another payout is a reused key (printed, exit 1; nothing new was paid).\n" +
+			"--no-reuse-check skips that comparison, for a static mock that answers every create with one\n" +
+			"canned link (such as Prism serving Dots' spec).",
 		createFlags},
 	{"get", "ID", "print one payout link", "Print one payout link.",
 		idCommand(func(ctx context.Context, c *api.Client, id string) (any, error) { return c.GetPayoutLink(ctx, id) })},
@@ -71,7 +76,7 @@ func (c command) flags(fs *flag.FlagSet, global clientChoice) (prepare, *clientC
 	choice := global
 	fs.StringVar(&choice.env, "env", global.env, "which Dots: `sandbox|production` (default: DOTS_ENV, else sandbox)")
 	fs.BoolVar(&choice.mock, "mock", global.mock, "answer from a built-in mock server; nothing real is paid")
-	return c.setup(fs), &choice
+	return c.setup(fs, &choice), &choice
 }
 
 func (c command) printHelp(w io.Writer, fs *flag.FlagSet) {
@@ -114,8 +119,8 @@ func (c command) run(ctx context.Context, global clientChoice, args []string, st
 	return exitOK
 }
 
-func idCommand(call func(ctx context.Context, c *api.Client, id string) (any, error)) func(*flag.FlagSet) prepare {
-	return func(*flag.FlagSet) prepare {
+func idCommand(call func(ctx context.Context, c *api.Client, id string) (any, error)) func(*flag.FlagSet, *clientChoice) prepare {
+	return func(*flag.FlagSet, *clientChoice) prepare {
 		return func(args []string) (action, error) {
 			id, err := oneID(args)
 			if err != nil {
@@ -139,7 +144,7 @@ func oneID(args []string) (string, error) {
 	return args[0], nil
 }
 
-func redeliverFlags(*flag.FlagSet) prepare {
+func redeliverFlags(*flag.FlagSet, *clientChoice) prepare {
 	return func(args []string) (action, error) {
 		id, err := oneID(args)
 		if err != nil {
@@ -208,7 +213,7 @@ func (m metadataFlag) Set(v string) error {
 	return nil
 }
 
-func createFlags(fs *flag.FlagSet) prepare {
+func createFlags(fs *flag.FlagSet, choice *clientChoice) prepare {
 	var amount int64
 	fs.Var(centsFlag{&amount}, "amount", "the amount in `CENTS` (required): 1250 is $12.50")
 	email := fs.String("email", "", "the payee's email `ADDRESS` (needed by --method email)")
@@ -224,9 +229,14 @@ func createFlags(fs *flag.FlagSet) prepare {
 	key := fs.String("idempotency-key", "", "the idempotency `KEY` (a UUID) of an earlier create, to retry it safely within 24 hours (default: a new one)")
 	meta := metadataFlag{}
 	fs.Var(meta, "metadata", "`key=value` to keep with the link (repeatable)")
+	noReuseCheck := fs.Bool("no-reuse-check", false, "do not compare the link answered for --idempotency-key with the request\n"+
+		"(for a static mock such as Prism, which answers every create with one canned link; never against Dots)")
 	return func(args []string) (action, error) {
 		if len(args) > 0 {
 			return nil, usagef("create takes flags only, not %s", strings.Join(args, " "))
+		}
+		if *noReuseCheck {
+			choice.opts = append(choice.opts, api.WithKeyReuseCheck(false))
 		}
 		b := gen.CreatePayoutLinkRequest{
 			Amount:         dots.Amount(amount),

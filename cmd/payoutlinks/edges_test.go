@@ -60,3 +60,36 @@ func TestWarningsAreShown(t *testing.T) {
 		t.Errorf("stderr does not warn about the amount:\n%s", errOut)
 	}
 }
+
+// TestCreateAgainstAStaticMock: a static mock answers every create with one canned link of
+// another amount. A create without --idempotency-key succeeds (its key was new, so the answer
+// cannot be an earlier payout); with a key it is reported as reused, unless --no-reuse-check.
+func TestCreateAgainstAStaticMock(t *testing.T) {
+	const key = "0b5b4a0e-7c39-4b8e-9f3a-4f7c1b2d9e10"
+	create := []string{"create", "--amount", "1250", "--email", "jsmith@example.com", "--method", "email"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // on stderr
+	}{
+		{"no key", nil, 0, "idempotency key: "},
+		{"no key, --no-reuse-check", []string{"--no-reuse-check"}, 0, "idempotency key: "},
+		{"a key", []string{"--idempotency-key", key}, 1, "idempotency key reused"},
+		{"a key, --no-reuse-check", []string{"--idempotency-key", key, "--no-reuse-check"}, 0, "idempotency key: " + key},
+		{"a key, --no-reuse-check=false", []string{"--idempotency-key", key, "--no-reuse-check=false"}, 1, "idempotency key reused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, creates := cannedServer(t, nil)
+			env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": base}
+			code, out, errOut := runWith(t, env, append(create, tt.args...)...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) || creates.Load() != 1 {
+				t.Fatalf("exit %d (want %d) after %d creates; stderr lacks %q:\n%s", code, tt.code, creates.Load(), tt.want, errOut)
+			}
+			if l := decode[gen.PayoutLink](t, out); l.ID != "497f6eca-6276-4993-bfeb-53cbbbba6f08" || l.Amount != 999 {
+				t.Errorf("stdout is not the canned link: %s", out)
+			}
+		})
+	}
+}

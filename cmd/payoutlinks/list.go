@@ -23,7 +23,7 @@ type listPage struct {
 	HasMore bool             `json:"has_more"`
 }
 
-func listFlags(fs *flag.FlagSet) prepare {
+func listFlags(fs *flag.FlagSet, _ *clientChoice) prepare {
 	limit := fs.Int("limit", 0, "`N` links per page, 1 to 100 (default: the API's; 100 with --all)")
 	all := fs.Bool("all", false, "walk every page and print every link, as the pages arrive")
 	after := fs.String("starting-after", "", "start after this payout-link `ID`")

@@ -28,7 +28,7 @@ func TestHelpAndVersion(t *testing.T) {
 		{"--help", []string{"--help"}, []string{"Commands:", "create", "redeliver", "Exit status:", "3  the outcome is unknown", "DOTS_CLIENT_ID"}},
 		{"-h", []string{"-h"}, []string{"Commands:", "Exit status:"}},
 		{"help", []string{"help"}, []string{"Commands:", "Exit status:"}},
-		{"help create", []string{"help", "create"}, []string{"Usage: payoutlinks create", "--amount CENTS", "--idempotency-key KEY", "--mock", "Exit status:"}},
+		{"help create", []string{"help", "create"}, []string{"Usage: payoutlinks create", "--amount CENTS", "--idempotency-key KEY", "--mock", "--no-reuse-check", "static mock", "Exit status:"}},
 		{"create --help", []string{"create", "--help"}, []string{"Usage: payoutlinks create", "--amount CENTS"}},
 		{"list -h", []string{"list", "-h"}, []string{"--output json|ndjson|table", "--all", "--limit N"}},
 		{"help redeliver", []string{"help", "redeliver"}, []string{`"redelivered": false`, "exits 1"}},
