@@ -35,7 +35,7 @@ type prepare func(args []string) (action, error)
 type action func(ctx context.Context, c *api.Client, stdout, stderr io.Writer) error
 
 var apiCommands = []command{
-	{"create", "--amount CENTS [--email ADDRESS | --country-code N --phone N] --method METHOD [flags]",
+	{"create", "--amount CENTS [--email ADDRESS | --country-code DIGITS --phone DIGITS] --method METHOD [flags]",
 		"create a payout link and print it",
 		"Create a payout link and print it. The idempotency key of the create is printed on stderr once\n" +
 			"the request was sent: keep it, and give it to --idempotency-key to retry the same payout.\n" +
@@ -95,14 +95,15 @@ func (c command) usageFailure(stderr io.Writer, msg string) int {
 func (c command) run(ctx context.Context, global clientChoice, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	fs := newFlagSet("payoutlinks " + c.name)
 	prep, choice := c.flags(fs, global)
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printHelp(stdout, fs)
 			return exitOK
 		}
 		return c.usageFailure(stderr, flagMessage(err))
 	}
-	act, err := prep(fs.Args())
+	act, err := prep(args)
 	if err != nil {
 		return c.usageFailure(stderr, err.Error())
 	}
@@ -117,6 +118,43 @@ func (c command) run(ctx context.Context, global clientChoice, args []string, st
 		return exitCode(err)
 	}
 	return exitOK
+}
+
+// parseInterspersed parses the flags of fs wherever they stand among args, as in
+// "get ID --env sandbox" (the flag package alone stops at the first argument that is not a
+// flag), and returns the other arguments in order. "--" ends the flags: what follows it is
+// arguments, even when it starts with "-".
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 || endedByDashes(fs, args[:len(args)-fs.NArg()]) {
+			return append(rest, fs.Args()...), nil
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// endedByDashes reports whether the flags parsed from parsed ended at a "--" of their own,
+// rather than at an argument; a "--" that is a flag's value ("--memo --") does not end them.
+func endedByDashes(fs *flag.FlagSet, parsed []string) bool {
+	for i := 0; i < len(parsed); i++ {
+		if parsed[i] == "--" {
+			return true
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(parsed[i], "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil || hasValue {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+			i++ // the next argument is this flag's value
+		}
+	}
+	return false
 }
 
 func idCommand(call func(ctx context.Context, c *api.Client, id string) (any, error)) func(*flag.FlagSet, *clientChoice) prepare {
@@ -234,6 +272,11 @@ func createFlags(fs *flag.FlagSet, choice *clientChoice) prepare {
 	return func(args []string) (action, error) {
 		if len(args) > 0 {
 			return nil, usagef("create takes flags only, not %s", strings.Join(args, " "))
+		}
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "amount" })
+		if !given {
+			return nil, usagef("--amount is required: the amount in cents, such as --amount 1250 for $12.50")
 		}
 		if *noReuseCheck {
 			choice.opts = append(choice.opts, api.WithKeyReuseCheck(false))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -91,5 +92,64 @@ func TestCreateAgainstAStaticMock(t *testing.T) {
 				t.Errorf("stdout is not the canned link: %s", out)
 			}
 		})
+	}
+}
+
+// TestFlagsAfterTheID: every API command takes its flags after its arguments too, as in
+// "get ID --env sandbox"; "--" ends the flags, and a "--" that is a flag's value does not.
+func TestFlagsAfterTheID(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string // "ID" is replaced by a link's id
+		want func(t *testing.T, out string)
+	}{
+		{"get ID --env sandbox", []string{"get", "ID", "--env", "sandbox"}, nil},
+		{"cancel ID --env sandbox", []string{"cancel", "ID", "--env", "sandbox"}, nil},
+		{"redeliver ID --env=sandbox", []string{"redeliver", "ID", "--env=sandbox"}, nil},
+		{"get --env sandbox ID", []string{"get", "--env", "sandbox", "ID"}, nil},
+		{"get -- ID", []string{"get", "--env", "sandbox", "--", "ID"}, nil},
+		{"a flag whose value is --", []string{"create", "--amount", "100", "--method", "link", "--memo", "--", "--description", "x"},
+			func(t *testing.T, out string) {
+				if l := decode[gen.PayoutLink](t, out); l.Memo != "--" || l.Description != "x" {
+					t.Errorf("memo %q, description %q; want \"--\" and \"x\"", l.Memo, l.Description)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLI(t)
+			args := append([]string(nil), tt.args...)
+			for i, a := range args {
+				if a == "ID" {
+					args[i] = c.create("--amount", "1250", "--method", "link").ID
+				}
+			}
+			code, out, errOut := c.run(args...)
+			if code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+			}
+			if tt.want != nil {
+				tt.want(t, out)
+			}
+		})
+	}
+}
+
+// TestHelpPlaceholders: no flag in any command's help shows a Go type (int, string, ...) where
+// its value goes; each names what to give (N, CENTS, KEY, ...). The batch command's flags are
+// the batch runner's own and are left out here.
+func TestHelpPlaceholders(t *testing.T) {
+	goType := regexp.MustCompile(`(?m)^  --[a-z-]+ (int|int64|uint|uint64|float|float64|string|duration|value)$`)
+	for _, name := range []string{"", "create", "get", "list", "cancel", "redeliver", "mock", "version"} {
+		code, out, errOut := runWith(t, nil, "help", name)
+		if name == "" {
+			code, out, errOut = runWith(t, nil, "--help")
+		}
+		if code != 0 {
+			t.Fatalf("help %s: exit %d: %s", name, code, errOut)
+		}
+		if m := goType.FindAllString(out, -1); len(m) > 0 {
+			t.Errorf("help %s shows Go types for values: %q", name, m)
+		}
 	}
 }

@@ -159,8 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	case "help":
 		return help(ctx, rest, stdout, stderr, lookup)
 	case "version":
-		printVersion(stdout)
-		return exitOK
+		return versionCommand(rest, stdout, stderr)
 	}
 	if own, ok := ownCommands[name]; ok {
 		var pass []string
@@ -200,12 +199,40 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer, lookup f
 		// Its help is all it prints, wherever it prints it.
 		return own.run(ctx, []string{"--help"}, stdout, stdout, lookup)
 	}
-	if args[0] == "version" || args[0] == "help" {
+	switch args[0] {
+	case "version":
+		fmt.Fprint(stdout, versionHelp)
+		return exitOK
+	case "help":
 		fmt.Fprint(stdout, usage())
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "payoutlinks help: unknown command %q\n", args[0])
 	return exitUsage
+}
+
+const versionHelp = `Usage: payoutlinks version
+
+Print the versions of the SDK (dots-go) and of Go, and the platform. It sends nothing.
+`
+
+// versionCommand is 'payoutlinks version': it takes --help and nothing else.
+func versionCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("payoutlinks version")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, versionHelp)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "payoutlinks version: %s\n%s", flagMessage(err), versionHelp)
+		return exitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "payoutlinks version: takes no arguments, not %s\n%s", strings.Join(fs.Args(), " "), versionHelp)
+		return exitUsage
+	}
+	printVersion(stdout)
+	return exitOK
 }
 
 func printVersion(w io.Writer) {

@@ -36,6 +36,9 @@ func TestHelpAndVersion(t *testing.T) {
 		{"mock --help", []string{"mock", "--help"}, []string{"Usage: payoutlinks mock", "--max-links"}},
 		{"help with flags before it", []string{"--env", "production", "help", "get"}, []string{"Usage: payoutlinks get ID"}},
 		{"version", []string{"version"}, []string{api.Version, runtime.Version()}},
+		{"version --help", []string{"version", "--help"}, []string{"Usage: payoutlinks version\n"}},
+		{"version -h", []string{"version", "-h"}, []string{"Usage: payoutlinks version\n"}},
+		{"help version", []string{"help", "version"}, []string{"Usage: payoutlinks version\n"}},
 		{"--version", []string{"--version"}, []string{api.Version, runtime.Version()}},
 		{"--version before a command", []string{"--version", "create"}, []string{api.Version, runtime.Version()}},
 	}
@@ -81,6 +84,12 @@ func TestUsageErrors(t *testing.T) {
 		{"list with an argument", []string{"list", "all"}, []string{"list takes flags only"}},
 		{"unknown output", []string{"list", "--output", "xml"}, []string{`--output "xml"`, "json, ndjson or table"}},
 		{"two ids", []string{"cancel", "a", "b"}, []string{"exactly one"}},
+		{"two ids, flags between", []string{"cancel", "a", "--env", "sandbox", "b"}, []string{"exactly one"}},
+		{"flags after --", []string{"get", "a", "--", "--env", "sandbox"}, []string{"exactly one"}},
+		{"-- as a flag's value ends nothing", []string{"create", "--memo", "--", "now", "--amount", "5"}, []string{"create takes flags only, not now\n"}},
+		{"create without --amount", []string{"create", "--email", "jsmith@example.com", "--method", "email"}, []string{"--amount is required", "in cents"}},
+		{"version with an argument", []string{"version", "now"}, []string{"takes no arguments", "Usage: payoutlinks version"}},
+		{"version with a flag", []string{"version", "--env", "sandbox"}, []string{"flag provided but not defined: --env"}},
 		{"help for an unknown command", []string{"help", "pay"}, []string{`unknown command "pay"`}},
 	}
 	for _, tt := range tests {
