@@ -2,7 +2,8 @@
 // terminal, and serves the mock Dots server for contract tests in any language.
 //
 //	payoutlinks create --amount 1250 --email jsmith@example.com --method email [--memo ...]
-//	payoutlinks get ID
+//	payoutlinks create ... --idempotency-key KEY [--no-reuse-check]
+//	payoutlinks get ID [--env sandbox|production]
 //	payoutlinks list [--limit N] [--all] [--output json|ndjson|table]
 //	payoutlinks cancel ID
 //	payoutlinks redeliver ID
@@ -16,7 +17,9 @@
 // (not even to "") and no --env is given, or with --mock; it lives for one command, so for a
 // mock that keeps its links run 'payoutlinks mock' and point DOTS_BASE_URL at it. Anything else
 // without DOTS_CLIENT_ID and DOTS_API_KEY is a usage error, and nothing is sent. Results are
-// JSON on stdout; notes, warnings and errors go to stderr.
+// JSON on stdout; notes, warnings (an odd field in a good answer) and errors go to stderr. Flags
+// may come before or after a command's arguments; "--" ends them. create --no-reuse-check is for
+// a static mock such as Prism, which answers every create with one canned link.
 //
 // Exit status: 0 success; 1 a definite failure; 2 usage or invalid input (nothing was sent);
 // 3 the outcome is unknown (the request may have been applied).
@@ -106,7 +109,7 @@ Commands:
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "version", "print the versions of the SDK and of Go")
 	b.WriteString(`
-Global flags (the API commands take them after their name too):
+Global flags (the API commands take them after their name, or after their ID, too):
   --env sandbox|production  the Dots environment (default: DOTS_ENV, else sandbox)
   --mock                    answer from a built-in mock server; nothing real is paid
   --version                 print the versions of the SDK and of Go
@@ -123,7 +126,7 @@ Environment:
   earlier command finds nothing (404). For a mock that keeps its links across commands, run
   'payoutlinks mock' and set DOTS_BASE_URL to the base URL it prints.
 
-Output: the result as JSON on stdout; notes and errors on stderr.
+Output: the result as JSON on stdout; notes, warnings and errors on stderr.
 
 `)
 	b.WriteString(exitStatusHelp)
