@@ -26,7 +26,7 @@ type Server struct {
 	handlers  map[string]opHandler // by operationId
 	now       func() time.Time
 	logger    *slog.Logger
-	creds     *credentials
+	creds     func(r *http.Request) bool // set by WithCredentials; a closure, out of reach of fmt and reflection
 	events    *eventQueue
 	webhooks  *webhookSender // set by WithWebhooks
 	done      chan struct{}
@@ -51,8 +51,6 @@ type Server struct {
 	chooser     func(*http.Request) *Fault
 	chaos       *chaos // set by WithChaos
 }
-
-type credentials struct{ id, key string }
 
 type queuedFault struct {
 	n int
@@ -96,9 +94,20 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithCredentials makes the server answer 401 unless a request's Basic credentials are
-// exactly clientID and apiKey. Without it any Basic credentials with a client id pass.
+// exactly clientID and apiKey, on the API and on the /_mock endpoints alike. Without it any Basic
+// credentials with a client id pass. The server keeps them in a closure, out of reach of fmt and
+// of reflection; see Format.
 func WithCredentials(clientID, apiKey string) Option {
-	return func(s *Server) { s.creds = &credentials{clientID, apiKey} }
+	id, key := []byte(clientID), []byte(apiKey)
+	return func(s *Server) {
+		s.creds = func(r *http.Request) bool {
+			gotID, gotKey, ok := r.BasicAuth()
+			// Both compared in constant time, whichever is wrong.
+			idOK := subtle.ConstantTimeCompare([]byte(gotID), id)
+			keyOK := subtle.ConstantTimeCompare([]byte(gotKey), key)
+			return ok && idOK&keyOK == 1
+		}
+	}
 }
 
 // WithLogger logs one line per request: request id, method, path, status (or "dropped",
@@ -410,15 +419,15 @@ func (s *Server) Reset() {
 }
 
 // checkCredentials compares the Basic credentials with WithCredentials', in constant time.
-func (s *Server) checkCredentials(r *http.Request) bool {
-	if s.creds == nil {
-		return true
+func (s *Server) checkCredentials(r *http.Request) bool { return s.creds == nil || s.creds(r) }
+
+// Format prints the server as its base URL, for every verb: never the credentials of
+// WithCredentials or the webhook secret of WithWebhooks, which the server keeps in closures, out
+// of reach of fmt and of reflection, also when a Server is printed as part of another value.
+func (s *Server) Format(f fmt.State, _ rune) {
+	creds := "any credentials"
+	if s.creds != nil {
+		creds = "credentials redacted"
 	}
-	id, key, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(s.creds.id))
-	keyOK := subtle.ConstantTimeCompare([]byte(key), []byte(s.creds.key))
-	return idOK&keyOK == 1
+	_, _ = fmt.Fprintf(f, "mock.Server{%s, %s}", s.BaseURL(), creds)
 }
