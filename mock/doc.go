@@ -41,10 +41,12 @@
 //     delivered, so an email link redelivers 4 times and a link-method link 5 times. A canceled,
 //     claimed or expired link answers redelivered false. Redelivery changes neither status nor
 //     events.
-//   - Test triggers, for tests in any language (also under /api, no auth, no body; they never
-//     fault): POST /_mock/payout-links/{id}/claim (Server.Claim), .../pay-out (Server.PayOut),
+//   - Test triggers, for tests in any language (also under /api, no body; they never fault):
+//     POST /_mock/payout-links/{id}/claim (Server.Claim), .../pay-out (Server.PayOut),
 //     .../expire (Server.Expire) answer the link as the change left it, 404 or 409
-//     invalid-state; POST /_mock/reset (Server.Reset) answers 204.
+//     invalid-state; POST /_mock/reset (Server.Reset) answers 204. They ask for the same Basic
+//     credentials as the API (below) and answer 401 unauthorized without them, changing nothing,
+//     so that nobody who can reach a shared mock can wipe it or move its links on.
 //   - The server keeps at most WithMaxLinks links (DefaultMaxLinks, 100,000) and forgets the
 //     oldest, with their ids and idempotency keys; Requests keeps the most recent
 //     WithMaxRequests requests (DefaultMaxRequests, 50,000).
@@ -54,7 +56,7 @@
 //     Basic credentials with a client id are required (and must equal WithCredentials' when
 //     given), else 401 unauthorized; any other departure from the spec answers 400 invalid-input
 //     with a message naming each problem, such as "$.amount: number must be at least 1".
-//     Credentials are never echoed or logged.
+//     Credentials are never echoed or logged, and no fmt verb prints them (Server.Format).
 //   - Every answer except an injected fault is checked with ValidateResponse before it is written
 //     (unless WithAnswerChecks(false)); departures are kept in Server.Violations. Answers carry Content-Type: application/json and
 //     a Request-Id header ("req_" and 24 hex digits); errors have the Error body

@@ -125,12 +125,15 @@ func ExampleServer_PayOut() {
 	}))
 	defer srv.Close()
 
-	resp, err := http.Post(srv.URL+"/_mock/reset", "", nil) // any language can start afresh
+	// Any language can start afresh, with the credentials the API takes.
+	req, _ := http.NewRequest("POST", srv.URL+"/_mock/reset", nil)
+	req.SetBasicAuth("pk_test_example", "sk_test_example")
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		panic(err)
 	}
 	resp.Body.Close()
-	req, _ := http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(`{"amount":500}`))
+	req, _ = http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(`{"amount":500}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("pk_test_example", "sk_test_example")
 	resp, err = srv.Client().Do(req)

@@ -233,12 +233,27 @@ func (s *Server) validate(r *http.Request, op *dots.Operation, body []byte) *api
 	case len(auth) > 0:
 		return &apiError{http.StatusUnauthorized, "unauthorized", strings.Join(auth, "; ")}
 	case !s.checkCredentials(r):
-		return &apiError{http.StatusUnauthorized, "unauthorized", "header Authorization: the client id or API key is not valid"}
+		return errBadCredentials
 	case len(other) > 0:
 		return errInput(strings.Join(other, "; "))
 	}
 	return nil
 }
+
+// authorize checks the credentials of a request to a /_mock endpoint as validate checks those of
+// the API's: Basic credentials with a client id, and exactly WithCredentials' when it was given.
+func (s *Server) authorize(r *http.Request) *apiError {
+	if id, _, ok := r.BasicAuth(); !ok || id == "" {
+		return &apiError{http.StatusUnauthorized, "unauthorized", "header Authorization: Basic credentials with a client id are needed"}
+	}
+	if !s.checkCredentials(r) {
+		return errBadCredentials
+	}
+	return nil
+}
+
+// errBadCredentials answers credentials that are not WithCredentials'.
+var errBadCredentials = &apiError{http.StatusUnauthorized, "unauthorized", "header Authorization: the client id or API key is not valid"}
 
 // route is where a request goes.
 type route struct {
@@ -336,9 +351,14 @@ func triggerPath(path string) (*trigger, string, bool) {
 	return nil, "", false
 }
 
-// trigger answers a test trigger: 204 for reset, else the link as the change left it (checked as
-// a get-payout-link answer), 404 or 409 invalid-state.
+// trigger answers a test trigger: 401 without the credentials the API asks for, 204 for reset,
+// else the link as the change left it (checked as a get-payout-link answer), 404 or 409
+// invalid-state.
 func (c *call) trigger(rt route) {
+	if aerr := c.s.authorize(c.r); aerr != nil {
+		c.answer(0, nil, aerr)
+		return
+	}
 	if rt.trigger.do == nil {
 		c.s.Reset()
 		c.release()

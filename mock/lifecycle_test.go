@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +191,55 @@ func TestLifecycleInGo(t *testing.T) {
 	want := "payout_link.claimed claimed,payout_link.paid_out claimed,payout_link.updated expired"
 	if strings.Join(events, ",") != want {
 		t.Errorf("events %v, want %s", events, want)
+	}
+}
+
+// TestTriggersNeedCredentials checks that the /_mock endpoints ask for the same Basic
+// credentials as the API, so that nobody who can reach a public mock can wipe it or move its
+// links on: without them, or with the wrong ones under WithCredentials, they answer 401 and
+// change nothing.
+func TestTriggersNeedCredentials(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []mock.Option
+		auth    opt
+		allowed bool
+	}{
+		{"no credentials", nil, noAuth(), false},
+		{"no client id", nil, basic("", testAPIKey), false},
+		{"not Basic", nil, header("Authorization", "Bearer "+testAPIKey), false},
+		{"any Basic credentials", nil, basic("pk_test_someone", ""), true},
+		{"configured, none", []mock.Option{mock.WithCredentials(testClientID, testAPIKey)}, noAuth(), false},
+		{"configured, wrong key", []mock.Option{mock.WithCredentials(testClientID, testAPIKey)}, basic(testClientID, "sk_test_wrong"), false},
+		{"configured, wrong id", []mock.Option{mock.WithCredentials(testClientID, testAPIKey)}, basic("pk_test_other", testAPIKey), false},
+		{"configured, right", []mock.Option{mock.WithCredentials(testClientID, testAPIKey)}, basic(testClientID, testAPIKey), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, tt.opts...)
+			for _, trigger := range []string{"claim", "pay-out", "expire", "reset"} {
+				l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 100})
+				path := "@/_mock/payout-links/" + l.ID + "/" + trigger
+				if trigger == "reset" {
+					path = "@/_mock/reset"
+				}
+				r := send(t, s, "POST", path, nil, tt.auth)
+				after, kept := s.Link(l.ID)
+				if tt.allowed {
+					if r.status >= 300 || trigger == "reset" && kept || trigger != "reset" && reflect.DeepEqual(after, l) {
+						t.Errorf("%s: %d %s, link kept %v and changed %v", trigger, r.status, r.body, kept, !reflect.DeepEqual(after, l))
+					}
+					continue
+				}
+				if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s: %d %s, want 401 with WWW-Authenticate", trigger, r.status, r.body)
+				} else if code, _ := r.errorBody(t); code != "unauthorized" {
+					t.Errorf("%s: error_code %q", trigger, code)
+				}
+				if !kept || !reflect.DeepEqual(after, l) {
+					t.Errorf("%s refused, yet the link is kept %v and now %+v", trigger, kept, after)
+				}
+			}
+		})
 	}
 }

@@ -180,8 +180,8 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) BaseURL() string { return s.URL + "/api" }
 
 // Handler returns the server's HTTP handler. It serves the spec's operations under
-// /api/v2/payout-links and the test trigger POST /_mock/payout-links/{id}/claim (also under
-// /api), and works on any listener.
+// /api/v2/payout-links and the test triggers under /_mock (also under /api), which ask for the
+// same credentials, and works on any listener.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Client returns an HTTP client for the server (http.DefaultClient for a Server made with New).

@@ -570,6 +570,7 @@ func TestHandlerStandalone(t *testing.T) {
 	var l gen.PayoutLink
 	_ = json.Unmarshal(w.Body.Bytes(), &l)
 	req = httptest.NewRequest("POST", "/_mock/payout-links/"+l.ID+"/claim", nil)
+	req.SetBasicAuth(testClientID, testAPIKey)
 	w = httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, req)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"claimed"`) {
