@@ -37,7 +37,8 @@ func memoryLimit(maxLinks int, gomemlimit string) (int64, bool) {
 func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	fs := newFlagSet("payoutlinks mock")
 	addr := fs.String("addr", "127.0.0.1:12111", "the `HOST:PORT` to listen on (loopback unless --public)")
-	public := fs.Bool("public", false, "allow a non-loopback address")
+	public := fs.Bool("public", false, "allow a non-loopback address (needs --client-id and DOTS_MOCK_API_KEY)")
+	clientID := fs.String("client-id", "", "take only these Basic credentials: this client `ID` and the API key in DOTS_MOCK_API_KEY\n(default: any credentials with a client id)")
 	hookURL := fs.String("webhook-url", "", "deliver signed webhooks (payout_link.sent, .claimed, .paid_out, .updated) to this `URL`")
 	hookSecret := fs.String("webhook-secret", "", "the whsec_... `SECRET` to sign webhooks with (default: DOTS_WEBHOOK_SECRET)")
 	faultRate := fs.Float64("fault-rate", 0, "chaos mode: inject a random fault from the X-Mock-Fault table into this `SHARE` (0 to 1) of requests")
@@ -51,12 +52,14 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	logLevel := fs.String("log", "info", "the `LEVEL` to log at: info (a line per request), warn (failed and faulted requests), error (the mock's own errors), off")
 	quiet := fs.Bool("quiet", false, "log only the mock's own errors (--log error)")
 	usage := func() {
-		fmt.Fprint(stdout, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--webhook-url URL --webhook-secret whsec_...]\n"+
+		fmt.Fprint(stdout, "Usage: payoutlinks mock [--addr 127.0.0.1:12111] [--public --client-id ID] [--webhook-url URL --webhook-secret whsec_...]\n"+
 			"                       [--fault-rate R [--seed S]]\n\n"+
 			"Serve the in-memory mock Dots API for contract tests in any language.\n"+
 			"Faults are scripted per request with the X-Mock-Fault and X-Mock-Retry-After headers (see the README).\n"+
 			"Test triggers: POST /_mock/payout-links/{id}/claim, .../pay-out, .../expire change a link (and send\n"+
-			"its webhook); POST /_mock/reset forgets everything.\n\nFlags:\n")
+			"its webhook); POST /_mock/reset forgets everything. They take the same Basic credentials as the API.\n"+
+			"With --client-id, only that client id and the API key in the environment variable DOTS_MOCK_API_KEY\n"+
+			"are accepted (the key is never a flag: other users can read a command line); --public needs them.\n\nFlags:\n")
 		printFlags(stdout, fs)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +94,21 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		fmt.Fprintln(stderr, "payoutlinks mock: --seed needs --fault-rate")
 		return 2
 	}
+	apiKey, _ := lookup("DOTS_MOCK_API_KEY")
+	switch {
+	case *clientID != "" && apiKey == "":
+		fmt.Fprintln(stderr, "payoutlinks mock: --client-id needs the API key in the environment variable DOTS_MOCK_API_KEY")
+		return 2
+	case *clientID == "" && apiKey != "":
+		fmt.Fprintln(stderr, "payoutlinks mock: DOTS_MOCK_API_KEY is set but --client-id is not; pass --client-id to take only those credentials")
+		return 2
+	case strings.Contains(*clientID, ":"):
+		fmt.Fprintln(stderr, "payoutlinks mock: --client-id cannot hold a colon: Basic credentials end the client id at the first one")
+		return 2
+	case *public && *clientID == "":
+		fmt.Fprintln(stderr, "payoutlinks mock: --public needs credentials: --client-id ID, with the API key in DOTS_MOCK_API_KEY")
+		return 2
+	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
@@ -106,6 +124,11 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		return 1
 	}
 	var opts []mock.Option
+	credsNote := "any Basic credentials with a client id"
+	if *clientID != "" {
+		opts = append(opts, mock.WithCredentials(*clientID, apiKey))
+		credsNote = "Basic credentials: client id " + *clientID + " and the key in DOTS_MOCK_API_KEY"
+	}
 	if level != logOff {
 		opts = append(opts, mock.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))))
 	}
@@ -135,7 +158,7 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	}
 	opts = append(opts, mock.WithTimeouts(mock.Timeouts{ReadHeader: *readTO, Read: *readTO, Write: *writeTO, Idle: *idleTO}))
 	srv := mock.New(opts...)
-	fmt.Fprintf(stderr, "%smock Dots API on http://%s/api (base URL); Ctrl-C stops it\n", chaosNote, ln.Addr())
+	fmt.Fprintf(stderr, "%smock Dots API on http://%s/api (base URL), %s; Ctrl-C stops it\n", chaosNote, ln.Addr(), credsNote)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

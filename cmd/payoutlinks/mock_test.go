@@ -33,12 +33,18 @@ type mockProc struct {
 // where it listens. The test stops it at the end unless it calls stop itself.
 func startMock(t *testing.T, args ...string) *mockProc {
 	t.Helper()
+	return startMockEnv(t, nil, args...)
+}
+
+// startMockEnv is startMock with these environment variables.
+func startMockEnv(t *testing.T, env map[string]string, args ...string) *mockProc {
+	t.Helper()
 	limit := debug.SetMemoryLimit(-1) // the mock sets its own; give the test process its own back
 	t.Cleanup(func() { debug.SetMemoryLimit(limit) })
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &mockProc{stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
-		p.done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, p.stderr, lookupIn(nil))
+		p.done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, p.stderr, lookupIn(env))
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for p.base == "" {
@@ -218,7 +224,6 @@ func TestMockMaxLinksResetAndTriggers(t *testing.T) {
 	if status, _ := p.call(t, "GET", "/v2/payout-links/"+ids[0], ""); status != 404 {
 		t.Errorf("the oldest of 3 links with --max-links 2: %d, want 404", status)
 	}
-	root := strings.TrimSuffix(p.base, "/api")
 	for _, tr := range []struct{ trigger, event string }{{"pay-out", "payout_link.claimed payout_link.paid_out"}, {"expire", ""}} {
 		id := ids[1]
 		if tr.trigger == "expire" {
@@ -241,14 +246,8 @@ func TestMockMaxLinksResetAndTriggers(t *testing.T) {
 			t.Errorf("%s sent %v, want %s", tr.trigger, got, tr.event)
 		}
 	}
-	req, _ := http.NewRequest("POST", root+"/_mock/reset", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("reset: %d", resp.StatusCode)
+	if status, body := p.call(t, "POST", "/_mock/reset", ""); status != http.StatusNoContent {
+		t.Fatalf("reset: %d %s", status, body)
 	}
 	if status, body := p.call(t, "GET", "/v2/payout-links", ""); status != 200 || !strings.Contains(body, `"data":[]`) {
 		t.Errorf("list after reset: %d %s", status, body)
@@ -322,5 +321,80 @@ func TestMockTimeoutFlags(t *testing.T) {
 		if code := run(context.Background(), append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), &bytes.Buffer{}, &errb, lookupIn(nil)); code != 2 || errb.Len() == 0 {
 			t.Errorf("mock %v: exit %d, stderr %q; want 2 and a reason", args, code, errb.String())
 		}
+	}
+}
+
+// TestMockCredentials checks --client-id with the key from DOTS_MOCK_API_KEY: the API and the
+// /_mock endpoints then take those credentials only, --public is refused without them, and the
+// key is printed nowhere.
+func TestMockCredentials(t *testing.T) {
+	const id, key = "pk_test_cli_mock", "sk_test_cli_mock" // what mockProc.call sends
+	env := map[string]string{"DOTS_MOCK_API_KEY": key}
+
+	refused := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // in the message
+	}{
+		{"public without credentials", nil, []string{"--public"}, "--client-id"},
+		{"public with the key only", env, []string{"--public"}, "--client-id"},
+		{"public with the client id only", nil, []string{"--public", "--client-id", id}, "DOTS_MOCK_API_KEY"},
+		{"client id without the key", nil, []string{"--client-id", id}, "DOTS_MOCK_API_KEY"},
+		{"the key without a client id", env, nil, "--client-id"},
+		{"a colon in the client id", env, []string{"--client-id", "pk:test"}, "colon"},
+		{"an API key flag", env, []string{"--client-id", id, "--api-key", key}, "--api-key"},
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel() // a mock that starts after all stops at once, answering 0
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			args := append([]string{"mock", "--addr", "127.0.0.1:0"}, tt.args...)
+			code := run(stopped, args, &bytes.Buffer{}, &errb, lookupIn(tt.env))
+			if code != 2 || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and a message naming %s", code, errb.String(), tt.want)
+			}
+			if strings.Contains(errb.String(), key) {
+				t.Errorf("stderr shows the key: %q", errb.String())
+			}
+		})
+	}
+
+	p := startMockEnv(t, env, "--public", "--client-id", id)
+	root := strings.TrimSuffix(p.base, "/api")
+	status, body := p.call(t, "POST", "/v2/payout-links", `{"amount":100}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create with the credentials: %d %s", status, body)
+	}
+	link := decode[gen.PayoutLink](t, body)
+	for _, path := range []string{"/api/v2/payout-links", "/_mock/payout-links/" + link.ID + "/claim", "/_mock/reset"} {
+		for _, c := range []struct{ id, key string }{{"", ""}, {"pk_test_anyone", ""}, {id, "sk_test_wrong"}, {"pk_test_other", key}} {
+			req, _ := http.NewRequest("POST", root+path, strings.NewReader(`{"amount":100}`))
+			req.Header.Set("Content-Type", "application/json")
+			if c.id != "" {
+				req.SetBasicAuth(c.id, c.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("POST %s as %q:%q: %d, want 401", path, c.id, c.key, resp.StatusCode)
+			}
+		}
+	}
+	if status, body := p.call(t, "GET", "/v2/payout-links/"+link.ID, ""); status != 200 || decode[gen.PayoutLink](t, body).Status == gen.PayoutLinkStatusClaimed {
+		t.Errorf("after refused triggers: %d %s, want the link unclaimed", status, body)
+	}
+	if status, body := p.call(t, "POST", "/_mock/reset", ""); status != http.StatusNoContent {
+		t.Errorf("reset with the credentials: %d %s", status, body)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if strings.Contains(p.stderr.String(), key) {
+		t.Errorf("stderr shows the key: %s", p.stderr.String())
 	}
 }
