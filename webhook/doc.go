@@ -51,8 +51,9 @@
 // the event type in a header, so for bodies without an "event" field the type must be known
 // from elsewhere: give it to [ParseAs], or to [Handler] with [WithEventType] (for example on an
 // endpoint subscribed to one event type only). A body whose type stays unknown (absent or a kind
-// this package does not know) is not an error: it is delivered as an Event with only Type and
-// Raw set, so new kinds Dots adds do not break a receiver.
+// this package does not know) is not an error: it is delivered as an Event with only Type, Raw
+// and, when the body has a "payout_link_id", PayoutLinkID set, so new kinds Dots adds do not
+// break a receiver.
 //
 // # Testing
 //

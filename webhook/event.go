@@ -24,8 +24,10 @@ type Event struct {
 	// PayoutLink is the payout link a payout_link.sent, .claimed or .paid_out event carries;
 	// nil for other kinds.
 	PayoutLink *gen.PayoutLink
-	// PayoutLinkID is the id of the payout link the event is about: payout_link_id for
-	// payout_link.updated, the link's id for the others; "" for unknown kinds.
+	// PayoutLinkID is the id of the payout link the event is about: the link's id for
+	// payout_link.sent, .claimed and .paid_out, and the body's "payout_link_id" string for
+	// payout_link.updated and for kinds this package does not know; "" when the body names no
+	// payout link. FetchLink reads the link it names.
 	PayoutLinkID string
 	// MessageID is the webhook message id (the svix-id header) when the event came through
 	// Handler; Parse leaves it empty. A message may be delivered more than once with the same id.
@@ -33,12 +35,13 @@ type Event struct {
 }
 
 // Known reports whether the event is of a kind this package decodes; an unknown one has only
-// Type, Raw and MessageID set.
+// Type, Raw, MessageID and, when the body has a "payout_link_id" string, PayoutLinkID set.
 func (e Event) Known() bool { return e.Type.Valid() }
 
 // Parse decodes a webhook body, taking the event type from its "event" field. A body without
-// one, or with a kind this package does not know, gives an Event with only Type and Raw set; use
-// ParseAs when the type is known from elsewhere. A body that is not a JSON object, or that does
+// one, or with a kind this package does not know, gives an Event with only Type, Raw and
+// PayoutLinkID (from a "payout_link_id" string) set; use ParseAs when the type is known from
+// elsewhere. A body that is not a JSON object, or that does
 // not fit its event's shape, is an error wrapping [ErrInvalidPayload].
 //
 // Decoding is tolerant: unknown fields are ignored, null stands for absent, timestamps without
@@ -66,6 +69,7 @@ func ParseAs(eventType gen.WebhookEventType, body []byte) (Event, error) {
 	if s, ok := jsonString(head.Event); ok && s != "" {
 		ev.Type = gen.WebhookEventType(s)
 	}
+	ev.PayoutLinkID, _ = jsonString(head.PayoutLinkID) // a kind this package does not know may name a link too
 	switch ev.Type {
 	case gen.WebhookEventTypePayoutLinkSent, gen.WebhookEventTypePayoutLinkClaimed,
 		gen.WebhookEventTypePayoutLinkPaidOut:
@@ -74,18 +78,17 @@ func ParseAs(eventType gen.WebhookEventType, body []byte) (Event, error) {
 			return ev, fmt.Errorf("%w: %s: %w", ErrInvalidPayload, ev.Type, err)
 		}
 		ev.PayoutLink = &link
-		ev.PayoutLinkID = link.ID
-		if ev.PayoutLinkID == "" {
-			ev.PayoutLinkID, _ = jsonString(head.PayoutLinkID)
+		if link.ID != "" {
+			ev.PayoutLinkID = link.ID
 		}
 	case gen.WebhookEventTypePayoutLinkUpdated:
 		// The shape of gen.PayoutLinkUpdatedEvent, read from head so that an "event" field that
 		// is not a string is ignored here as it is everywhere else.
-		id, ok := jsonString(head.PayoutLinkID)
-		if !ok && len(head.PayoutLinkID) > 0 && string(head.PayoutLinkID) != "null" {
-			return ev, fmt.Errorf("%w: %s: payout_link_id is not a string", ErrInvalidPayload, ev.Type)
+		if ev.PayoutLinkID == "" && len(head.PayoutLinkID) > 0 && string(head.PayoutLinkID) != "null" {
+			if _, ok := jsonString(head.PayoutLinkID); !ok {
+				return ev, fmt.Errorf("%w: %s: payout_link_id is not a string", ErrInvalidPayload, ev.Type)
+			}
 		}
-		ev.PayoutLinkID = id
 	}
 	return ev, nil
 }

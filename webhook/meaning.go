@@ -1,6 +1,9 @@
 package webhook
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/payoutkit/dots-go/gen"
@@ -112,4 +115,34 @@ func LinkMeaning(l *gen.PayoutLink) Meaning {
 		return MeaningSent
 	}
 	return MeaningUnknown
+}
+
+// ErrNoPayoutLink means an event names no payout link, so FetchLink has nothing to read: the
+// event is of another kind, or its body lacks the link's id.
+var ErrNoPayoutLink = errors.New("webhook: the event names no payout link")
+
+// LinkGetter reads a payout link by id. *api.Client is one; the interface keeps this package
+// free of the client's.
+type LinkGetter interface {
+	GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error)
+}
+
+// FetchLink reads the payout link an event is about, as it is now, through g (an *api.Client):
+// payout_link.updated names the link only, a link an event carries may be older than its
+// latest change (Svix does not keep events in order), and kinds this package does not know
+// may name a link by "payout_link_id". Ask [LinkMeaning] what the link means.
+//
+// An event that names no link (an empty [Event.PayoutLinkID]) gives an error wrapping
+// [ErrNoPayoutLink], and nothing is sent; g's errors are wrapped (match them with errors.As,
+// for example an *api.Error with StatusCode 404). Returning FetchLink's error from a Handler
+// function makes Svix deliver the message again later.
+func FetchLink(ctx context.Context, g LinkGetter, ev Event) (*gen.PayoutLink, error) {
+	if ev.PayoutLinkID == "" {
+		return nil, fmt.Errorf("%w (event type %q)", ErrNoPayoutLink, ev.Type)
+	}
+	l, err := g.GetPayoutLink(ctx, ev.PayoutLinkID)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: read payout link %s: %w", ev.PayoutLinkID, err)
+	}
+	return l, nil
 }
