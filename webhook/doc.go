@@ -34,7 +34,12 @@
 //
 // Svix waits 15 seconds for an answer and delivers a message again when it gets none or a
 // non-2xx one, so the same message can arrive more than once: keep the function short (queue slow
-// work) and use [Event.MessageID] to drop repeats.
+// work). Handler drops repeats by message id: it claims the id before calling the function,
+// answers a repeat of a handled message 204 without calling it, forgets the id when the function
+// fails (so Svix's retry is handled), and answers 409 to a delivery of a message another
+// delivery is still handling, so Svix retries it later. By default it remembers the last
+// [DefaultDedupSize] handled ids of one process in memory; give [WithDeduplication] a
+// [DedupStore] of your own to share them between processes and restarts, or nil to turn it off.
 //
 // The timestamp is compared with the clock in whole seconds, as Svix's libraries do: a message
 // exactly [DefaultTolerance] old or ahead is accepted, one a second more is rejected.

@@ -30,7 +30,8 @@ type Event struct {
 	// payout link. FetchLink reads the link it names.
 	PayoutLinkID string
 	// MessageID is the webhook message id (the svix-id header) when the event came through
-	// Handler; Parse leaves it empty. A message may be delivered more than once with the same id.
+	// Handler; Parse leaves it empty. A message may be delivered more than once with the same id;
+	// Handler de-duplicates by it (WithDeduplication).
 	MessageID string
 }
 

@@ -52,6 +52,12 @@ func WithLogger(l *slog.Logger) HandlerOption {
 // or panics, so that Svix delivers the message again; the error's text is not sent. Response
 // bodies are short fixed texts that never echo the request.
 //
+// Deliveries are de-duplicated by message id (see [WithDeduplication]): by default Handler
+// remembers the last [DefaultDedupSize] messages fn handled in this process and answers a
+// repeat 204 without calling fn. A message whose fn failed is forgotten, so Svix's retry calls
+// fn again; a delivery of a message that another delivery is still handling is answered 409
+// without calling fn, so that Svix retries it later rather than fn running twice at once.
+//
 // A panic in fn is recovered and logged with the message id, the event type and the panic
 // value's type (panic_type). The value's text (panic) is logged only when the Go runtime wrote
 // it, as for a nil dereference or an index out of range: any other value, a string or an error
@@ -67,7 +73,7 @@ func Handler(v *Verifier, fn func(context.Context, Event) error, opts ...Handler
 	if fn == nil {
 		panic("webhook: Handler needs a function to call")
 	}
-	h := &handler{v: v, fn: fn, maxBody: DefaultMaxBodyBytes}
+	h := &handler{v: v, fn: fn, maxBody: DefaultMaxBodyBytes, dedup: NewMemoryDedup(DefaultDedupSize)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -80,6 +86,7 @@ type handler struct {
 	maxBody   int64
 	eventType gen.WebhookEventType
 	log       *slog.Logger
+	dedup     DedupStore // nil: every delivery calls fn
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -112,20 +119,62 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev.MessageID = messageID(r.Header)
-	if err := h.call(r.Context(), ev); err != nil {
+	switch status, err := h.deliver(r.Context(), ev); status {
+	case http.StatusNoContent:
+		w.WriteHeader(status)
+	case http.StatusConflict:
+		http.Error(w, "webhook in progress: deliver it again later", status)
+	default:
 		if h.log != nil && err != errPanicked {
 			h.log.LogAttrs(r.Context(), slog.LevelError, "webhook: handler failed",
 				slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)),
 				slog.Any("error", err))
 		}
 		http.Error(w, "webhook not processed", http.StatusInternalServerError)
-		return
 	}
+}
+
+// deliver calls fn once per message: it claims the message id in the store first, answers a
+// repeat 204 and a message another delivery holds 409 without calling fn, and finishes the claim
+// with fn's outcome (also when fn panics with http.ErrAbortHandler), so that a failed message is
+// handled again when Svix retries it. It returns the status to answer, and the error for a 500.
+func (h *handler) deliver(ctx context.Context, ev Event) (status int, err error) {
+	attrs := func(more ...slog.Attr) []slog.Attr {
+		return append([]slog.Attr{slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type))}, more...)
+	}
+	if h.dedup != nil {
+		switch st, err := h.dedup.Claim(ctx, ev.MessageID); {
+		case err != nil:
+			return http.StatusInternalServerError, fmt.Errorf("webhook: deduplication: %w", err)
+		case st == DedupHandled:
+			h.logAt(ctx, slog.LevelDebug, "webhook: repeat of a handled message", attrs()...)
+			return http.StatusNoContent, nil
+		case st != DedupNew:
+			h.logAt(ctx, slog.LevelWarn, "webhook: message in progress, answered 409", attrs()...)
+			return http.StatusConflict, nil
+		}
+		defer func() {
+			// status is 0 while a panic passes through. The context is not canceled with the
+			// request: a claim must not outlive its delivery.
+			handled := status == http.StatusNoContent
+			if err := h.dedup.Finish(context.WithoutCancel(ctx), ev.MessageID, handled); err != nil {
+				h.logAt(ctx, slog.LevelError, "webhook: deduplication: finish failed",
+					attrs(slog.Bool("handled", handled), slog.Any("error", err))...)
+			}
+		}()
+	}
+	if err := h.call(ctx, ev); err != nil {
+		return http.StatusInternalServerError, err
+	}
+	h.logAt(ctx, slog.LevelDebug, "webhook: delivered", attrs()...)
+	return http.StatusNoContent, nil
+}
+
+// logAt logs when a logger is set.
+func (h *handler) logAt(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
 	if h.log != nil {
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "webhook: delivered",
-			slog.String("message_id", ev.MessageID), slog.String("event", string(ev.Type)))
+		h.log.LogAttrs(ctx, level, msg, attrs...)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // errPanicked is what call returns for a panic it has logged.
