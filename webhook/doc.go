@@ -23,13 +23,18 @@
 //		log.Fatal(err)
 //	}
 //	http.Handle("/webhooks/dots", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
-//		switch ev.Type {
-//		case gen.WebhookEventTypePayoutLinkClaimed:
-//			return markClaimed(ctx, ev.PayoutLinkID)
-//		case gen.WebhookEventTypePayoutLinkUpdated:
-//			return refetch(ctx, ev.PayoutLinkID) // the body names the link only
+//		link, meaning := ev.PayoutLink, ev.Meaning()
+//		if meaning == webhook.MeaningUnknown && ev.PayoutLinkID != "" {
+//			fetched, err := webhook.FetchLink(ctx, client, ev) // client: an *api.Client
+//			if err != nil {
+//				return err
+//			}
+//			link, meaning = fetched, webhook.LinkMeaning(fetched)
 //		}
-//		return nil // a kind this program does not handle
+//		if meaning == webhook.MeaningPaidOut {
+//			return credit(ctx, link) // once per link.ID and link.TransferID
+//		}
+//		return nil // sent or claimed: nothing moved yet
 //	}))
 //
 // Svix waits 15 seconds for an answer and delivers a message again when it gets none or a
@@ -59,6 +64,18 @@
 // this package does not know) is not an error: it is delivered as an Event with only Type, Raw
 // and, when the body has a "payout_link_id", PayoutLinkID set, so new kinds Dots adds do not
 // break a receiver.
+//
+// # What an event means
+//
+// Switch on [Event.Meaning] rather than on event types: payout_link.claimed means the payee took
+// the link, not that money moved, and Dots sends payout_link.paid_out on full or partial payment.
+// Meaning is [MeaningPaidOut] (money moved, maybe only part of it), [MeaningClaimed],
+// [MeaningSent] (nothing moved), [MeaningExpired], [MeaningCanceled], [MeaningFailed] (failed
+// or reversed) or [MeaningUnknown]: payout_link.updated and kinds this package does not know
+// name the link only, so read it with [FetchLink] (through an *api.Client, or anything with its
+// GetPayoutLink method) and ask [LinkMeaning]. Credit a pay-out once per link id and transfer
+// id: de-duplication by message id does not make the function idempotent, since Dots can report
+// one pay-out in two messages and a store forgets.
 //
 // # Testing
 //

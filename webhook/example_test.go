@@ -8,10 +8,12 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/webhook"
 )
 
@@ -31,7 +33,8 @@ func ExampleHandler() {
 		switch ev.Type {
 		case gen.WebhookEventTypePayoutLinkClaimed, gen.WebhookEventTypePayoutLinkPaidOut,
 			gen.WebhookEventTypePayoutLinkSent:
-			fmt.Printf("%s: link %s, %d cents\n", ev.Type, ev.PayoutLinkID, ev.PayoutLink.Amount)
+			// A claimed link is not paid yet: ev.Meaning() says what the event means for the money.
+			fmt.Printf("%s: link %s, %d cents, meaning %s\n", ev.Type, ev.PayoutLinkID, ev.PayoutLink.Amount, ev.Meaning())
 		case gen.WebhookEventTypePayoutLinkUpdated:
 			// The body names the link only: read it again with the API client.
 			fmt.Printf("%s: re-fetch link %s\n", ev.Type, ev.PayoutLinkID)
@@ -59,7 +62,7 @@ func ExampleHandler() {
 	resp.Body.Close()
 	fmt.Println(resp.Status)
 	// Output:
-	// payout_link.claimed: link 3c90c3cc-0d44-4b50-8888-8dd25736052a, 5000 cents
+	// payout_link.claimed: link 3c90c3cc-0d44-4b50-8888-8dd25736052a, 5000 cents, meaning claimed
 	// 204 No Content
 }
 
@@ -115,24 +118,86 @@ func ExampleParseAs() {
 	// Output: payout_link.sent 3c90c3cc-0d44-4b50-8888-8dd25736052a 1250
 }
 
-// markPaid and refresh stand for a program's own bookkeeping in Example_mount.
-func markPaid(ctx context.Context, linkID string, amount int64) error { return nil }
-func refresh(ctx context.Context, linkID string) error                { return nil }
-
-// Mount the handler on a program's own mux: the README's webhook snippet.
-func Example_mount() {
-	v, err := webhook.NewVerifier(os.Getenv("DOTS_WEBHOOK_SECRET"))
+// Credit a payout once, when money moved: the README's webhook snippet. It runs against the
+// mock, which sends signed webhooks as Dots does through Svix. A payout_link.claimed event is no
+// payment: only MeaningPaidOut is, and payout_link.updated is read again with FetchLink.
+func Example_credit() {
+	mux := http.NewServeMux()
+	receiver := httptest.NewServer(mux) // in production: http.ListenAndServe(":8080", mux)
+	defer receiver.Close()
+	srv := mock.NewServer(mock.WithWebhooks(receiver.URL+"/webhooks/dots", exampleSecret))
+	defer srv.Close()
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()))
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("/webhooks/dots", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
-		switch ev.Type {
-		case gen.WebhookEventTypePayoutLinkClaimed, gen.WebhookEventTypePayoutLinkPaidOut:
-			return markPaid(ctx, ev.PayoutLinkID, int64(ev.PayoutLink.Amount))
-		case gen.WebhookEventTypePayoutLinkUpdated:
-			return refresh(ctx, ev.PayoutLinkID) // the body names the link only: read it again
+	// The program's own bookkeeping.
+	credit := func(_ context.Context, link *gen.PayoutLink) error {
+		fmt.Println("credit", link.Metadata.Get("order_id"), "transfer", link.TransferID != "")
+		return nil
+	}
+	reopen := func(_ context.Context, link *gen.PayoutLink, m webhook.Meaning) error {
+		fmt.Println("reopen", link.Metadata.Get("order_id"), m)
+		return nil
+	}
+
+	v, err := webhook.NewVerifier(exampleSecret) // os.Getenv("DOTS_WEBHOOK_SECRET")
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/webhooks/dots", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
+		link, meaning := ev.PayoutLink, ev.Meaning()
+		if meaning == webhook.MeaningUnknown && ev.PayoutLinkID != "" {
+			// payout_link.updated names the link only: read it as it is now.
+			fetched, err := webhook.FetchLink(ctx, client, ev)
+			if err != nil {
+				return err // Svix delivers the message again later
+			}
+			link, meaning = fetched, webhook.LinkMeaning(fetched)
 		}
-		return nil // other or future kinds: ev.Raw holds the body
+		switch meaning {
+		case webhook.MeaningPaidOut:
+			// Money moved, maybe only part of it: record it once per link.ID and link.TransferID.
+			return credit(ctx, link)
+		case webhook.MeaningExpired, webhook.MeaningCanceled, webhook.MeaningFailed:
+			return reopen(ctx, link, meaning) // nothing (more) will be paid through this link
+		}
+		return nil // sent or claimed: nothing moved yet; other kinds: ev.Raw holds the body
 	}))
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", nil))
+
+	// At Dots: two links are emailed; the payee of one claims it and is paid, the other expires.
+	ctx := context.Background()
+	var links []*gen.PayoutLink
+	for _, order := range []string{"A-1001", "A-1002"} {
+		l, err := client.CreatePayoutLink(ctx, gen.CreatePayoutLinkRequest{
+			Amount:   1250,
+			Payee:    gen.Payee{Email: api.Ptr("jsmith@example.com")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail},
+			Metadata: dots.Metadata{"order_id": order},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		links = append(links, l)
+	}
+	for _, step := range []func(string) (gen.PayoutLink, error){srv.Claim, srv.PayOut} {
+		if _, err := step(links[0].ID); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := srv.Expire(links[1].ID); err != nil {
+		log.Fatal(err)
+	}
+	srv.WaitEvents() // every webhook delivered and answered
+	for _, d := range srv.Deliveries() {
+		fmt.Println(d.Event, d.Status)
+	}
+	// Output:
+	// credit A-1001 transfer true
+	// reopen A-1002 expired
+	// payout_link.sent 204
+	// payout_link.sent 204
+	// payout_link.claimed 204
+	// payout_link.paid_out 204
+	// payout_link.updated 204
 }
