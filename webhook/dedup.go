@@ -37,9 +37,10 @@ const (
 // should let an "in progress" claim lapse after a while (longer than the function can take), so
 // that a process that dies mid-delivery does not hold a message forever.
 //
-// De-duplication by message id is not idempotency: Dots may send the same news in two messages
-// (payout_link.updated, then payout_link.paid_out), and a store forgets. Credit payouts
-// idempotently by link id and transfer id as well (see [Meaning]).
+// De-duplication by message id is not idempotency: one pay-out can reach you in two messages (a
+// payout_link.paid_out, and a payout_link.updated whose link, once fetched, has a transfer_id),
+// and a store forgets. Credit payouts idempotently by link id and transfer id as well (see
+// [Meaning]).
 type DedupStore interface {
 	// Claim marks messageID in progress and returns DedupNew, or returns what is known of it.
 	// An error makes Handler answer 500 without calling its function.

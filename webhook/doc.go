@@ -74,8 +74,9 @@
 // or reversed) or [MeaningUnknown]: payout_link.updated and kinds this package does not know
 // name the link only, so read it with [FetchLink] (through an *api.Client, or anything with its
 // GetPayoutLink method) and ask [LinkMeaning]. Credit a pay-out once per link id and transfer
-// id: de-duplication by message id does not make the function idempotent, since Dots can report
-// one pay-out in two messages and a store forgets.
+// id: de-duplication by message id does not make the function idempotent, since one pay-out can
+// reach you in two messages (paid_out, and an updated whose fetched link has a transfer_id) and a
+// store forgets.
 //
 // # Testing
 //

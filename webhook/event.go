@@ -42,8 +42,8 @@ func (e Event) Known() bool { return e.Type.Valid() }
 // Parse decodes a webhook body, taking the event type from its "event" field. A body without
 // one, or with a kind this package does not know, gives an Event with only Type, Raw and
 // PayoutLinkID (from a "payout_link_id" string) set; use ParseAs when the type is known from
-// elsewhere. A body that is not a JSON object, or that does
-// not fit its event's shape, is an error wrapping [ErrInvalidPayload].
+// elsewhere. A body that is not a JSON object, or that does not fit its event's shape, is an
+// error wrapping [ErrInvalidPayload].
 //
 // Decoding is tolerant: unknown fields are ignored, null stands for absent, timestamps without
 // a zone are read as UTC and whole amounts written as floats (5000.0) are accepted.
@@ -85,10 +85,8 @@ func ParseAs(eventType gen.WebhookEventType, body []byte) (Event, error) {
 	case gen.WebhookEventTypePayoutLinkUpdated:
 		// The shape of gen.PayoutLinkUpdatedEvent, read from head so that an "event" field that
 		// is not a string is ignored here as it is everywhere else.
-		if ev.PayoutLinkID == "" && len(head.PayoutLinkID) > 0 && string(head.PayoutLinkID) != "null" {
-			if _, ok := jsonString(head.PayoutLinkID); !ok {
-				return ev, fmt.Errorf("%w: %s: payout_link_id is not a string", ErrInvalidPayload, ev.Type)
-			}
+		if _, ok := jsonString(head.PayoutLinkID); !ok && len(head.PayoutLinkID) > 0 && string(head.PayoutLinkID) != "null" {
+			return ev, fmt.Errorf("%w: %s: payout_link_id is not a string", ErrInvalidPayload, ev.Type)
 		}
 	}
 	return ev, nil
