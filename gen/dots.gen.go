@@ -23,7 +23,7 @@ const (
 	AdditionalStepOptionsPayoutFeePartyUser     AdditionalStepOptionsPayoutFeeParty = "user"
 )
 
-// AdditionalStepOptionsPayoutFeePartyValues returns the values of AdditionalStepOptionsPayoutFeeParty the spec names. (dots-go: added to upstream's template.)
+// AdditionalStepOptionsPayoutFeePartyValues returns the values of AdditionalStepOptionsPayoutFeeParty the spec names.
 func AdditionalStepOptionsPayoutFeePartyValues() []AdditionalStepOptionsPayoutFeeParty {
 	return []AdditionalStepOptionsPayoutFeeParty{AdditionalStepOptionsPayoutFeePartyPlatform, AdditionalStepOptionsPayoutFeePartyUser}
 }
@@ -48,7 +48,7 @@ const (
 	DeliveryMethodSms   DeliveryMethod = "sms"
 )
 
-// DeliveryMethodValues returns the values of DeliveryMethod the spec names. (dots-go: added to upstream's template.)
+// DeliveryMethodValues returns the values of DeliveryMethod the spec names.
 func DeliveryMethodValues() []DeliveryMethod {
 	return []DeliveryMethod{DeliveryMethodAll, DeliveryMethodEmail, DeliveryMethodLink, DeliveryMethodSms}
 }
@@ -75,7 +75,7 @@ const (
 	FundingSourceDotsBalance FundingSource = "dots_balance"
 )
 
-// FundingSourceValues returns the values of FundingSource the spec names. (dots-go: added to upstream's template.)
+// FundingSourceValues returns the values of FundingSource the spec names.
 func FundingSourceValues() []FundingSource {
 	return []FundingSource{FundingSourceAch, FundingSourceDotsBalance}
 }
@@ -98,7 +98,7 @@ const (
 	PayoutFeePartyUser     PayoutFeeParty = "user"
 )
 
-// PayoutFeePartyValues returns the values of PayoutFeeParty the spec names. (dots-go: added to upstream's template.)
+// PayoutFeePartyValues returns the values of PayoutFeeParty the spec names.
 func PayoutFeePartyValues() []PayoutFeeParty {
 	return []PayoutFeeParty{PayoutFeePartyPlatform, PayoutFeePartyUser}
 }
@@ -129,7 +129,7 @@ const (
 	PayoutLinkStatusSent            PayoutLinkStatus = "sent"
 )
 
-// PayoutLinkStatusValues returns the values of PayoutLinkStatus the spec names. (dots-go: added to upstream's template.)
+// PayoutLinkStatusValues returns the values of PayoutLinkStatus the spec names.
 func PayoutLinkStatusValues() []PayoutLinkStatus {
 	return []PayoutLinkStatus{PayoutLinkStatusCanceled, PayoutLinkStatusClaimed, PayoutLinkStatusCreated, PayoutLinkStatusDelivered, PayoutLinkStatusDeliveryFailed, PayoutLinkStatusDeliveryPending, PayoutLinkStatusExpired, PayoutLinkStatusFailed, PayoutLinkStatusReversed, PayoutLinkStatusSent}
 }
@@ -174,7 +174,7 @@ const (
 	StepNameRedirect        StepName = "redirect"
 )
 
-// StepNameValues returns the values of StepName the spec names. (dots-go: added to upstream's template.)
+// StepNameValues returns the values of StepName the spec names.
 func StepNameValues() []StepName {
 	return []StepName{StepNameBackgroundCheck, StepNameCompliance, StepNameIDVerification, StepNameManagePayments, StepNameManagePayouts, StepNamePayout, StepNamePdfFormFill, StepNameRedirect}
 }
@@ -211,7 +211,7 @@ const (
 	WebhookEventTypePayoutLinkUpdated WebhookEventType = "payout_link.updated"
 )
 
-// WebhookEventTypeValues returns the values of WebhookEventType the spec names. (dots-go: added to upstream's template.)
+// WebhookEventTypeValues returns the values of WebhookEventType the spec names.
 func WebhookEventTypeValues() []WebhookEventType {
 	return []WebhookEventType{WebhookEventTypePayoutLinkClaimed, WebhookEventTypePayoutLinkPaidOut, WebhookEventTypePayoutLinkSent, WebhookEventTypePayoutLinkUpdated}
 }
@@ -807,11 +807,6 @@ type Client struct {
 	// A list of callbacks for modifying requests which are generated before sending over
 	// the network.
 	RequestEditors []RequestEditorFn
-
-	// server is Server parsed once by NewClient; serverFrom is the Server it was parsed from,
-	// so a Server changed later is parsed again on every call, as before.
-	server     *url.URL
-	serverFrom string
 }
 
 // ClientOption allows setting custom parameters during construction
@@ -837,18 +832,7 @@ func NewClient(server string, opts ...ClientOption) (*Client, error) {
 	if client.Client == nil {
 		client.Client = &http.Client{}
 	}
-	if u, err := url.Parse(client.Server); err == nil {
-		client.server, client.serverFrom = u, client.Server
-	}
 	return &client, nil
-}
-
-// serverURL returns Server parsed: once by NewClient, or now when Server was set otherwise.
-func (c *Client) serverURL() (*url.URL, error) {
-	if c.server != nil && c.serverFrom == c.Server {
-		return c.server, nil
-	}
-	return url.Parse(c.Server)
 }
 
 // WithHTTPClient allows overriding the default Doer, which is
@@ -925,14 +909,11 @@ type ClientInterface interface {
 //
 // Corresponds with GET /v2/payout-links (the `ListPayoutLinks` operationId).
 func (c *Client) ListPayoutLinks(ctx context.Context, params *ListPayoutLinksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewListPayoutLinksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newListPayoutLinksRequest(ctx, serverURL, params)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -947,14 +928,11 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *ListPayoutLinksPar
 //
 // Corresponds with POST /v2/payout-links (the `CreatePayoutLink` operationId).
 func (c *Client) CreatePayoutLinkWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewCreatePayoutLinkRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newCreatePayoutLinkRequestWithBody(ctx, serverURL, contentType, body)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -969,14 +947,11 @@ func (c *Client) CreatePayoutLinkWithBody(ctx context.Context, contentType strin
 //
 // Corresponds with POST /v2/payout-links (the `CreatePayoutLink` operationId).
 func (c *Client) CreatePayoutLink(ctx context.Context, body CreatePayoutLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewCreatePayoutLinkRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newCreatePayoutLinkRequest(ctx, serverURL, body)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -989,14 +964,11 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body CreatePayoutLinkJSON
 //
 // Corresponds with DELETE /v2/payout-links/{payout_link_id} (the `CancelPayoutLink` operationId).
 func (c *Client) CancelPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewCancelPayoutLinkRequest(c.Server, payoutLinkID)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newCancelPayoutLinkRequest(ctx, serverURL, payoutLinkID)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -1009,14 +981,11 @@ func (c *Client) CancelPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID
 //
 // Corresponds with GET /v2/payout-links/{payout_link_id} (the `GetPayoutLink` operationId).
 func (c *Client) GetPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewGetPayoutLinkRequest(c.Server, payoutLinkID)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newGetPayoutLinkRequest(ctx, serverURL, payoutLinkID)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -1029,14 +998,11 @@ func (c *Client) GetPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, r
 //
 // Corresponds with POST /v2/payout-links/{payout_link_id}/redeliver (the `RedeliverPayoutLink` operationId).
 func (c *Client) RedeliverPayoutLink(ctx context.Context, payoutLinkID PayoutLinkID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	serverURL, err := c.serverURL()
+	req, err := NewRedeliverPayoutLinkRequest(c.Server, payoutLinkID)
 	if err != nil {
 		return nil, err
 	}
-	req, err := newRedeliverPayoutLinkRequest(ctx, serverURL, payoutLinkID)
-	if err != nil {
-		return nil, err
-	}
+	req = req.WithContext(ctx)
 	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
 		return nil, err
 	}
@@ -1045,18 +1011,17 @@ func (c *Client) RedeliverPayoutLink(ctx context.Context, payoutLinkID PayoutLin
 
 // NewListPayoutLinksRequest constructs an http.Request for the ListPayoutLinks method
 func NewListPayoutLinksRequest(server string, params *ListPayoutLinksParams) (*http.Request, error) {
+	var err error
+
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
-	return newListPayoutLinksRequest(context.Background(), serverURL, params)
-}
 
-func newListPayoutLinksRequest(ctx context.Context, serverURL *url.URL, params *ListPayoutLinksParams) (*http.Request, error) {
-	var err error
-
-	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
-	const operationPath = "./v2/payout-links"
+	operationPath := fmt.Sprintf("/v2/payout-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
@@ -1114,7 +1079,7 @@ func newListPayoutLinksRequest(ctx context.Context, serverURL *url.URL, params *
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
-	req, err := newRequestForURL(ctx, http.MethodGet, queryURL, nil)
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1124,44 +1089,35 @@ func newListPayoutLinksRequest(ctx context.Context, serverURL *url.URL, params *
 
 // NewCreatePayoutLinkRequest calls the generic CreatePayoutLink builder with application/json body
 func NewCreatePayoutLinkRequest(server string, body CreatePayoutLinkJSONRequestBody) (*http.Request, error) {
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-	return newCreatePayoutLinkRequest(context.Background(), serverURL, body)
-}
-
-func newCreatePayoutLinkRequest(ctx context.Context, serverURL *url.URL, body CreatePayoutLinkJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return newCreatePayoutLinkRequestWithBody(ctx, serverURL, "application/json", bodyReader)
+	return NewCreatePayoutLinkRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewCreatePayoutLinkRequestWithBody constructs an http.Request for the CreatePayoutLink method, with any body, and a specified content type
 func NewCreatePayoutLinkRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return nil, err
 	}
-	return newCreatePayoutLinkRequestWithBody(context.Background(), serverURL, contentType, body)
-}
 
-func newCreatePayoutLinkRequestWithBody(ctx context.Context, serverURL *url.URL, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
-	const operationPath = "./v2/payout-links"
+	operationPath := fmt.Sprintf("/v2/payout-links")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := newRequestForURL(ctx, http.MethodPost, queryURL, body)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -1173,14 +1129,6 @@ func newCreatePayoutLinkRequestWithBody(ctx context.Context, serverURL *url.URL,
 
 // NewCancelPayoutLinkRequest constructs an http.Request for the CancelPayoutLink method
 func NewCancelPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-	return newCancelPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
-}
-
-func newCancelPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1190,15 +1138,22 @@ func newCancelPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutL
 		return nil, err
 	}
 
-	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
-	operationPath := fmt.Sprintf("./v2/payout-links/%s", pathParam0)
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/payout-links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := newRequestForURL(ctx, http.MethodDelete, queryURL, nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1208,14 +1163,6 @@ func newCancelPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutL
 
 // NewGetPayoutLinkRequest constructs an http.Request for the GetPayoutLink method
 func NewGetPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-	return newGetPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
-}
-
-func newGetPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1225,15 +1172,22 @@ func newGetPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLink
 		return nil, err
 	}
 
-	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
-	operationPath := fmt.Sprintf("./v2/payout-links/%s", pathParam0)
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/payout-links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := newRequestForURL(ctx, http.MethodGet, queryURL, nil)
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1243,14 +1197,6 @@ func newGetPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLink
 
 // NewRedeliverPayoutLinkRequest constructs an http.Request for the RedeliverPayoutLink method
 func NewRedeliverPayoutLinkRequest(server string, payoutLinkID PayoutLinkID) (*http.Request, error) {
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-	return newRedeliverPayoutLinkRequest(context.Background(), serverURL, payoutLinkID)
-}
-
-func newRedeliverPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payoutLinkID PayoutLinkID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1260,15 +1206,22 @@ func newRedeliverPayoutLinkRequest(ctx context.Context, serverURL *url.URL, payo
 		return nil, err
 	}
 
-	// The spec's paths start with "/" (kin-openapi checks it): "." makes them relative to the server.
-	operationPath := fmt.Sprintf("./v2/payout-links/%s/redeliver", pathParam0)
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/payout-links/%s/redeliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
 	}
 
-	req, err := newRequestForURL(ctx, http.MethodPost, queryURL, nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1288,19 +1241,6 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
-}
-
-// newRequestForURL is http.NewRequestWithContext for a URL that is parsed already, so it is not
-// formatted and parsed again.
-func newRequestForURL(ctx context.Context, method string, u *url.URL, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "", body)
-	if err != nil {
-		return nil, err
-	}
-	u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest drops an empty port
-	req.URL = u
-	req.Host = u.Host
-	return req, nil
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads
@@ -1769,7 +1709,7 @@ func (c *ClientWithResponses) RedeliverPayoutLinkWithResponse(ctx context.Contex
 
 // ParseListPayoutLinksResponse parses an HTTP response from a ListPayoutLinksWithResponse call
 func ParseListPayoutLinksResponse(rsp *http.Response) (*ListPayoutLinksResponse, error) {
-	bodyBytes, err := readResponseBody(rsp)
+	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1809,7 +1749,7 @@ func ParseListPayoutLinksResponse(rsp *http.Response) (*ListPayoutLinksResponse,
 
 // ParseCreatePayoutLinkResponse parses an HTTP response from a CreatePayoutLinkWithResponse call
 func ParseCreatePayoutLinkResponse(rsp *http.Response) (*CreatePayoutLinkResponse, error) {
-	bodyBytes, err := readResponseBody(rsp)
+	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1863,7 +1803,7 @@ func ParseCreatePayoutLinkResponse(rsp *http.Response) (*CreatePayoutLinkRespons
 
 // ParseCancelPayoutLinkResponse parses an HTTP response from a CancelPayoutLinkWithResponse call
 func ParseCancelPayoutLinkResponse(rsp *http.Response) (*CancelPayoutLinkResponse, error) {
-	bodyBytes, err := readResponseBody(rsp)
+	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1903,7 +1843,7 @@ func ParseCancelPayoutLinkResponse(rsp *http.Response) (*CancelPayoutLinkRespons
 
 // ParseGetPayoutLinkResponse parses an HTTP response from a GetPayoutLinkWithResponse call
 func ParseGetPayoutLinkResponse(rsp *http.Response) (*GetPayoutLinkResponse, error) {
-	bodyBytes, err := readResponseBody(rsp)
+	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1943,7 +1883,7 @@ func ParseGetPayoutLinkResponse(rsp *http.Response) (*GetPayoutLinkResponse, err
 
 // ParseRedeliverPayoutLinkResponse parses an HTTP response from a RedeliverPayoutLinkWithResponse call
 func ParseRedeliverPayoutLinkResponse(rsp *http.Response) (*RedeliverPayoutLinkResponse, error) {
-	bodyBytes, err := readResponseBody(rsp)
+	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
@@ -1979,27 +1919,4 @@ func ParseRedeliverPayoutLinkResponse(rsp *http.Response) (*RedeliverPayoutLinkR
 	}
 
 	return response, nil
-}
-
-// readResponseBody is io.ReadAll(rsp.Body) with a first buffer sized by Content-Length, when it
-// is known, instead of 512 bytes grown by copying.
-func readResponseBody(rsp *http.Response) ([]byte, error) {
-	n := rsp.ContentLength
-	if n <= 0 || n > 64<<20 {
-		return io.ReadAll(rsp.Body)
-	}
-	b := make([]byte, 0, n+1)
-	for {
-		m, err := rsp.Body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
 }
