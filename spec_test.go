@@ -3,15 +3,16 @@ package dots_test
 import (
 	"testing"
 
-	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // TestSpecValid loads openapi.yaml with kin-openapi and validates it (run by make check).
 func TestSpecValid(t *testing.T) {
-	doc, err := dots.Document()
+	sp, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc := sp.Document()
 	if doc.OpenAPI != "3.0.3" {
 		t.Fatalf("openapi = %q, want 3.0.3", doc.OpenAPI)
 	}

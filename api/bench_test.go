@@ -36,6 +36,7 @@ import (
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // ---- The floor: what a competent developer writes by hand with net/http and encoding/json ----
@@ -491,7 +492,7 @@ func BenchmarkCreateContract(b *testing.B) {
 
 // BenchmarkValidator is the validator alone: one create request and its 201 response.
 func BenchmarkValidator(b *testing.B) {
-	v, err := dots.NewValidator()
+	v, err := spec.Embedded()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -503,7 +504,7 @@ func BenchmarkValidator(b *testing.B) {
 	respHeader := http.Header{"Content-Type": {"application/json"}}
 	respBody := []byte(linkJSON)
 	ctx := context.Background()
-	check := func(vs []dots.Violation) {
+	check := func(vs []spec.Violation) {
 		if len(vs) > 0 {
 			b.Fatal(vs)
 		}
@@ -511,7 +512,7 @@ func BenchmarkValidator(b *testing.B) {
 	b.Run("dir=request", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			check(v.ValidateRequest(ctx, op, req, reqBody))
+			check(v.ValidateRequest(ctx, op, req, nil, reqBody))
 		}
 	})
 	b.Run("dir=response", func(b *testing.B) {
@@ -523,7 +524,7 @@ func BenchmarkValidator(b *testing.B) {
 	b.Run("dir=both", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			check(v.ValidateRequest(ctx, op, req, reqBody))
+			check(v.ValidateRequest(ctx, op, req, nil, reqBody))
 			check(v.ValidateResponse(ctx, op, req, http.StatusCreated, respHeader, respBody))
 		}
 	})

@@ -1,175 +1,140 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"fmt"
-	"net/url"
+	"net/http"
+	"strconv"
 	"strings"
-	"unicode"
 
-	"github.com/google/uuid"
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
-// The checks below run before anything is sent. They catch what the spec says and what Dots is
-// known to refuse, and name the field of every problem.
+// Input is checked before anything is sent, in two parts: what openapi.yaml says (every
+// parameter and body field against its schema: types, bounds, patterns, formats, enums, unique
+// items), read from the spec itself so that a constraint added there is checked with no code; and
+// the few rules the spec cannot say (which contacts a delivery method needs). Every problem names
+// its field.
 
-// checker collects field problems.
-type checker []FieldError
-
-func (c *checker) add(field, format string, args ...any) {
-	*c = append(*c, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+// CheckCreatePayoutLink checks a create request as CreatePayoutLink does before sending it, and
+// sends nothing: nil, or an *InvalidRequestError naming every bad field. Batch tools use it to
+// check every row before paying any.
+func CheckCreatePayoutLink(ctx context.Context, body gen.CreatePayoutLinkRequest) error {
+	_, _, err := checkCreate(ctx, Sandbox.BaseURL()+"/", body)
+	return err
 }
 
-func (c *checker) uuid(field, v string) {
-	if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
-		c.add(field, "must be a UUID such as 3c90c3cc-0d44-4b50-8888-8dd25736052a")
+// checkCreate checks a create request and returns the request to send it to server with, and its
+// body.
+func checkCreate(ctx context.Context, server string, body gen.CreatePayoutLinkRequest) (*http.Request, []byte, error) {
+	var key string
+	if body.IdempotencyKey != nil {
+		key = *body.IdempotencyKey
 	}
+	fields := createRules(body)
+	if sp, op := specOperation(opCreate.id); op != nil {
+		fields = append(fieldErrors(sp.CheckBody(op, body)), fields...)
+	}
+	if len(fields) > 0 {
+		return nil, nil, &InvalidRequestError{Call: Call{Operation: opCreate.id, IdempotencyKey: key}, Fields: fields}
+	}
+	buf, err := codec.Marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dots: %s: encoding the request: %w", opCreate.id, err)
+	}
+	req, err := gen.NewCreatePayoutLinkRequestWithBody(server, "application/json", bytes.NewReader(buf))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dots: %s: %w", opCreate.id, err)
+	}
+	return req.WithContext(ctx), buf, nil
 }
 
-// email accepts a bare address: one "@" after something, a domain with an inner dot, and none of
-// the spaces and punctuation of a display name ("Jane <j@example.com>") or a list.
-func (c *checker) email(field, v string) {
-	at := strings.IndexByte(v, '@')
-	domain := v[at+1:]
-	if at < 1 || strings.Count(v, "@") != 1 || strings.ContainsAny(v, " \t\r\n<>\",;:()[]\\") ||
-		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		c.add(field, "must be an email address such as jsmith@example.com")
-	}
-}
-
-func (c *checker) digits(field, v string, minLen, maxLen int) {
-	if len(v) < minLen || len(v) > maxLen || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
-		c.add(field, "must be %d to %d digits", minLen, maxLen)
-	}
-}
-
-func checkCreate(b gen.CreatePayoutLinkRequest) []FieldError {
-	var c checker
-	if b.Amount < 1 {
-		c.add("amount", "must be at least 1 cent")
-	}
-	if b.UserID != nil {
-		c.uuid("user_id", *b.UserID)
-	}
-	if b.IdempotencyKey != nil {
-		c.uuid("idempotency_key", *b.IdempotencyKey)
-	}
+// createRules are what Dots is known to refuse that the spec cannot say.
+func createRules(b gen.CreatePayoutLinkRequest) []FieldError {
+	var out []FieldError
 	p := b.Payee
-	if p.Email != nil {
-		c.email("payee.email", *p.Email)
-	}
-	if p.CountryCode != nil {
-		c.digits("payee.country_code", *p.CountryCode, 1, 4)
-	}
-	if p.PhoneNumber != nil {
-		c.digits("payee.phone_number", *p.PhoneNumber, 4, 15)
-	}
-	{
-		switch m := b.Delivery.Method; {
-		case m == "":
-		case !m.Valid():
-			c.add("delivery.method", "must be one of %s, not %q", oneOf(gen.DeliveryMethodValues()), string(m))
-		case m == gen.DeliveryMethodSms:
-			if p.CountryCode == nil || p.PhoneNumber == nil {
-				c.add("payee.phone_number", "delivery by sms needs payee.country_code and payee.phone_number")
-			}
-		case m == gen.DeliveryMethodEmail:
-			if p.Email == nil {
-				c.add("payee.email", "delivery by email needs payee.email")
-			}
+	switch b.Delivery.Method {
+	case gen.DeliveryMethodSms:
+		if p.CountryCode == nil || p.PhoneNumber == nil {
+			out = append(out, FieldError{"payee.phone_number", "delivery by sms needs payee.country_code and payee.phone_number"})
 		}
-	}
-	if v := b.PayoutFeeParty; v != "" && !v.Valid() {
-		c.add("payout_fee_party", "must be one of %s, not %q", oneOf(gen.PayoutFeePartyValues()), string(v))
-	}
-	if v := b.FundingSource; v != "" && !v.Valid() {
-		c.add("funding_source", "must be one of %s, not %q", oneOf(gen.FundingSourceValues()), string(v))
-	}
-	seen := map[string]bool{}
-	for i, s := range b.AdditionalSteps {
-		field := fmt.Sprintf("additional_steps[%d]", i)
-		raw, err := s.MarshalJSON()
-		if err != nil || len(raw) == 0 || string(raw) == "null" {
-			c.add(field, "is empty; set it with FromStepName or FromAdditionalStepOptions")
-			continue
-		}
-		if seen[string(raw)] {
-			c.add(field, "repeats an earlier step; steps must be unique")
-		}
-		seen[string(raw)] = true
-		if raw[0] == '"' {
-			if n, err := s.AsStepName(); err != nil || !n.Valid() {
-				c.add(field, "is not a known step name (%s)", oneOf(gen.StepNameValues()))
-			}
-			continue
-		}
-		o, err := s.AsAdditionalStepOptions()
-		if err != nil {
-			c.add(field, "must be a step name or an object with a name")
-			continue
-		}
-		if !o.Name.Valid() {
-			c.add(field+".name", "is not a known step name (%s)", oneOf(gen.StepNameValues()))
-		}
-		if o.RedirectURL != nil {
-			if u, err := url.Parse(*o.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
-				c.add(field+".redirect_url", "must be an absolute URL")
-			}
-		}
-		if o.PayoutFeeParty != nil && !o.PayoutFeeParty.Valid() {
-			c.add(field+".payout_fee_party", "must be one of %s", oneOf(gen.AdditionalStepOptionsPayoutFeePartyValues()))
+	case gen.DeliveryMethodEmail:
+		if p.Email == nil {
+			out = append(out, FieldError{"payee.email", "delivery by email needs payee.email"})
 		}
 	}
 	if _, text := b.Metadata[dots.MetadataText]; text && len(b.Metadata) > 1 {
-		c.add("metadata", "keys must not be empty (the empty key holds metadata written as one string)")
+		out = append(out, FieldError{"metadata", "keys must not be empty (the empty key holds metadata written as one string)"})
 	}
-	return c
+	return out
 }
 
-// oneOf lists the values of an enum, as the generated code names them.
-func oneOf[T ~string](values []T) string {
-	s := make([]string, len(values))
-	for i, v := range values {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
-}
-
-func checkList(p *gen.ListPayoutLinksParams) []FieldError {
-	var c checker
-	if p == nil {
+// checkSpec checks a request to the operation opID against the spec, which it loads on first use.
+func checkSpec(ctx context.Context, opID string, req *http.Request, params map[string]string, body []byte) []FieldError {
+	sp, op := specOperation(opID)
+	if op == nil {
 		return nil
 	}
-	if p.Limit != nil && (*p.Limit < 1 || *p.Limit > 100) {
-		c.add("limit", "must be from 1 to 100")
-	}
-	if p.StartingAfter != nil {
-		c.uuid("starting_after", *p.StartingAfter)
-	}
-	if p.EndingBefore != nil {
-		c.uuid("ending_before", *p.EndingBefore)
-	}
-	if p.StartingAfter != nil && p.EndingBefore != nil {
-		c.add("ending_before", "cannot be set together with starting_after")
-	}
-	return c
+	return fieldErrors(sp.Check(ctx, op, req, params, body))
 }
 
-// checkID refuses an empty id or one with spaces or control characters; the generated client
-// path-escapes the rest.
-func checkID(op, id string) error {
-	var c checker
-	switch {
-	case strings.TrimSpace(id) == "":
-		c.add("payout_link_id", "must not be empty")
-	case strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		c.add("payout_link_id", "must not contain spaces or control characters")
-	case len(id) > 200:
-		c.add("payout_link_id", "is too long")
+// specOperation is the operation opID of the embedded spec, parsed on first use; nil when the
+// spec has none.
+func specOperation(opID string) (*spec.Spec, *spec.Operation) {
+	sp, err := spec.Embedded()
+	if err != nil || opID == "" {
+		return nil, nil // the module's own tests load the embedded spec
 	}
-	if len(c) > 0 {
-		return &InvalidRequestError{Call: Call{Operation: op}, Fields: c}
+	op, _ := sp.Operation(opID)
+	return sp, op
+}
+
+func fieldErrors(vs []spec.Violation) []FieldError {
+	var out []FieldError
+	for _, v := range vs {
+		out = append(out, FieldError{Field: fieldName(v.Path), Problem: v.Message})
 	}
-	return nil
+	return out
+}
+
+// fieldName writes a violation's place as a field: "$.payee.email" as "payee.email",
+// "$.additional_steps.1" as "additional_steps[1]", "query limit" as "limit".
+func fieldName(path string) string {
+	if name, ok := strings.CutPrefix(path, "query "); ok {
+		return name
+	}
+	if name, ok := strings.CutPrefix(path, "path "); ok {
+		return name
+	}
+	rest, ok := strings.CutPrefix(path, "$")
+	if !ok {
+		return path
+	}
+	var b strings.Builder
+	for _, tok := range strings.Split(strings.TrimPrefix(rest, "."), ".") {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return b.String()
+}
+
+// check runs the spec's input check on a call its typed method has not checked.
+func (p *pipeline) check(ctx context.Context, c *call, req *http.Request, body []byte) []FieldError {
+	if c.checked || c.op.id == "" {
+		return nil
+	}
+	return checkSpec(ctx, c.op.id, req, c.params, body)
 }

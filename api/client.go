@@ -21,10 +21,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // Version is the SDK's version; it is sent in the User-Agent as dots-go/<Version>.
@@ -178,6 +179,7 @@ type Client struct {
 	gen          *gen.ClientWithResponses
 	pipe         *pipeline
 	baseURL      string
+	server       string // baseURL with a trailing slash, as the generated request builders need it
 }
 
 // NewClient makes a client for the App whose client id and API key are given. clientID must not
@@ -204,10 +206,15 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	p := &cfg.pipeline
-	var err error
-	if p.validator, err = dots.NewValidator(); err != nil {
-		return nil, err
-	}
+	u, _ := url.Parse(base) // checked above
+	p.base = strings.TrimSuffix(u.Path, "/")
+	p.rt = sync.OnceValues(func() (*spec.Router, error) {
+		sp, err := spec.Embedded()
+		if err != nil {
+			return nil, err
+		}
+		return sp.Router(p.base), nil
+	})
 	p.userAgent = strings.TrimSpace("dots-go/" + Version + " " + p.userAgent)
 	p.client = safeHTTPClient(cfg.httpClient)
 	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + apiKey))
@@ -216,7 +223,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
 	}
-	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base, noReuseCheck: cfg.noReuseCheck}, nil
+	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base, server: base + "/", noReuseCheck: cfg.noReuseCheck}, nil
 }
 
 // BaseURL returns the base URL the client sends to.

@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -407,8 +409,8 @@ func TestBadInputSendsNothing(t *testing.T) {
 		wantField string
 		wantText  string
 	}{
-		{"amount zero", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = 0 }), "amount", "amount: must be at least 1 cent"},
-		{"amount negative", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = -5 }), "amount", "at least 1 cent"},
+		{"amount zero", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = 0 }), "amount", "amount: number must be at least 1"},
+		{"amount negative", create(func(b *gen.CreatePayoutLinkRequest) { b.Amount = -5 }), "amount", "at least 1"},
 		{"user id not a uuid", create(func(b *gen.CreatePayoutLinkRequest) { b.UserID = api.Ptr("user-1") }), "user_id", "UUID"},
 		{"user id uuid without dashes", create(func(b *gen.CreatePayoutLinkRequest) { b.UserID = api.Ptr("3c90c3cc0d444b5088888dd25736052a") }), "user_id", "UUID"},
 		{"idempotency key not a uuid", create(func(b *gen.CreatePayoutLinkRequest) { b.IdempotencyKey = api.Ptr("abc") }), "idempotency_key", "UUID"},
@@ -421,11 +423,11 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{"payee email domain dot first", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = api.Ptr("j@.example.com") }), "payee.email", "email"},
 		{"payee email domain dot last", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = api.Ptr("j@example.com.") }), "payee.email", "email"},
 		{"payee email nothing before at", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.Email = api.Ptr("@example.com") }), "payee.email", "email"},
-		{"country code with plus", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = api.Ptr("+1") }), "payee.country_code", "digits"},
-		{"country code too long", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = api.Ptr("12345") }), "payee.country_code", "digits"},
-		{"phone with dashes", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = api.Ptr("202-555-0139") }), "payee.phone_number", "digits"},
-		{"phone too short", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = api.Ptr("12") }), "payee.phone_number", "digits"},
-		{"unknown delivery method", create(func(b *gen.CreatePayoutLinkRequest) { b.Delivery.Method = "pigeon" }), "delivery.method", "all, email, link, sms"},
+		{"country code with plus", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = api.Ptr("+1") }), "payee.country_code", "regular expression"},
+		{"country code too long", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.CountryCode = api.Ptr("12345") }), "payee.country_code", "regular expression"},
+		{"phone with dashes", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = api.Ptr("202-555-0139") }), "payee.phone_number", "regular expression"},
+		{"phone too short", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee.PhoneNumber = api.Ptr("12") }), "payee.phone_number", "regular expression"},
+		{"unknown delivery method", create(func(b *gen.CreatePayoutLinkRequest) { b.Delivery.Method = "pigeon" }), "delivery.method", `"sms","link","email","all"`},
 		{"sms without phone", create(func(b *gen.CreatePayoutLinkRequest) { b.Delivery.Method = gen.DeliveryMethodSms }), "payee.phone_number", "needs payee.country_code"},
 		{"sms without country code", create(func(b *gen.CreatePayoutLinkRequest) {
 			b.Delivery.Method = gen.DeliveryMethodSms
@@ -434,28 +436,27 @@ func TestBadInputSendsNothing(t *testing.T) {
 		{"email without email", create(func(b *gen.CreatePayoutLinkRequest) { b.Payee = gen.Payee{} }), "payee.email", "needs payee.email"},
 		{"unknown fee party", create(func(b *gen.CreatePayoutLinkRequest) {
 			b.PayoutFeeParty = gen.PayoutFeeParty("nobody")
-		}), "payout_fee_party", "platform, user"},
-		{"unknown funding source", create(func(b *gen.CreatePayoutLinkRequest) { b.FundingSource = "cash" }), "funding_source", "ach, dots_balance"},
-		{"unknown step name", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{step("dance")} }), "additional_steps[0]", "step name"},
+		}), "payout_fee_party", `"user","platform"`},
+		{"unknown funding source", create(func(b *gen.CreatePayoutLinkRequest) { b.FundingSource = "cash" }), "funding_source", `"dots_balance","ach"`},
+		{"unknown step name", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{step("dance")} }), "additional_steps[0]", `"compliance"`},
 		{"repeated step", create(func(b *gen.CreatePayoutLinkRequest) {
 			b.AdditionalSteps = []gen.AdditionalStep{step(gen.StepNameCompliance), step(gen.StepNameCompliance)}
-		}), "additional_steps[1]", "unique"},
-		{"empty step", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{{}} }), "additional_steps[0]", "empty"},
+		}), "additional_steps", "duplicate"},
+		{"empty step", create(func(b *gen.CreatePayoutLinkRequest) { b.AdditionalSteps = []gen.AdditionalStep{{}} }), "additional_steps[0]", "allowed values"},
 		{"step object unknown name", create(func(b *gen.CreatePayoutLinkRequest) {
 			b.AdditionalSteps = []gen.AdditionalStep{stepOpts(gen.AdditionalStepOptions{Name: "dance"})}
-		}), "additional_steps[0].name", "step name"},
+		}), "additional_steps[0].name", `"redirect"`},
 		{"step redirect not absolute", create(func(b *gen.CreatePayoutLinkRequest) {
 			b.AdditionalSteps = []gen.AdditionalStep{stepOpts(gen.AdditionalStepOptions{Name: gen.StepNameRedirect, RedirectURL: api.Ptr("/thanks")})}
 		}), "additional_steps[0].redirect_url", "absolute URL"},
 		{"metadata empty key", create(func(b *gen.CreatePayoutLinkRequest) { b.Metadata = dots.Metadata{"": "x", "a": "b"} }), "metadata", "empty"},
-		{"limit zero", list(gen.ListPayoutLinksParams{Limit: api.Ptr(0)}), "limit", "1 to 100"},
-		{"limit 101", list(gen.ListPayoutLinksParams{Limit: api.Ptr(101)}), "limit", "1 to 100"},
+		{"limit zero", list(gen.ListPayoutLinksParams{Limit: api.Ptr(0)}), "limit", "at least 1"},
+		{"limit 101", list(gen.ListPayoutLinksParams{Limit: api.Ptr(101)}), "limit", "at most 100"},
 		{"cursor not a uuid", list(gen.ListPayoutLinksParams{StartingAfter: api.Ptr("abc")}), "starting_after", "UUID"},
 		{"both cursors", list(gen.ListPayoutLinksParams{StartingAfter: api.Ptr(linkID), EndingBefore: api.Ptr(linkID)}), "ending_before", "together"},
-		{"get empty id", func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), ""); return err }, "payout_link_id", "empty"},
-		{"cancel blank id", func(c *api.Client) error { _, err := c.CancelPayoutLink(context.Background(), "  "); return err }, "payout_link_id", "empty"},
-		{"redeliver id with newline", func(c *api.Client) error { _, err := c.RedeliverPayoutLink(context.Background(), "a\nb"); return err }, "payout_link_id", "control"},
-		{"get id with space", func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), "a b"); return err }, "payout_link_id", "spaces"},
+		{"get empty id", func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), ""); return err }, "payout_link_id", "required"},
+		{"cancel empty id", func(c *api.Client) error { _, err := c.CancelPayoutLink(context.Background(), ""); return err }, "payout_link_id", "required"},
+		{"redeliver empty id", func(c *api.Client) error { _, err := c.RedeliverPayoutLink(context.Background(), ""); return err }, "payout_link_id", "required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -582,4 +583,37 @@ func TestEchoedCredentialsAreRedacted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewClientDoesNotParseTheSpec: parsing openapi.yaml allocates about a megabyte, so the
+// first NewClient of a process, with validation off, must allocate far less. It runs in a
+// process of its own (this test binary again), where nothing has parsed the spec yet.
+func TestNewClientDoesNotParseTheSpec(t *testing.T) {
+	if os.Getenv("DOTS_TEST_FIRST_NEWCLIENT") == "1" {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := api.NewClient("pk_test_1", testAPIKey, api.WithBaseURL("http://127.0.0.1:1/api"))
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("allocated %d bytes\n", after.TotalAlloc-before.TotalAlloc)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNewClientDoesNotParseTheSpec$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "DOTS_TEST_FIRST_NEWCLIENT=1")
+	out, err := cmd.CombinedOutput()
+	i := bytes.Index(out, []byte("allocated "))
+	if err != nil || i < 0 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var n uint64
+	if _, err := fmt.Sscanf(string(out[i:]), "allocated %d bytes", &n); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	const max = 100 << 10
+	if n > max {
+		t.Fatalf("the first NewClient allocated %d bytes; want at most %d (the spec is parsed on first use, not here)", n, max)
+	}
+	t.Logf("the first NewClient allocated %d bytes", n)
 }

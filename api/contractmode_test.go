@@ -27,11 +27,6 @@ func TestContractValidation(t *testing.T) {
 	const zoneless = `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","created":"2024-07-11T12:31:33.479437","amount":5000.0,"status":"funds_pending"}`
 	const badFormat = `{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","claimed_user_id":"not-a-uuid"}`
 	get := func(c *api.Client) error { _, err := c.GetPayoutLink(context.Background(), linkID); return err }
-	badRequest := func(c *api.Client) error {
-		// The generated client runs no input checks, so only the contract can stop this.
-		_, err := c.Generated().CreatePayoutLinkWithResponse(context.Background(), gen.CreatePayoutLinkRequest{Amount: 0})
-		return err
-	}
 	tests := []struct {
 		name       string
 		mode       api.ContractMode
@@ -49,9 +44,7 @@ func TestContractValidation(t *testing.T) {
 		{"report: known drift goes on", api.ContractReport, 200, zoneless, get, false, "response", []string{"$.amount", "$.created", "$.status"}, true, 1, 1},
 		{"report: a real violation goes on", api.ContractReport, 200, badFormat, get, false, "response", []string{"$.claimed_user_id"}, false, 1, 1},
 		{"report: error body", api.ContractReport, 404, `{"message":5}`, get, false, "response", []string{"$.message"}, false, 1, 1},
-		{"report: bad request still sent", api.ContractReport, 201, linkJSON, badRequest, false, "request", []string{"$.amount"}, false, 1, 1},
 		{"strict: drift is an error", api.ContractStrict, 200, zoneless, get, true, "response", []string{"$.amount", "$.created", "$.status"}, true, 1, 0},
-		{"strict: bad request not sent", api.ContractStrict, 201, linkJSON, badRequest, true, "request", []string{"$.amount"}, false, 0, 0},
 		{"strict: clean traffic passes", api.ContractStrict, 200, linkJSON, get, false, "", nil, false, 1, 0},
 	}
 	for _, tt := range tests {
@@ -140,4 +133,22 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return s
+}
+
+// TestGeneratedCallsAreChecked: the input check is the pipeline's, derived from the spec, so a
+// generated call that breaks it is refused before sending in every contract mode, as a typed one.
+func TestGeneratedCallsAreChecked(t *testing.T) {
+	for _, mode := range []api.ContractMode{api.ContractOff, api.ContractReport, api.ContractStrict} {
+		h := newHarness(t, jsonHandler(201, linkJSON))
+		c := h.client(api.WithContractValidation(mode))
+		_, err := c.Generated().CreatePayoutLinkWithResponse(context.Background(), gen.CreatePayoutLinkRequest{Amount: 0})
+		recordErr(err)
+		var ie *api.InvalidRequestError
+		if !errors.As(err, &ie) || ie.Operation != "create-payout-link" {
+			t.Fatalf("mode %v: err = %v; want an *api.InvalidRequestError", mode, err)
+		}
+		if _, ok := ie.Field("amount"); !ok || h.count() != 0 {
+			t.Fatalf("mode %v: %v, %d sent; want amount named and nothing sent", mode, err, h.count())
+		}
+	}
 }

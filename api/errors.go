@@ -155,7 +155,7 @@ type FieldError struct {
 	Problem string
 }
 
-// Error reads like "amount: must be at least 1 cent".
+// Error reads like "amount: number must be at least 1".
 func (f FieldError) Error() string { return f.Field + ": " + f.Problem }
 
 // InvalidRequestError is input the SDK refused before sending anything.
@@ -165,7 +165,7 @@ type InvalidRequestError struct {
 	Fields []FieldError
 }
 
-// Error reads like "dots: invalid create-payout-link request: amount: must be at least 1 cent".
+// Error reads like "dots: invalid create-payout-link request: amount: number must be at least 1".
 func (e *InvalidRequestError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // Obviously fake credentials. The secret scan in TestMain looks for these everywhere.
@@ -84,7 +82,6 @@ func TestMain(m *testing.M) {
 type harness struct {
 	t         *testing.T
 	srv       *httptest.Server
-	v         *dots.Validator
 	mu        sync.Mutex
 	requests  []seenRequest
 	drift     bool // responses may carry known drift
@@ -111,35 +108,41 @@ func allowBadRequests(h *harness) { h.badReq = true }
 
 func newHarness(t *testing.T, handler http.Handler, opts ...harnessOption) *harness {
 	t.Helper()
-	v, err := dots.NewValidator()
+	sp, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, v: v}
+	h := &harness{t: t}
 	for _, o := range opts {
 		o(h)
 	}
+	validated := sp.Middleware(handler, spec.MiddlewareOptions{
+		BasePath: "/api",
+		Refuse: func(_ http.ResponseWriter, _ *http.Request, _ *spec.Operation, vs []spec.Violation) bool {
+			if !h.badReq {
+				t.Errorf("harness: the SDK sent a request that breaks the spec: %v", vs)
+			}
+			return false // served all the same
+		},
+		Answered: func(_ *http.Request, _ *spec.Operation, status int, vs []spec.Violation) {
+			for _, vi := range vs {
+				if !(h.malformed || (h.drift && vi.Drift)) {
+					t.Errorf("harness: the test server answered %d breaking the spec: %v", status, vi)
+				}
+			}
+		},
+		NotFound: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.Errorf("harness: %s %s is no operation of the spec", r.Method, r.URL.Path)
+			handler.ServeHTTP(w, r)
+		}),
+	})
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		h.requests = append(h.requests, seenRequest{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body})
 		h.mu.Unlock()
-		op, _, ok := v.Match(r.Method, r.URL.Path)
-		if !ok {
-			t.Errorf("harness: %s %s is no operation of the spec", r.Method, r.URL.Path)
-		} else if vs := v.ValidateRequest(r.Context(), op, r, body); len(vs) > 0 && !h.badReq {
-			t.Errorf("harness: the SDK sent a request that breaks the spec: %v", vs)
-		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{ResponseWriter: w, status: 200}
-		handler.ServeHTTP(rec, r)
-		if ok && !rec.hijacked {
-			for _, vi := range v.ValidateResponse(r.Context(), op, r, rec.status, w.Header(), rec.body.Bytes()) {
-				if !(h.malformed || (h.drift && vi.Drift)) {
-					t.Errorf("harness: the test server answered %d breaking the spec: %v", rec.status, vi)
-				}
-			}
-		}
+		validated.ServeHTTP(w, r)
 	}))
 	t.Cleanup(h.srv.Close)
 	return h
@@ -172,39 +175,6 @@ func (h *harness) seen() []seenRequest {
 }
 
 func (h *harness) count() int { return len(h.seen()) }
-
-// recorder keeps a copy of the response for validation.
-type recorder struct {
-	http.ResponseWriter
-	status   int
-	body     bytes.Buffer
-	hijacked bool
-	wrote    bool
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	r.hijacked = true
-	return r.ResponseWriter.(http.Hijacker).Hijack()
-}
-
-func (r *recorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
 
 // jsonHandler answers every request with status and body as JSON.
 func jsonHandler(status int, body string, header ...string) http.Handler {

@@ -1,16 +1,15 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/payoutkit/dots-go/gen"
-	"github.com/payoutkit/dots-go/internal/codec"
 )
 
 // NewIdempotencyKey returns a fresh random (version 4) UUID for the idempotency_key of a create.
@@ -42,24 +41,18 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLink
 // ErrIdempotencyKeyReused, and nothing new was paid. WithKeyReuseCheck(false) turns the
 // comparison off, for a static mock that answers every create with one canned link.
 func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkRequest) (*gen.PayoutLink, string, error) {
-	const op = "create-payout-link"
 	// Only a key the caller supplied can have been used before: one made here is new.
 	supplied := body.IdempotencyKey != nil && *body.IdempotencyKey != ""
 	if !supplied {
 		body.IdempotencyKey = Ptr(NewIdempotencyKey())
 	}
 	key := *body.IdempotencyKey
-	if fields := checkCreate(body); len(fields) > 0 {
-		return nil, key, &InvalidRequestError{Call: Call{Operation: op, IdempotencyKey: key}, Fields: fields}
-	}
-	buf, err := codec.Marshal(body)
+	req, buf, err := checkCreate(ctx, c.server, body)
 	if err != nil {
 		return nil, key, withKey(err, key)
 	}
-	link, err := do[gen.PayoutLink](ctx, key, func(ctx context.Context) (*http.Response, error) {
-		return c.raw.CreatePayoutLinkWithBody(ctx, "application/json", bytes.NewReader(buf))
-	})
-	if err != nil {
+	link := new(gen.PayoutLink)
+	if _, err := c.pipe.send(req, &call{op: opCreate, key: key, body: buf, out: link, checked: true}); err != nil {
 		return nil, key, withKey(err, key)
 	}
 	if !supplied || c.noReuseCheck {
@@ -100,20 +93,36 @@ func differences(req gen.CreatePayoutLinkRequest, link *gen.PayoutLink) []string
 	return out
 }
 
+// The operations the typed methods call: the spec's operationIds and path templates, which
+// TestTypedOperationsAreTheSpecs holds to openapi.yaml.
+var (
+	opCreate    = operation{id: "create-payout-link", path: "/v2/payout-links", keyed: true, successBody: true}
+	opList      = operation{id: "list-payout-links", path: "/v2/payout-links", successBody: true}
+	opGet       = operation{id: "get-payout-link", path: "/v2/payout-links/{payout_link_id}", successBody: true}
+	opCancel    = operation{id: "cancel-payout-link", path: "/v2/payout-links/{payout_link_id}", successBody: true}
+	opRedeliver = operation{id: "redeliver-payout-link", path: "/v2/payout-links/{payout_link_id}/redeliver", successBody: true}
+)
+
 // GetPayoutLink reads one payout link.
 func (c *Client) GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
-	if err := checkID("get-payout-link", id); err != nil {
-		return nil, err
-	}
-	return do[gen.PayoutLink](ctx, "", func(ctx context.Context) (*http.Response, error) { return c.raw.GetPayoutLink(ctx, id) })
+	return byID[gen.PayoutLink](ctx, c, opGet, id, gen.NewGetPayoutLinkRequest)
 }
 
 // ListPayoutLinks reads one page of payout links. params may be nil.
 func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams) (*gen.PayoutLinkList, error) {
-	if fields := checkList(params); len(fields) > 0 {
-		return nil, &InvalidRequestError{Call: Call{Operation: "list-payout-links"}, Fields: fields}
+	if params != nil && params.StartingAfter != nil && params.EndingBefore != nil {
+		return nil, &InvalidRequestError{Call: Call{Operation: opList.id},
+			Fields: []FieldError{{"ending_before", "cannot be set together with starting_after"}}}
 	}
-	return do[gen.PayoutLinkList](ctx, "", func(ctx context.Context) (*http.Response, error) { return c.raw.ListPayoutLinks(ctx, params) })
+	req, err := gen.NewListPayoutLinksRequest(c.server, params)
+	if err != nil {
+		return nil, fmt.Errorf("dots: %s: %w", opList.id, err)
+	}
+	out := new(gen.PayoutLinkList)
+	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: opList, out: out}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PayoutLinks walks every payout link from params on (nil is allowed), page by page with
@@ -126,7 +135,7 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 			p = *params
 		}
 		if p.EndingBefore != nil {
-			yield(gen.PayoutLink{}, &InvalidRequestError{Call: Call{Operation: "list-payout-links"},
+			yield(gen.PayoutLink{}, &InvalidRequestError{Call: Call{Operation: opList.id},
 				Fields: []FieldError{{"ending_before", "PayoutLinks walks forward; use ListPayoutLinks to page backward"}}})
 			return
 		}
@@ -156,43 +165,26 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 
 // CancelPayoutLink cancels a payout link that was not claimed yet and returns it.
 func (c *Client) CancelPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
-	if err := checkID("cancel-payout-link", id); err != nil {
-		return nil, err
-	}
-	return do[gen.PayoutLink](ctx, "", func(ctx context.Context) (*http.Response, error) { return c.raw.CancelPayoutLink(ctx, id) })
+	return byID[gen.PayoutLink](ctx, c, opCancel, id, gen.NewCancelPayoutLinkRequest)
 }
 
 // RedeliverPayoutLink sends a payout link to the payee again. Dots delivers a link at most five
 // times; the result says whether this call did. Each call may send a message, so the SDK retries
 // it only when it surely was not acted on (a refused connection, or 429).
 func (c *Client) RedeliverPayoutLink(ctx context.Context, id string) (*gen.RedeliverPayoutLinkResult, error) {
-	if err := checkID("redeliver-payout-link", id); err != nil {
-		return nil, err
-	}
-	return do[gen.RedeliverPayoutLinkResult](ctx, "", func(ctx context.Context) (*http.Response, error) {
-		return c.raw.RedeliverPayoutLink(ctx, id)
-	})
+	return byID[gen.RedeliverPayoutLinkResult](ctx, c, opRedeliver, id, gen.NewRedeliverPayoutLinkRequest)
 }
 
-// typedCall is what a typed method tells the pipeline about its request, through the context:
-// the idempotency key of a create, and where to decode a success body (the pipeline decodes it
-// while it checks it, so the body is read once).
-type typedCall struct {
-	key     string       // the idempotency key, or ""
-	out     any          // a pointer to the zero value the success body decodes into
-	claimed bool         // the pipeline took the call up (for the typed method's own request only)
-	notes   []codec.Note // what was odd in the success body, read leniently
-}
-
-// do sends one typed call with send (a method of the generated client) and returns the value
-// its success body decoded into. Every error comes from the pipeline.
-func do[T any](ctx context.Context, key string, send func(context.Context) (*http.Response, error)) (*T, error) {
-	out := new(T)
-	resp, err := send(context.WithValue(ctx, ctxTypedCall, &typedCall{key: key, out: out}))
+// byID sends a call on one payout link, whose request build makes, and decodes its answer.
+func byID[T any](ctx context.Context, c *Client, op operation, id string, build func(server, id string) (*http.Request, error)) (*T, error) {
+	req, err := build(c.server, id)
 	if err != nil {
+		return nil, fmt.Errorf("dots: %s: %w", op.id, err)
+	}
+	out := new(T)
+	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: op, params: map[string]string{"payout_link_id": id}, out: out}); err != nil {
 		return nil, err
 	}
-	_ = resp.Body.Close()
 	return out, nil
 }
 

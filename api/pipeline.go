@@ -21,13 +21,14 @@ import (
 	"syscall"
 	"time"
 
-	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
-// pipeline is the HTTP doer under every generated operation: it sets the headers, checks the
-// contract, sends with retries, reads the body with a cap, turns non-2xx answers into *Error and
-// logs one line per attempt. It holds the credentials, so it never prints itself.
+// pipeline is what every call goes through, typed or generated: it checks the request against
+// the spec, sets the headers, checks the contract, sends with retries, reads the body with a cap,
+// turns non-2xx answers into *Error, decodes success bodies and logs one line per attempt. It
+// holds the credentials, so it never prints itself.
 type pipeline struct {
 	client    *http.Client
 	auth      func() string   // the Authorization value, kept in a closure so no fmt verb can reach it
@@ -38,7 +39,8 @@ type pipeline struct {
 	attemptTO time.Duration
 	maxBody   int64
 	logger    *slog.Logger
-	validator *dots.Validator
+	base      string // the base URL's path, such as "/api": where the spec's paths start
+	rt        func() (*spec.Router, error)
 	contract  ContractMode
 	report    func(ContractFinding)
 	warnings  func(context.Context, Warning)
@@ -68,10 +70,7 @@ const (
 
 type ctxKey int
 
-const (
-	ctxTypedCall ctxKey = iota
-	ctxRetryPolicy
-)
+const ctxRetryPolicy ctxKey = iota
 
 // ContextWithRetryPolicy returns a context whose calls use p instead of the client's retry
 // policy: the per-call override. p means what it means for WithRetryPolicy: MaxRetries 0 (or
@@ -80,24 +79,44 @@ func ContextWithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context 
 	return context.WithValue(ctx, ctxRetryPolicy, p.normalized())
 }
 
-func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	// Only the request the typed method made is its call: a request made with the same context
-	// from further down (say, by a transport that calls the API itself) is not.
-	call, _ := ctx.Value(ctxTypedCall).(*typedCall)
-	if call != nil && call.claimed {
-		call = nil
-	} else if call != nil {
-		call.claimed = true
-	}
-	op, _, _ := p.validator.Match(req.Method, req.URL.Path)
-	info := callInfo{method: req.Method, path: req.URL.Path}
-	if op != nil {
-		info.op, info.path = op.ID, op.Path
-	}
+// operation is what the pipeline knows of the operation of a call.
+type operation struct {
+	id, path    string // the operationId and the path template ("" and the request's path when unknown)
+	keyed       bool   // its body takes an idempotency_key
+	successBody bool   // its 2xx answers have a JSON body
+}
 
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
+// call is one call through the pipeline. A typed method fills it; a generated call gets it from
+// the spec's router (Do).
+type call struct {
+	op      operation
+	params  map[string]string // the path parameters
+	key     string            // the idempotency key, or ""
+	body    []byte            // the request body, when the caller has it at hand
+	out     any               // where a success body is decoded (typed calls), or nil
+	checked bool              // the typed method checked the request already
+	notes   []codec.Note      // what was odd in the success body, read leniently
+}
+
+// Do sends a request of the generated client (Generated()) through the pipeline: its operation is
+// found with the spec's router, then it is a call like any typed one.
+func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
+	c := &call{op: operation{path: req.URL.Path}}
+	if rt, err := p.router(); err == nil {
+		if op, params, ok := rt.Match(req); ok {
+			c.op = operation{id: op.ID, path: op.Path, keyed: op.TakesIdempotencyKey(), successBody: op.HasSuccessBody()}
+			c.params = params
+		}
+	}
+	return p.send(req, c)
+}
+
+// send is the pipeline: check, send with retries, read, decode.
+func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
+	ctx := req.Context()
+	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path}
+	body := c.body
+	if body == nil && req.Body != nil && req.Body != http.NoBody {
 		b, err := readBody(req.Body, req.ContentLength, -1)
 		_ = req.Body.Close()
 		if err != nil {
@@ -105,10 +124,12 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	if call != nil {
-		info.key = call.key
-	} else {
+	info.key = c.key
+	if c.out == nil {
 		info.key = idempotencyKeyOf(req.Method, body)
+	}
+	if fields := p.check(ctx, c, req, body); len(fields) > 0 {
+		return nil, &InvalidRequestError{Call: Call{Operation: c.op.id, IdempotencyKey: info.key}, Fields: fields}
 	}
 	kind := kindIdempotent
 	switch req.Method {
@@ -116,7 +137,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	default:
 		switch {
 		case info.key != "":
-		case op != nil && op.TakesIdempotencyKey():
+		case c.op.keyed:
 			kind = kindNever
 		default:
 			kind = kindUnsafe
@@ -128,11 +149,9 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	}
 
 	p.setHeaders(req.Header)
-	if p.contract != ContractOff && op != nil {
-		if v := p.validator.ValidateRequest(ctx, op, req, body); len(v) > 0 {
-			if err := p.contractFound(ctx, info, "request", 0, v); err != nil {
-				return nil, err
-			}
+	if p.contract != ContractOff {
+		if err := p.validateRequest(ctx, info, c, req, body); err != nil {
+			return nil, err
 		}
 	}
 
@@ -148,11 +167,9 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			retry bool
 			after time.Duration
 		)
-		if err == nil && p.contract != ContractOff && op != nil {
-			if v := p.validator.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, respBody); len(v) > 0 {
-				if err := p.contractFound(ctx, info, "response", resp.StatusCode, v); err != nil {
-					return nil, err
-				}
+		if err == nil && p.contract != ContractOff {
+			if err := p.validateResponse(ctx, info, req, resp, respBody); err != nil {
+				return nil, err
 			}
 		}
 		switch {
@@ -165,7 +182,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 			}
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			if err := p.checkSuccess(op, call, resp.Header, respBody); err != nil {
+			if err := p.checkSuccess(c, resp.Header, respBody); err != nil {
 				mayHaveApplied = true
 				out = info.requestError(attempt, true, err)
 				// A body that is no JSON at all may be a proxy's hiccup: worth another attempt.
@@ -173,8 +190,8 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 				break
 			}
 			p.log(ctx, info, attempt, resp, elapsed, nil)
-			if call != nil {
-				p.warn(ctx, info.op, call.notes)
+			if c.out != nil {
+				p.warn(ctx, info.op, c.notes)
 				resp.Body = http.NoBody // decoded into call.out already
 			} else {
 				resp.Body = io.NopCloser(bytes.NewReader(respBody))
@@ -209,19 +226,19 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 // checkSuccess reports a 2xx body that cannot be the answer: empty where the operation documents
 // a JSON body, or labelled JSON and not valid. A typed call's body is decoded into its value on
 // the way, so it is read once; one that does not decode is an error too.
-func (p *pipeline) checkSuccess(op *dots.Operation, call *typedCall, h http.Header, body []byte) error {
+func (p *pipeline) checkSuccess(c *call, h http.Header, body []byte) error {
 	switch {
 	case len(body) == 0:
-		if op != nil && op.HasSuccessBody() || call != nil {
+		if c.op.successBody || c.out != nil {
 			return errors.New("the success response body is empty")
 		}
-	case call != nil:
-		if codec.Unmarshal(body, call.out) == nil {
+	case c.out != nil:
+		if codec.Unmarshal(body, c.out) == nil {
 			return nil
 		}
 		// One odd field must not hide the answer: read it again leniently, and say what was odd.
-		reflect.ValueOf(call.out).Elem().SetZero()
-		notes, err := codec.UnmarshalLenient(body, call.out)
+		reflect.ValueOf(c.out).Elem().SetZero()
+		notes, err := codec.UnmarshalLenient(body, c.out)
 		if err != nil {
 			return fmt.Errorf("decoding the success response body: %w", err)
 		}
@@ -230,7 +247,7 @@ func (p *pipeline) checkSuccess(op *dots.Operation, call *typedCall, h http.Head
 				return fmt.Errorf("decoding the success response body: %s", n.Problem)
 			}
 		}
-		call.notes = notes
+		c.notes = notes
 	case strings.Contains(h.Get("Content-Type"), "json") && !json.Valid(body):
 		return errors.New("the success response body is not valid JSON")
 	}

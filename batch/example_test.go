@@ -94,7 +94,7 @@ func ExampleCheck() {
 	}
 	fmt.Println(rep.Rows, "rows,", len(invalid.Rows), "bad")
 	// Output:
-	// line 2: amount: must be at least 1 cent; email (payee.email): must be an email address such as jsmith@example.com
+	// line 2: amount: number must be at least 1; email (payee.email): must be an email address such as jsmith@example.com
 	// 2 rows, 1 bad
 }
 

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // maxBody is the largest request body the server reads.
@@ -30,7 +30,7 @@ type call struct {
 	rec   *Request
 	start time.Time
 	// check is the operation the answer is validated against; nil for none.
-	check *dots.Operation
+	check *spec.Operation
 	// body is how to break the body of the answer.
 	body BodyFault
 	// in is the body of a create, read.
@@ -203,7 +203,7 @@ func (s *Server) operations() map[string]opHandler {
 
 // apply validates a request to one of the spec's operations and carries it out.
 func (s *Server) apply(r *http.Request, rt route, body []byte, in *createInput) (int, any, *apiError) {
-	if aerr := s.validate(r, rt.op, body); aerr != nil {
+	if aerr := s.validate(r, rt.op, rt.params, body); aerr != nil {
 		return 0, nil, aerr
 	}
 	h := s.handlers[rt.op.ID]
@@ -214,12 +214,12 @@ func (s *Server) apply(r *http.Request, rt route, body []byte, in *createInput) 
 }
 
 // validate checks a request against the spec, and its credentials against WithCredentials.
-func (s *Server) validate(r *http.Request, op *dots.Operation, body []byte) *apiError {
-	var vs []dots.Violation
+func (s *Server) validate(r *http.Request, op *spec.Operation, params map[string]string, body []byte) *apiError {
+	var vs []spec.Violation
 	if len(body) > 0 {
-		vs = s.v.ValidateRequest(r.Context(), op, r, body)
+		vs = s.v.ValidateRequest(r.Context(), op, r, params, body)
 	} else {
-		vs = s.v.ValidateRequest(r.Context(), op, r, nil)
+		vs = s.v.ValidateRequest(r.Context(), op, r, params, nil)
 	}
 	var auth, other []string
 	for _, v := range vs {
@@ -257,7 +257,7 @@ var errBadCredentials = &apiError{http.StatusUnauthorized, "unauthorized", "head
 
 // route is where a request goes.
 type route struct {
-	op      *dots.Operation
+	op      *spec.Operation
 	params  map[string]string
 	trigger *trigger // a test trigger under /_mock
 	id      string   // the trigger's payout link id
@@ -300,16 +300,14 @@ func (s *Server) route(r *http.Request) route {
 	return route{allow: strings.Join(allow, ", ")}
 }
 
-// match is Validator.Match without its tolerance for a prefix.
-func (s *Server) match(method, path string) (*dots.Operation, map[string]string, bool) {
-	op, params, ok := s.v.Match(method, path)
-	if !ok || segments(op.Path) != segments(path) {
+// match finds the operation of a method and a path after /api, with the spec's router.
+func (s *Server) match(method, path string) (*spec.Operation, map[string]string, bool) {
+	r, err := http.NewRequest(method, path, nil)
+	if err != nil {
 		return nil, nil, false
 	}
-	return op, params, true
+	return s.rt.Match(r)
 }
-
-func segments(p string) int { return strings.Count(strings.Trim(p, "/"), "/") + 1 }
 
 // trigger is a test trigger: POST /_mock/reset, or POST /_mock/payout-links/{id}/NAME.
 type trigger struct {
@@ -374,7 +372,7 @@ func (c *call) trigger(rt route) {
 	c.answer(http.StatusOK, json.RawMessage(b), aerr)
 }
 
-func (s *Server) mustOp(id string) *dots.Operation {
+func (s *Server) mustOp(id string) *spec.Operation {
 	op, ok := s.v.Operation(id)
 	if !ok {
 		panic("mock: the spec has no operation " + id)

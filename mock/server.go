@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // Server is an in-memory Dots. Make one listening on 127.0.0.1 with NewServer, or one that
@@ -21,7 +21,8 @@ type Server struct {
 	URL string
 
 	ts        *httptest.Server
-	v         *dots.Validator
+	v         *spec.Spec
+	rt        *spec.Router // the spec's paths, after /api
 	links     *linkSchema
 	handlers  map[string]opHandler // by operationId
 	now       func() time.Time
@@ -135,18 +136,14 @@ func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
 // New returns a Server that does not listen: serve its Handler on a listener of your own.
 // URL is empty and BaseURL is "/api". Close it when done.
 func New(opts ...Option) *Server {
-	v, err := dots.NewValidator()
-	if err != nil {
-		// The spec is embedded and checked by the root package's tests.
-		panic(fmt.Sprintf("mock: %v", err))
-	}
-	doc, _ := dots.Document()
-	links, err := newLinkSchema(doc, "create-payout-link")
+	sp := spec.MustEmbedded() // the module's own tests load it
+	links, err := newLinkSchema(sp.Document(), "create-payout-link")
 	if err != nil {
 		panic(fmt.Sprintf("mock: %v", err))
 	}
 	s := &Server{
-		v:        v,
+		v:        sp,
+		rt:       sp.Router(""),
 		links:    links,
 		now:      time.Now,
 		done:     make(chan struct{}),

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/mock"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // members decodes a JSON object into its members, numbers as written.
@@ -111,10 +111,11 @@ func contains(got, want any) bool {
 // openapi.yaml later is covered without a change here. amount and delivery are worked out by
 // the mock and checked elsewhere.
 func TestSharedFieldsRoundTrip(t *testing.T) {
-	doc, err := dots.Document()
+	sp, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc := sp.Document()
 	req := doc.Components.Schemas["CreatePayoutLinkRequest"].Value
 	link := doc.Components.Schemas["PayoutLink"].Value
 	body := map[string]any{"amount": 1250}

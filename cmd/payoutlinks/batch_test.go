@@ -188,7 +188,7 @@ func TestBatchRefusesBadRowsAndNamesThem(t *testing.T) {
 			}
 			for _, want := range []string{
 				"line 3: amount: \"12.50\": amounts are in cents",
-				"line 4: amount: must be at least 1 cent; email (payee.email): must be an email address",
+				"line 4: amount: number must be at least 1; email (payee.email): must be an email address",
 				"line 5: phone (payee.phone_number): delivery by sms needs payee.country_code",
 				"line 6: user_id: must be a UUID",
 				"line 7: row: ",

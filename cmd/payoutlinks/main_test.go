@@ -199,7 +199,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "create, connection refused", setup: func(c *cli, _ *gen.PayoutLink) { c.env["DOTS_BASE_URL"] = closedPort(c.t) }, args: createArgs,
 			code: 1, want: []string{"never reached Dots"}, wantNot: []string{"unknown"}, keyPrinted: false, links: 0},
 		{name: "create, invalid input", args: []string{"create", "--amount", "0", "--method", "email"},
-			code: 2, want: []string{"amount: must be at least 1 cent"}, keyPrinted: false, links: 0},
+			code: 2, want: []string{"amount: number must be at least 1"}, keyPrinted: false, links: 0},
 		{name: "create, sms without a phone", args: []string{"create", "--amount", "5", "--method", "sms"},
 			code: 2, want: []string{"payee.phone_number"}, keyPrinted: false, links: 0},
 		{name: "create, key reused for another amount", setup: func(c *cli, l *gen.PayoutLink) {
@@ -213,7 +213,7 @@ func TestExitCodes(t *testing.T) {
 		{name: "get, connection refused", setup: func(c *cli, _ *gen.PayoutLink) { c.env["DOTS_BASE_URL"] = closedPort(c.t) }, args: []string{"get", "ID"},
 			code: 1, want: []string{"never reached Dots"}, links: 1},
 		{name: "get without an id", args: []string{"get"}, code: 2, want: []string{"exactly one", "Usage: payoutlinks get ID"}},
-		{name: "get, a blank id", args: []string{"get", " "}, code: 2, want: []string{"payout_link_id"}},
+		{name: "get, an empty id", args: []string{"get", ""}, code: 2, want: []string{"payout_link_id"}},
 		{name: "list, 503 every attempt", setup: unknown(3, mock.Fault{Status: 503}), args: []string{"list"},
 			code: 3, want: []string{"reading changes nothing"}, wantNot: []string{"--idempotency-key", "create"}},
 		{name: "list, limit out of range", args: []string{"list", "--limit", "500"}, code: 2, want: []string{"limit"}},

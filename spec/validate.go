@@ -1,4 +1,4 @@
-package dots
+package spec
 
 import (
 	"bytes"
@@ -10,41 +10,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-json-experiment/json/jsontext"
+
+	dots "github.com/payoutkit/dots-go"
 )
-
-// Document returns the parsed and validated spec. It is parsed once and shared: do not modify it.
-func Document() (*openapi3.T, error) { return loadDocument() }
-
-var loadDocument = sync.OnceValues(func() (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(Spec)
-	if err != nil {
-		return nil, fmt.Errorf("dots: loading openapi.yaml: %w", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		return nil, fmt.Errorf("dots: openapi.yaml is not valid: %w", err)
-	}
-	return doc, nil
-})
-
-// formatOptions turns on the string formats kin-openapi leaves unchecked by default, with its
-// own patterns: uuid (RFC 9562) and email.
-var formatOptions = []openapi3.SchemaValidationOption{
-	openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
-		"uuid":  openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562),
-		"email": openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail),
-	}),
-}
 
 // Violation is one way a request or a response departs from the spec.
 type Violation struct {
@@ -65,175 +39,39 @@ func (v Violation) String() string {
 	return v.Path + ": " + v.Message
 }
 
-// Operation is one operation of the spec, with what a validator needs to check its traffic.
-type Operation struct {
-	// ID is the operationId, such as "create-payout-link".
-	ID string
-	// Method is the HTTP method.
-	Method string
-	// Path is the path template, such as "/v2/payout-links/{payout_link_id}".
-	Path string
-
-	segments    []string
-	route       *routers.Route
-	keyed       bool
-	successBody bool
+// ValidateRequest checks a request bound for op with kin-openapi's openapi3filter: credentials,
+// parameters (params are its path parameters, as a Router found them) and body (nil for none;
+// the request's own Body is not read). It returns no violations when the request conforms.
+func (s *Spec) ValidateRequest(ctx context.Context, op *Operation, req *http.Request, params map[string]string, body []byte) []Violation {
+	return s.validateRequest(ctx, &s.opts, op, req, params, body)
 }
 
-// HasSuccessBody reports whether the spec documents a JSON body for the operation's 2xx answers,
-// so that an empty one is broken.
-func (o *Operation) HasSuccessBody() bool { return o.successBody }
-
-// TakesIdempotencyKey reports whether the operation's JSON body has an idempotency_key field, so
-// a request without one must never be repeated.
-func (o *Operation) TakesIdempotencyKey() bool { return o.keyed }
-
-// Validator checks HTTP traffic against the spec with kin-openapi. Operations are found by their
-// path template without a router, so a base URL of any shape works. It is safe for concurrent use.
-type Validator struct {
-	ops  []*Operation
-	byID map[string]*Operation
-	opts openapi3filter.Options
-}
-
-// NewValidator builds a validator over the embedded spec.
-func NewValidator() (*Validator, error) {
-	doc, err := Document()
-	if err != nil {
-		return nil, err
-	}
-	return newValidator(doc), nil
-}
-
-// newValidator builds a validator over a loaded and valid spec.
-func newValidator(doc *openapi3.T) *Validator {
-	v := &Validator{byID: map[string]*Operation{}}
-	v.opts = openapi3filter.Options{
-		MultiError:              true,
-		IncludeResponseStatus:   true,
-		SkipSettingDefaults:     true, // validation must never change what is sent
-		AuthenticationFunc:      checkAuth,
-		SchemaValidationOptions: append([]openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}, formatOptions...),
-	}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			o := &Operation{
-				ID: op.OperationID, Method: method, Path: path,
-				segments: strings.Split(strings.Trim(path, "/"), "/"),
-				route:    &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
-			}
-			if rb := op.RequestBody; rb != nil && rb.Value != nil {
-				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
-					_, o.keyed = mt.Schema.Value.Properties["idempotency_key"]
-				}
-			}
-			for code, r := range op.Responses.Map() {
-				if strings.HasPrefix(code, "2") && r.Value != nil && r.Value.Content.Get("application/json") != nil {
-					o.successBody = true
-				}
-			}
-			v.ops = append(v.ops, o)
-			v.byID[o.ID] = o
-		}
-	}
-	// Literal segments first, so /x/redeliver wins over /x/{id} where both could match.
-	sort.Slice(v.ops, func(i, j int) bool { return literalCount(v.ops[i]) > literalCount(v.ops[j]) })
-	return v
-}
-
-func literalCount(o *Operation) int {
-	n := 0
-	for _, s := range o.segments {
-		if !strings.HasPrefix(s, "{") {
-			n++
-		}
-	}
-	return n*100 + len(o.segments)
-}
-
-// Operations lists the spec's operations.
-func (v *Validator) Operations() []*Operation { return append([]*Operation(nil), v.ops...) }
-
-// Operation returns the operation with this operationId.
-func (v *Validator) Operation(id string) (*Operation, bool) {
-	o, ok := v.byID[id]
-	return o, ok
-}
-
-// Match finds the operation a request goes to from its method and path. The path may carry any
-// prefix before the spec's paths (such as the base URL's "/api"). It also returns the path
-// parameters, unescaped.
-func (v *Validator) Match(method, path string) (*Operation, map[string]string, bool) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	for _, o := range v.ops {
-		if o.Method != method || len(segs) < len(o.segments) {
-			continue
-		}
-		if params, ok := matchSegments(o.segments, segs[len(segs)-len(o.segments):]); ok {
-			return o, params, true
-		}
-	}
-	return nil, nil, false
-}
-
-// matchSegments compares path segments with a template's: literals exactly, and parameters
-// unescaped and not empty.
-func matchSegments(tmpl, segs []string) (map[string]string, bool) {
-	var params map[string]string
-	for i, t := range tmpl {
-		name, isParam := strings.CutPrefix(t, "{")
-		if !isParam {
-			if t != segs[i] {
-				return nil, false
-			}
-			continue
-		}
-		val, err := url.PathUnescape(segs[i])
-		if err != nil || val == "" {
-			return nil, false
-		}
-		if params == nil {
-			params = map[string]string{}
-		}
-		params[strings.TrimSuffix(name, "}")] = val
-	}
-	return params, true
-}
-
-// ValidateRequest checks a request bound for op with kin-openapi's openapi3filter. body is the
-// request body (nil for none); the request's own Body is not read. It returns no violations when
-// the request conforms.
-func (v *Validator) ValidateRequest(ctx context.Context, op *Operation, req *http.Request, body []byte) []Violation {
-	return v.violations(openapi3filter.ValidateRequest(ctx, v.requestInput(op, req, body)), false)
-}
-
-// ValidateResponse checks a response to a request bound for op. body is the response body. Known
-// drift of the real API is marked (Violation.Drift).
-func (v *Validator) ValidateResponse(ctx context.Context, op *Operation, req *http.Request, status int, header http.Header, body []byte) []Violation {
-	in := &openapi3filter.ResponseValidationInput{
-		// The request is only read for its route: no copy, no path parameters.
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: &v.opts},
-		Status:                 status,
-		Header:                 header,
-		Options:                &v.opts,
-	}
-	in.SetBodyBytes(body)
-	out := v.violations(openapi3filter.ValidateResponse(ctx, in), true)
-	if status >= 200 && status < 300 {
-		out = append(out, floatNumbers(op, status, body)...)
-	}
-	return out
-}
-
-// requestInput is what openapi3filter needs, with the route known: no router lookup.
-func (v *Validator) requestInput(op *Operation, req *http.Request, body []byte) *openapi3filter.RequestValidationInput {
-	r := req.Clone(req.Context())
+func (s *Spec) validateRequest(ctx context.Context, opts *openapi3filter.Options, op *Operation, req *http.Request, params map[string]string, body []byte) []Violation {
+	r := req.Clone(ctx)
 	r.Body = http.NoBody
 	if body != nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	_, params, _ := v.Match(op.Method, req.URL.Path)
-	return &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: op.route, Options: &v.opts}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: op.route, Options: opts}
+	return violations("", openapi3filter.ValidateRequest(ctx, in), false)
+}
+
+// ValidateResponse checks a response to a request bound for op. body is the response body. Known
+// drift of the real API is marked (Violation.Drift).
+func (s *Spec) ValidateResponse(ctx context.Context, op *Operation, req *http.Request, status int, header http.Header, body []byte) []Violation {
+	in := &openapi3filter.ResponseValidationInput{
+		// The request is only read for its route: no copy, no path parameters.
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: &s.opts},
+		Status:                 status,
+		Header:                 header,
+		Options:                &s.opts,
+	}
+	in.SetBodyBytes(body)
+	out := violations("", openapi3filter.ValidateResponse(ctx, in), true)
+	if status >= 200 && status < 300 {
+		out = append(out, floatNumbers(op, status, body)...)
+	}
+	return out
 }
 
 // checkAuth accepts Basic credentials with a non-empty client id, and any Api-App-Id value.
@@ -264,7 +102,7 @@ func checkAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error 
 }
 
 // violations flattens kin-openapi's errors into Violations.
-func (v *Validator) violations(err error, response bool) []Violation {
+func violations(prefix string, err error, response bool) []Violation {
 	if err == nil {
 		return nil
 	}
@@ -312,10 +150,23 @@ func (v *Validator) violations(err error, response bool) []Violation {
 			for _, p := range e.JSONPointer() {
 				path += "." + p
 			}
+			// A value that matches no alternative of a oneOf: say what is wrong with it in the
+			// alternatives of its own type (a step name that is not one, an object's bad field).
+			if causes := oneOfCauses(e); len(causes) > 0 {
+				for _, c := range causes {
+					walk(prefix, c) // their pointers start at the document, as e's does
+				}
+				return
+			}
 			// Only the form of a value can be drift: a broken bound or pattern never is.
 			raw, _ := json.Marshal(e.Value)
 			form := e.Schema != nil && slices.Contains([]string{"type", "format", "enum"}, e.SchemaField)
-			out = append(out, Violation{Path: path, Message: e.Reason, Drift: response && form && drift(e.Schema, string(raw)) != nil})
+			msg := e.Reason
+			var own formatProblem
+			if errors.As(e.Origin, &own) {
+				msg = string(own)
+			}
+			out = append(out, Violation{Path: path, Message: msg, Drift: response && form && drift(e.Schema, string(raw)) != nil})
 		default:
 			if u := errors.Unwrap(err); u != nil {
 				walk(prefix, u)
@@ -324,7 +175,25 @@ func (v *Validator) violations(err error, response bool) []Violation {
 			out = append(out, Violation{Path: cmp.Or(prefix, "$"), Message: err.Error()})
 		}
 	}
-	walk("", err)
+	walk(prefix, err)
+	return out
+}
+
+// oneOfCauses are the failures of e's oneOf alternatives whose type the value has; none when e is
+// no oneOf failure, or when the value has the type of no alternative.
+func oneOfCauses(e *openapi3.SchemaError) []error {
+	var alts openapi3.MultiError
+	if e.SchemaField != "oneOf" || !errors.As(e.Origin, &alts) {
+		return nil
+	}
+	var out []error
+	for _, alt := range alts {
+		var se *openapi3.SchemaError
+		if errors.As(alt, &se) && se.SchemaField == "type" && slices.Equal(se.JSONPointer(), e.JSONPointer()) {
+			continue // the value is not of this alternative's type at all
+		}
+		out = append(out, alt)
+	}
 	return out
 }
 
@@ -344,9 +213,12 @@ type DriftRule struct {
 // concerns its schema and recognises it, and a rule recognises what its wire types decode.
 var KnownDrift = []DriftRule{
 	{Name: "a whole number written as a float", Schema: "integer", GoTypes: []string{"dots.Int", "dots.Amount"},
-		Examples: []string{"5000.0", "5e3"}, Recognise: func(raw string) bool { _, err := ParseWholeNumber(raw); return err == nil }},
+		Examples: []string{"5000.0", "5e3"}, Recognise: func(raw string) bool { _, err := dots.ParseWholeNumber(raw); return err == nil }},
 	{Name: "a date-time without a zone (UTC)", Schema: "string date-time", GoTypes: []string{"dots.Timestamp"},
-		Examples: []string{`"2024-07-11T12:31:33.479437"`, `"2024-07-11 12:31:33"`}, Recognise: func(raw string) bool { var t Timestamp; return json.Unmarshal([]byte(raw), &t) == nil && !t.IsZero() }},
+		Examples: []string{`"2024-07-11T12:31:33.479437"`, `"2024-07-11 12:31:33"`}, Recognise: func(raw string) bool {
+			var t dots.Timestamp
+			return json.Unmarshal([]byte(raw), &t) == nil && !t.IsZero()
+		}},
 	{Name: "an enum value the spec does not list yet", Schema: "enum", GoTypes: []string{"string"},
 		Examples: []string{`"funds_pending"`}, Recognise: func(raw string) bool { return json.Unmarshal([]byte(raw), new(string)) == nil }},
 }

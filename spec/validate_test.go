@@ -1,4 +1,4 @@
-package dots_test
+package spec_test
 
 import (
 	"context"
@@ -7,34 +7,36 @@ import (
 	"strings"
 	"testing"
 
-	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/spec"
 )
 
-func newValidator(t *testing.T) *dots.Validator {
+func newValidator(t *testing.T) *spec.Spec {
 	t.Helper()
-	v, err := dots.NewValidator()
+	v, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
 
-func TestValidatorMatch(t *testing.T) {
-	v := newValidator(t)
+func TestRouterMatch(t *testing.T) {
+	rt := newValidator(t).Router("/api")
 	tests := []struct {
 		method, path, wantOp, wantID string
 	}{
 		{"POST", "/api/v2/payout-links", "create-payout-link", ""},
 		{"GET", "/api/v2/payout-links", "list-payout-links", ""},
 		{"GET", "/api/v2/payout-links/abc", "get-payout-link", "abc"},
-		{"DELETE", "/v2/payout-links/a%2Fb", "cancel-payout-link", "a/b"},
+		{"DELETE", "/api/v2/payout-links/a%2Fb", "cancel-payout-link", "a/b"},
+		{"GET", "/v2/payout-links/abc", "", ""}, // without the base path
+		{"GET", "/api/v2/payout-links/", "", ""},
 		{"POST", "/api/v2/payout-links/abc/redeliver", "redeliver-payout-link", "abc"},
 		{"PUT", "/api/v2/payout-links", "", ""},
 		{"GET", "/api/v3/other", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			op, params, ok := v.Match(tt.method, tt.path)
+			op, params, ok := rt.Match(httptest.NewRequest(tt.method, tt.path, nil))
 			if tt.wantOp == "" {
 				if ok {
 					t.Fatalf("matched %s", op.ID)
@@ -69,7 +71,7 @@ func TestValidatorRequest(t *testing.T) {
 			if tt.auth != "" {
 				req.Header.Set("Authorization", tt.auth)
 			}
-			got := v.ValidateRequest(context.Background(), op, req, []byte(tt.body))
+			got := v.ValidateRequest(context.Background(), op, req, nil, []byte(tt.body))
 			var paths []string
 			for _, g := range got {
 				paths = append(paths, g.Path)
@@ -95,7 +97,7 @@ func TestValidatorQuery(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/api/v2/payout-links?"+tt.query, nil)
 			req.Header.Set("Authorization", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==")
-			got := v.ValidateRequest(context.Background(), op, req, nil)
+			got := v.ValidateRequest(context.Background(), op, req, nil, nil)
 			if tt.want == "" {
 				if len(got) > 0 {
 					t.Fatalf("violations %v", got)

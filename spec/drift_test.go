@@ -1,4 +1,4 @@
-package dots_test
+package spec_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // wireTypes makes a value of each type a DriftRule may name, to decode into.
@@ -47,12 +48,12 @@ var notDrift = map[string][]string{
 var notRead = map[string][]string{"integer": {"1e300"}}
 
 // TestKnownDrift holds the three places that must agree on the real API's drift to the one list,
-// dots.KnownDrift: oapi-codegen.yaml maps each rule's schemas to the rule's wire type, the wire
+// spec.KnownDrift: oapi-codegen.yaml maps each rule's schemas to the rule's wire type, the wire
 // types decode each example (with encoding/json and the SDK's codec) and refuse what is not
 // drift, and the validator marks each example as drift, and nothing else, wherever a schema the
 // rule concerns is.
 func TestKnownDrift(t *testing.T) {
-	raw, err := os.ReadFile("oapi-codegen.yaml")
+	raw, err := os.ReadFile("../oapi-codegen.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,18 +68,18 @@ func TestKnownDrift(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := openapi3.NewLoader().LoadFromFile("testdata/drift.yaml")
+	doc, err := openapi3.NewLoader().LoadFromFile("../testdata/drift.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	v := dots.NewValidatorFor(doc)
+	v := spec.New(doc)
 	op, _ := v.Operation("get-thing")
 
 	covered := map[string]bool{} // "type format" of the mappings the rules cover
-	for _, rule := range dots.KnownDrift {
+	for _, rule := range spec.KnownDrift {
 		t.Run(rule.Name, func(t *testing.T) {
 			if len(rule.GoTypes) == 0 || len(rule.Examples) == 0 || rule.Recognise == nil {
 				t.Fatalf("the rule lacks wire types, examples or a Recognise: %+v", rule)
@@ -155,7 +156,7 @@ func TestKnownDrift(t *testing.T) {
 				}
 				for _, bad := range slices.Concat(notDrift[rule.Schema], notRead[rule.Schema]) {
 					got := validateDrift(t, v, op, path, bad)
-					if slices.ContainsFunc(got, func(vi dots.Violation) bool { return vi.Drift }) {
+					if slices.ContainsFunc(got, func(vi spec.Violation) bool { return vi.Drift }) {
 						t.Errorf("%s = %s: %v is marked as known drift", path, bad, got)
 					}
 					if len(got) == 0 && slices.Contains(notDrift[rule.Schema], bad) {
@@ -169,8 +170,8 @@ func TestKnownDrift(t *testing.T) {
 	// also a whole float, which is.
 	for _, raw := range []string{"0", "0.0"} {
 		got := validateDrift(t, v, op, "cents", raw) // minimum: 1
-		bound := slices.ContainsFunc(got, func(vi dots.Violation) bool { return !vi.Drift && vi.Path == "$.cents" })
-		wrong := slices.ContainsFunc(got, func(vi dots.Violation) bool { return vi.Drift && vi.Message != dots.KnownDrift[0].Name })
+		bound := slices.ContainsFunc(got, func(vi spec.Violation) bool { return !vi.Drift && vi.Path == "$.cents" })
+		wrong := slices.ContainsFunc(got, func(vi spec.Violation) bool { return vi.Drift && vi.Message != spec.KnownDrift[0].Name })
 		if !bound || wrong {
 			t.Errorf("cents = %s: violations %v, want the minimum, not marked as drift", raw, got)
 		}
@@ -179,7 +180,7 @@ func TestKnownDrift(t *testing.T) {
 	for typ, m := range cfg.OutputOptions.TypeMapping {
 		check := func(format, to string) {
 			if strings.HasPrefix(to, "dots.") && !covered[strings.TrimSpace(typ+" "+format)] {
-				t.Errorf("oapi-codegen.yaml maps %s (format %q) to %s, which no rule of dots.KnownDrift names", typ, format, to)
+				t.Errorf("oapi-codegen.yaml maps %s (format %q) to %s, which no rule of spec.KnownDrift names", typ, format, to)
 			}
 		}
 		check("", m.Default.Type)
@@ -191,7 +192,7 @@ func TestKnownDrift(t *testing.T) {
 
 // validateDrift validates a 200 answer of op whose body holds raw at path ("items.0.count") and
 // valid values elsewhere.
-func validateDrift(t *testing.T, v *dots.Validator, op *dots.Operation, path, raw string) []dots.Violation {
+func validateDrift(t *testing.T, v *spec.Spec, op *spec.Operation, path, raw string) []spec.Violation {
 	t.Helper()
 	body := map[string]any{"count": 1, "small": 2, "cents": 3, "when": "2024-07-11T12:31:33Z", "maybe_when": nil, "kind": "a",
 		"items": []any{map[string]any{"count": 4, "when": "2024-07-11T12:31:33Z", "kind": "x"}}, "nested": map[string]any{"count": 5}}
@@ -214,3 +215,7 @@ func validateDrift(t *testing.T, v *dots.Validator, op *dots.Operation, path, ra
 	h := http.Header{"Content-Type": {"application/json"}}
 	return v.ValidateResponse(context.Background(), op, req, 200, h, b)
 }
+
+// decoders are the two codecs the wire types must read alike: encoding/json (the generated client
+// and users' own code) and the SDK's codec.
+var decoders = map[string]func([]byte, any) error{"encoding/json": json.Unmarshal, "codec": codec.Unmarshal}

@@ -1,4 +1,0 @@
-package dots
-
-// NewValidatorFor builds a validator over a spec of a test's own.
-var NewValidatorFor = newValidator

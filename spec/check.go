@@ -1,0 +1,132 @@
+package spec
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/payoutkit/dots-go/internal/codec"
+)
+
+// CheckBody checks a request body given as a Go value (a generated request type) against the
+// operation's request schema, as Check does for its JSON, without encoding and decoding it: it
+// walks the value's fields by their JSON names beside the schema's properties, and hands each
+// value that is present to kin-openapi's schema validation. Parts the walk does not follow (a
+// oneOf or allOf, a list, a map, a type with its own JSON form) are validated as JSON.
+func (s *Spec) CheckBody(op *Operation, body any) []Violation {
+	sch := op.RequestSchema()
+	if sch == nil {
+		return nil
+	}
+	w := walk{s: s, path: []string{"$"}}
+	w.value(sch, reflect.ValueOf(body))
+	return w.out
+}
+
+// walk is one CheckBody: where it is (path, the names down to the value) and what it found.
+type walk struct {
+	s    *Spec
+	path []string
+	out  []Violation
+}
+
+func (w *walk) at() string { return strings.Join(w.path, ".") }
+
+func (w *walk) add(msg string) { w.out = append(w.out, Violation{Path: w.at(), Message: msg}) }
+
+var marshaler = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
+
+func (w *walk) value(sch *openapi3.Schema, v reflect.Value) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			w.visit(sch, nil)
+			return
+		}
+		v = v.Elem()
+	}
+	switch {
+	case len(sch.OneOf)+len(sch.AnyOf)+len(sch.AllOf) > 0 || v.Type().Implements(marshaler) ||
+		reflect.PointerTo(v.Type()).Implements(marshaler) || v.Kind() == reflect.Slice || v.Kind() == reflect.Map:
+		b, err := codec.Marshal(v.Interface())
+		var x any
+		if err == nil {
+			err = codec.Unmarshal(b, &x)
+		}
+		if err != nil {
+			w.add("cannot be encoded: " + err.Error())
+			return
+		}
+		w.visit(sch, x)
+	case v.Kind() == reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			name, omit := jsonName(t.Field(i))
+			if name == "" {
+				continue
+			}
+			f := v.Field(i)
+			present := !(f.Kind() == reflect.Pointer && f.IsNil()) && !(omit && f.IsZero())
+			prop := sch.Properties[name]
+			w.path = append(w.path, name)
+			switch {
+			case !present:
+				if slices.Contains(sch.Required, name) {
+					w.add("is required")
+				}
+			case prop == nil || prop.Value == nil:
+				if sch.AdditionalProperties.Has != nil && !*sch.AdditionalProperties.Has {
+					w.add("is not a field of the spec")
+				}
+			default:
+				w.value(prop.Value, f)
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+	case !constrained(sch):
+		// The Go type already gives the value its JSON type; nothing else can be wrong.
+	case v.CanInt():
+		w.visit(sch, float64(v.Int()))
+	case v.CanUint():
+		w.visit(sch, float64(v.Uint()))
+	case v.CanFloat():
+		w.visit(sch, v.Float())
+	case v.Kind() == reflect.String:
+		w.visit(sch, v.String())
+	case v.Kind() == reflect.Bool:
+		w.visit(sch, v.Bool())
+	default:
+		w.add("has a Go type the spec cannot check: " + v.Type().String())
+	}
+}
+
+// constrained reports whether a scalar schema says more than its type: a value of the right Go
+// type can break it.
+func constrained(s *openapi3.Schema) bool {
+	return len(s.Enum) > 0 || s.Pattern != "" || s.Format != "" || s.Min != nil || s.Max != nil ||
+		s.MinLength > 0 || s.MaxLength != nil || s.MultipleOf != nil || s.Not != nil
+}
+
+// visit validates one JSON value against its schema with kin-openapi.
+func (w *walk) visit(sch *openapi3.Schema, x any) {
+	if err := sch.VisitJSON(x, w.s.visitOpts...); err != nil {
+		w.out = append(w.out, violations(w.at(), err, false)...)
+	}
+}
+
+// jsonName is the JSON name of a struct field, and whether a zero value is left out.
+func jsonName(f reflect.StructField) (string, bool) {
+	if !f.IsExported() {
+		return "", false
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return "", false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = f.Name
+	}
+	return name, strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+}
