@@ -49,8 +49,7 @@ func (n Note) Field() string {
 // after Unmarshal failed, so that one odd field never hides a good answer.
 func UnmarshalLenient(data []byte, v any) ([]Note, error) {
 	var notes []Note
-	var fn func(dec *jsontext.Decoder, v any) error
-	fn = func(dec *jsontext.Decoder, v any) error {
+	fn := func(dec *jsontext.Decoder, v any) error {
 		rv := reflect.ValueOf(v)
 		if rv.Kind() != reflect.Pointer || rv.IsNil() {
 			return errors.ErrUnsupported
