@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
@@ -67,6 +70,23 @@ func (e *HeaderError) Error() string {
 	return fmt.Sprintf("header: column %q: %s", e.Column, e.Problem)
 }
 
+// FileError is a file that cannot be read on past a line: a record over MaxRecordBytes. Nothing
+// is sent.
+type FileError struct {
+	// Line is the line the record starts on.
+	Line int
+	// Problem says what is wrong.
+	Problem string
+}
+
+// Error reads like "line 7: the record is over 64 KiB, ...".
+func (e *FileError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Problem) }
+
+// MaxRecordBytes is the size of the largest CSV record (a row, all its cells) ReadCSV reads: a
+// payout is a few hundred bytes, and a cell of megabytes is a file that is not what it seems.
+// Reading stops at a longer record, holding at most this much of it in memory.
+const MaxRecordBytes = 64 << 10
+
 // CSVFile reads the payouts of the CSV file at path (see ReadCSV). The file is opened again each
 // time the rows are walked, and streamed: Run walks them more than once, in flat memory.
 func CSVFile(path string) iter.Seq2[Row, error] {
@@ -91,6 +111,11 @@ func CSVFile(path string) iter.Seq2[Row, error] {
 // read (an amount that is not whole cents) or a record with the wrong number of cells is a
 // problem of that row (Row.Problems); the walk goes on. Row.Line is the line the record starts
 // on, the header being line 1.
+//
+// The text must be UTF-8: a cell that is not (a file saved as Latin-1 or Windows-1252) is a
+// problem of its row, named by column. A header that is one cell holding ';' (a file separated
+// by semicolons) is a *HeaderError. A record over MaxRecordBytes stops the walk with a
+// *FileError naming its line.
 func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
 		f, err := open()
@@ -99,11 +124,33 @@ func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 			return
 		}
 		defer f.Close()
-		r := csv.NewReader(f)
+		// The CSV reader reads through a cap, which refuses to go further than MaxRecordBytes
+		// (and the buffer's read-ahead) past the start of the record being read.
+		capped := &capReader{r: f, limit: MaxRecordBytes + readAhead}
+		r := csv.NewReader(bufio.NewReaderSize(capped, readAhead))
 		r.ReuseRecord = true
-		header, err := r.Read()
+		var start int64 // where the record being read starts
+		tooLarge := func() error {
+			return &FileError{Line: lineAt(open, start), Problem: fmt.Sprintf("the record is over %d KiB, the limit (MaxRecordBytes): "+
+				"a payout is a few hundred bytes, so this is not the file it seems (a cell that lost its closing quote?)", MaxRecordBytes>>10)}
+		}
+		next := func() ([]string, error) {
+			rec, err := r.Read()
+			if capped.tripped || (err != io.EOF && r.InputOffset()-start > MaxRecordBytes) {
+				return nil, tooLarge()
+			}
+			start = r.InputOffset()
+			capped.limit = start + MaxRecordBytes + readAhead
+			return rec, err
+		}
+		header, err := next()
 		if err == io.EOF {
 			yield(Row{}, &HeaderError{Column: "amount", Problem: "the file is empty; it needs a header with an amount column"})
+			return
+		}
+		var ferr *FileError
+		if errors.As(err, &ferr) {
+			yield(Row{}, err)
 			return
 		}
 		if err != nil {
@@ -116,15 +163,22 @@ func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 			return
 		}
 		for {
-			rec, err := r.Read()
+			rec, err := next()
 			if err == io.EOF {
 				return
 			}
 			var row Row
 			var perr *csv.ParseError
 			switch {
+			case errors.As(err, &ferr):
+				yield(Row{}, err)
+				return
 			case err == nil:
 				line, _ := r.FieldPos(0)
+				if p := notUTF8(cols, rec); p != nil {
+					row = Row{Line: line, Problems: p}
+					break
+				}
 				row = parseRecord(line, cols, rec)
 			case errors.As(err, &perr) && errors.Is(err, csv.ErrFieldCount):
 				row = Row{Line: perr.StartLine, Problems: []api.FieldError{{Field: "row",
@@ -148,7 +202,105 @@ type column struct {
 	metaKey string // for metadata.KEY columns
 }
 
+// readAhead is the size of the reader's buffer: how far past a record it may have read.
+const readAhead = 4 << 10
+
+// capReader reads up to limit, the offset past which the record being read would be too large,
+// and fails from there on.
+type capReader struct {
+	r       io.Reader
+	n       int64 // bytes read so far
+	limit   int64
+	tripped bool
+}
+
+var errRecordTooLarge = errors.New("record too large")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		c.tripped = true
+		return 0, errRecordTooLarge
+	}
+	p = p[:min(int64(len(p)), c.limit-c.n)]
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// lineAt returns the line of the record that starts at offset of the file, as encoding/csv counts
+// lines: one more than the newlines before it, past any blank lines. It reads the file again
+// (only when a record is refused).
+func lineAt(open func() (io.ReadCloser, error), offset int64) int {
+	f, err := open()
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	line := 1
+	for range offset {
+		b, err := br.ReadByte()
+		if err != nil {
+			return line
+		}
+		if b == '\n' {
+			line++
+		}
+	}
+	for {
+		b, _ := br.Peek(2)
+		switch {
+		case bytes.HasPrefix(b, []byte("\n")):
+			_, _ = br.Discard(1)
+		case bytes.HasPrefix(b, []byte("\r\n")):
+			_, _ = br.Discard(2)
+		default:
+			return line
+		}
+		line++
+	}
+}
+
+// notUTF8 names the cells of a record that are not UTF-8. A file saved by a spreadsheet as
+// Latin-1 or Windows-1252 reads as such: "Jürgen" is "J\xfcrgen".
+func notUTF8(cols []column, rec []string) []api.FieldError {
+	var out []api.FieldError
+	for i, v := range rec {
+		if !utf8.ValidString(v) {
+			out = append(out, api.FieldError{Field: cols[i].field(), Problem: "is not UTF-8 text (" + quoteStart(v) + "): " + encodingHint})
+		}
+	}
+	return out
+}
+
+const encodingHint = "the file looks saved as Latin-1 or Windows-1252; save it again as UTF-8 (in Excel: CSV UTF-8)"
+
+// quoteStart quotes the first few bytes of a cell, with its invalid bytes escaped.
+func quoteStart(v string) string {
+	if len(v) > 40 {
+		return strconv.Quote(v[:40]) + "..."
+	}
+	return strconv.Quote(v)
+}
+
+// field is the request field a column sets, as the SDK's checks name it.
+func (c column) field() string {
+	if f := columns[c.name]; f != "" {
+		return f
+	}
+	return c.name
+}
+
 func readHeader(header []string) ([]column, error) {
+	if len(header) == 1 && strings.Contains(header[0], ";") {
+		return nil, &HeaderError{Column: header[0], Problem: "the header is one cell holding ';': the file looks separated by semicolons " +
+			"(as spreadsheets set to some languages save CSV); save it with commas between the cells"}
+	}
+	for _, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, &HeaderError{Column: h, Problem: "is not UTF-8 text: " + encodingHint}
+		}
+	}
 	cols := make([]column, len(header))
 	seen := map[string]bool{}
 	for i, h := range header {

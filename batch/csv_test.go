@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -128,5 +129,84 @@ func TestColumnNamesTheCSVColumnOfAField(t *testing.T) {
 	e := RowError{Line: 7, Fields: []api.FieldError{{Field: "payee.email", Problem: "bad"}, {Field: "amount", Problem: "zero"}}}
 	if got := e.Error(); got != "line 7: email (payee.email): bad; amount: zero" {
 		t.Fatalf("RowError = %q", got)
+	}
+}
+
+func TestReadCSVRefusesFilesThatAreNotWhatTheySeem(t *testing.T) {
+	// A file saved as Latin-1: "Jürgen" is the bytes J \xfc r g e n.
+	rows, err := readAll(t, "amount,email,method,first_name,metadata.city\n"+
+		"1250,a@example.com,email,Ann,Oslo\n"+
+		"5000,j@example.com,email,J\xfcrgen,K\xf6ln\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || len(rows[0].Problems) != 0 || rows[1].Line != 3 || len(rows[1].Problems) != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	msg := RowError{Line: rows[1].Line, Fields: rows[1].Problems}.Error()
+	for _, want := range []string{`line 3: first_name (payee.first_name): is not UTF-8 text ("J\xfcrgen")`, "Latin-1 or Windows-1252", "save it again as UTF-8",
+		`metadata.city: is not UTF-8 text ("K\xf6ln")`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+
+	for _, tc := range []struct{ name, text, column, problem string }{
+		{"semicolons", "amount;email;method\n1250;a@example.com;email\n", "amount;email;method", "separated by semicolons"},
+		{"a Latin-1 header", "amount,pr\xe9nom\n1250,Ann\n", "pr\xe9nom", "Latin-1 or Windows-1252"},
+	} {
+		_, err := readAll(t, tc.text)
+		var he *HeaderError
+		if !errors.As(err, &he) || he.Column != tc.column || !strings.Contains(he.Problem, tc.problem) {
+			t.Errorf("%s: err = %v, want a HeaderError for %q: %s", tc.name, err, tc.column, tc.problem)
+		}
+	}
+}
+
+func TestReadCSVCapsTheSizeOfARecord(t *testing.T) {
+	head := "amount,email,method,memo\n1250,a@example.com,email,ok\n"
+	for _, tc := range []struct {
+		name string
+		text string
+		line int // the line refused, 0 for none
+	}{
+		{"a 10 MiB memo", head + "1300,b@example.com,email," + strings.Repeat("x", 10<<20) + "\n", 3},
+		{"a memo just over the limit", head + "1300,b@example.com,email," + strings.Repeat("x", MaxRecordBytes) + "\n", 3},
+		{"a memo just under it", head + "1300,b@example.com,email," + strings.Repeat("x", MaxRecordBytes-100) + "\n1400,c@example.com,email,\n", 0},
+		{"a quoted cell that never ends, after blank lines", head + "\n\r\n\"1300\n" + strings.Repeat("x,y\n", 1<<20), 5},
+		{"a huge header", "amount,email," + strings.Repeat("x", 10<<20) + "\n", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "in.csv")
+			if err := os.WriteFile(path, []byte(tc.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var rows []Row
+			var err error
+			for r, e := range CSVFile(path) {
+				if err = e; e != nil {
+					break
+				}
+				rows = append(rows, r)
+			}
+			runtime.ReadMemStats(&after)
+			var fe *FileError
+			switch {
+			case tc.line == 0 && (err != nil || len(rows) != 3):
+				t.Fatalf("%d rows, %v", len(rows), err)
+			case tc.line == 0:
+				if p := rows[1].Problems; len(p) != 0 || len(*rows[1].Payout.Memo) != MaxRecordBytes-100 {
+					t.Fatalf("the long memo: %v", p)
+				}
+			case !errors.As(err, &fe) || fe.Line != tc.line || !strings.Contains(err.Error(), "over 64 KiB"):
+				t.Fatalf("err = %v, want a FileError for line %d saying the limit", err, tc.line)
+			}
+			// The reader holds no more than about a record: never the whole cell.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+				t.Fatalf("reading allocated %d KiB", alloc>>10)
+			}
+		})
 	}
 }

@@ -202,6 +202,7 @@ func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalP
 func reportRefusal(err error, stderr io.Writer) int {
 	var invalid *batch.InvalidError
 	var header *batch.HeaderError
+	var file *batch.FileError
 	switch {
 	case errors.As(err, &invalid):
 		for _, r := range invalid.Rows {
@@ -209,7 +210,7 @@ func reportRefusal(err error, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "payoutlinks batch: %d of %d rows are bad; nothing was sent\n", len(invalid.Rows), invalid.Total)
 		return 2
-	case errors.As(err, &header):
+	case errors.As(err, &header), errors.As(err, &file):
 		fmt.Fprintf(stderr, "payoutlinks batch: %v; nothing was sent\n", err)
 		return 2
 	case err != nil:

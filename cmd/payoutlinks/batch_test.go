@@ -591,3 +591,41 @@ func BenchmarkBatchCommand(b *testing.B) {
 	b.ReportMetric(float64(b.N)/floor.Seconds(), "floor-rows/s")
 	b.ReportMetric(rate/(float64(b.N)/floor.Seconds()), "x-floor-tput")
 }
+
+// TestBatchRefusesFilesThatAreNotWhatTheySeem: a file saved as Latin-1, one separated by
+// semicolons, and one with a 10 MiB memo are refused by the dry run and the run alike, naming
+// the line (and the column) and what to do; nothing is sent.
+func TestBatchRefusesFilesThatAreNotWhatTheySeem(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"latin-1", "amount,email,method,first_name\n1250,a@example.com,email,Ann\n5000,j@example.com,email,J\xfcrgen\n",
+			[]string{`line 3: first_name (payee.first_name): is not UTF-8 text ("J\xfcrgen")`, "Latin-1 or Windows-1252", "save it again as UTF-8"}},
+		{"semicolons", "amount;email;method\n1250;a@example.com;email\n", []string{"separated by semicolons", "commas"}},
+		{"a 10 MiB memo", "amount,email,method,memo\n1250,a@example.com,email,ok\n1300,b@example.com,email," + strings.Repeat("x", 10<<20) + "\n",
+			[]string{"line 3: the record is over 64 KiB", "nothing was sent"}},
+	} {
+		for _, dry := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/dry-run=%v", tc.name, dry), func(t *testing.T) {
+				srv, getenv := batchEnv(t)
+				args := []string{writeCSV(t, tc.text)}
+				if dry {
+					args = append(args, "--dry-run")
+				}
+				code, _, errOut := batchCmd(t, getenv, args...)
+				if code != 2 {
+					t.Fatalf("exit %d, want 2: %s", code, errOut)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(errOut, w) {
+						t.Errorf("stderr lacks %q:\n%.500s", w, errOut)
+					}
+				}
+				if n := len(srv.Requests()); n != 0 {
+					t.Fatalf("%d requests sent", n)
+				}
+			})
+		}
+	}
+}
