@@ -22,7 +22,10 @@ const MetadataKey = "batch_key"
 // checker runs the SDK's own checks on a create request without sending it: its client's
 // transport never sends anything. A request that passes the checks reaches the transport, which
 // records that and refuses it; one that fails them comes back as *api.InvalidRequestError.
-type checker struct{ client *api.Client }
+type checker struct {
+	client    *api.Client
+	maxAmount dots.Amount
+}
 
 // errChecked is what the checker's transport answers: nothing is ever sent.
 var errChecked = errors.New("batch: checked, not sent")
@@ -43,21 +46,26 @@ func (refuse) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, errChecked
 }
 
-func newChecker() (*checker, error) {
+func newChecker(opts Options) (*checker, error) {
 	// The address is never dialled: the transport refuses every request.
 	c, err := api.NewClient("pk_check_only", "", api.WithBaseURL("http://127.0.0.1:9/api"),
 		api.WithHTTPClient(&http.Client{Transport: refuse{}}), api.WithMaxRetries(0))
 	if err != nil {
 		return nil, fmt.Errorf("batch: making the checker: %w", err)
 	}
-	return &checker{client: c}, nil
+	max := opts.MaxAmount
+	if max <= 0 {
+		max = DefaultMaxAmount
+	}
+	return &checker{client: c, maxAmount: max}, nil
 }
 
 // placeholderKey stands for the idempotency key a row will get: the checks see the request
 // exactly as it will be sent, batch_key included.
 const placeholderKey = "00000000-0000-4000-8000-000000000000"
 
-// check runs the SDK's checks on the request a row will send, and returns the problems found.
+// check runs the SDK's checks on the request a row will send, and the batch's cap on amounts,
+// and returns the problems found.
 func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 	problems := append([]api.FieldError(nil), row.Problems...)
 	if row.Payout.IdempotencyKey != nil {
@@ -74,13 +82,18 @@ func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 	var invalid *api.InvalidRequestError
 	switch {
 	case passed:
-		return nil
 	case errors.As(err, &invalid):
-		return invalid.Fields
+		problems = invalid.Fields
 	case err != nil:
-		return []api.FieldError{{Field: "row", Problem: err.Error()}}
+		problems = []api.FieldError{{Field: "row", Problem: err.Error()}}
+	default:
+		problems = []api.FieldError{{Field: "row", Problem: "the checks neither passed nor refused it"}}
 	}
-	return []api.FieldError{{Field: "row", Problem: "the checks neither passed nor refused it"}}
+	if a := row.Payout.Amount; a > c.maxAmount {
+		problems = append(problems, api.FieldError{Field: "amount", Problem: fmt.Sprintf(
+			"%s is over the batch's cap of %s a row (Options.MaxAmount; payoutlinks batch --max-amount CENTS)", usd(a), usd(c.maxAmount))})
+	}
+	return problems
 }
 
 // request is the create request a row sends with key: the row's payout with the key as its
@@ -106,6 +119,15 @@ func hash(p gen.CreatePayoutLinkRequest) (string, error) {
 	}
 	sum := sha256.Sum256(append([]byte("payout/v1\n"), b...))
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// usd writes cents as dollars, $1234.50.
+func usd(cents dots.Amount) string {
+	sign, c := "", uint64(cents)
+	if cents < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
 }
 
 // RowError names the problems of one row of a batch.

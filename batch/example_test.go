@@ -85,7 +85,7 @@ func ExampleCheck() {
 		batch.Row{Line: 1, Payout: payout(1250, "jsmith@example.com")},
 		batch.Row{Line: 2, Payout: payout(0, "not an email")},
 	)
-	rep, err := batch.Check(context.Background(), rows, nil)
+	rep, err := batch.Check(context.Background(), rows, nil, batch.Options{})
 	var invalid *batch.InvalidError
 	if errors.As(err, &invalid) {
 		for _, row := range invalid.Rows {

@@ -117,7 +117,7 @@ func TestCheckReadsAHugeFileInFlatMemory(t *testing.T) {
 				sample(done)
 			}
 		})
-		rep, err := Check(context.Background(), counted, nil)
+		rep, err := Check(context.Background(), counted, nil, Options{})
 		if err != nil || rep.Rows != n {
 			t.Fatalf("%+v, %v", rep, err)
 		}

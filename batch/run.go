@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -70,7 +71,14 @@ type Options struct {
 	// Results, if set, gets every row's result at the end of the run, in the order of the rows,
 	// one call at a time; an error it returns stops the run's report and is returned.
 	Results func(Result) error
+	// MaxAmount is the largest amount of a row, in cents (default DefaultMaxAmount, $10,000): a
+	// row above it is bad, and the batch is not sent. Check applies it too.
+	MaxAmount dots.Amount
 }
+
+// DefaultMaxAmount is the largest amount of a row unless Options.MaxAmount says otherwise:
+// 1,000,000 cents, $10,000. A typo of a few zeros is refused rather than paid.
+const DefaultMaxAmount dots.Amount = 1_000_000
 
 // Progress is how far a run has got.
 type Progress struct {
@@ -119,9 +127,13 @@ type Result struct {
 type Report struct {
 	// Run is the run's number in the journal (1 for the first run).
 	Run int
-	// Rows is the number of rows; Total the sum of their amounts, in cents.
+	// Rows is the number of rows; Total the sum of their amounts, in cents (meaningless when
+	// the check failed because the sum overflows).
 	Rows  int
 	Total dots.Amount
+	// Methods sums the rows by delivery method (the empty method for rows that set none). Dots
+	// pays in USD only.
+	Methods map[gen.DeliveryMethod]Sum
 	// Made, AlreadyMade, Failed, Unknown and NotSent count the rows by outcome.
 	Made, AlreadyMade, Failed, Unknown, NotSent int
 	// Amount is the sum, in cents, of the rows whose link exists (made or already made).
@@ -130,16 +142,58 @@ type Report struct {
 	Elapsed time.Duration
 }
 
-// Check reads every row and runs the SDK's checks on the request it would send, sending
-// nothing. With a journal (nil is allowed) it also compares each row with the one whose key was
-// committed: a row that changed is bad. It returns the number of rows and their total; when any
-// row is bad, the error is an *InvalidError naming every bad row by line and field.
-func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal) (*Report, error) {
-	c, err := newChecker()
+// Sum is a number of rows and the sum of their amounts, in cents.
+type Sum struct {
+	Rows   int
+	Amount dots.Amount
+}
+
+// add counts a row in the report's totals. It returns false, and leaves the sums as they were,
+// when one would overflow.
+func (rep *Report) add(row Row) bool {
+	rep.Rows++
+	if rep.Methods == nil {
+		rep.Methods = map[gen.DeliveryMethod]Sum{}
+	}
+	return addTo(&rep.Total, rep.Methods, row)
+}
+
+// addTo adds a row to a total and to the sum of its delivery method, or, if either would
+// overflow, to neither and returns false.
+func addTo(total *dots.Amount, methods map[gen.DeliveryMethod]Sum, row Row) bool {
+	a := row.Payout.Amount
+	m := methods[row.Payout.Delivery.Method]
+	t, ok1 := addCents(*total, a)
+	ma, ok2 := addCents(m.Amount, a)
+	if !ok1 || !ok2 {
+		return false
+	}
+	*total, methods[row.Payout.Delivery.Method] = t, Sum{Rows: m.Rows + 1, Amount: ma}
+	return true
+}
+
+// addCents returns a+b, or false if the sum does not fit in an int64.
+func addCents(a, b dots.Amount) (dots.Amount, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return a, false
+	}
+	return s, true
+}
+
+// Check reads every row and runs on each the checks Run makes before sending anything, with the
+// same options, sending nothing: the SDK's checks on the request the row would send, and
+// Options.MaxAmount. With a journal (nil is allowed) it also compares each row with the one whose
+// key was committed: a row that changed is bad. It returns the number of rows and their total
+// (overall and by delivery method); when any row is bad, or the total does not fit in an int64,
+// the error is an *InvalidError naming every bad row by line and field.
+func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
+	c, err := newChecker(opts)
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{}
+	overflow := false
 	var bad []RowError
 	maxLine := 0
 	var cur *cursor
@@ -153,9 +207,12 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal) (*Report
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rep.Rows++
-		rep.Total += row.Payout.Amount
 		problems := c.check(ctx, row)
+		if !rep.add(row) && !overflow {
+			overflow = true
+			problems = append(problems, api.FieldError{Field: "amount", Problem: fmt.Sprintf(
+				"brings the batch's total over %s, the largest sum there is: split the batch", usd(math.MaxInt64))})
+		}
 		if row.Line <= maxLine {
 			problems = append(problems, api.FieldError{Field: "row", Problem: fmt.Sprintf("Row.Line must be positive and increase from row to row (%d follows %d)", row.Line, maxLine)})
 		}
@@ -234,7 +291,7 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 		return nil, err
 	}
 	start := time.Now()
-	checked, err := Check(ctx, rows, j)
+	checked, err := Check(ctx, rows, j, opts)
 	if err != nil {
 		return checked, err
 	}
@@ -296,7 +353,7 @@ func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
 	if t == nil {
 		t = NewThrottle(opts.Rate)
 	}
-	c, err := newChecker()
+	c, err := newChecker(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -632,8 +689,7 @@ func (r *runner) report(ctx context.Context, rows iter.Seq2[Row, error]) (*Repor
 			return nil, err
 		}
 		res := result(row, e, ok, r.run)
-		rep.Rows++
-		rep.Total += row.Payout.Amount
+		rep.add(row)
 		switch res.Outcome {
 		case OutcomeMade:
 			rep.Made++

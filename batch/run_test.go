@@ -3,10 +3,14 @@ package batch
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
@@ -154,5 +158,53 @@ func TestRunLeavesUnresolvedRowsUnknownAndTheNextRunResolvesThem(t *testing.T) {
 	}
 	if n := srv.LinkCount(); n != 6 {
 		t.Fatalf("%d links after the second run, want 6", n)
+	}
+}
+
+func TestCheckCapsEachRowAndTheTotal(t *testing.T) {
+	big := func(line int, cents int64, m gen.DeliveryMethod) Row {
+		r := payouts(1)[0]
+		r.Line, r.Payout.Amount, r.Payout.Delivery.Method = line, dots.Amount(cents), m
+		r.Payout.Payee.CountryCode, r.Payout.Payee.PhoneNumber = api.Ptr("1"), api.Ptr("2025550139")
+		return r
+	}
+	for _, tc := range []struct {
+		name    string
+		rows    []Row
+		max     dots.Amount
+		bad     map[int]string // line: problem
+		total   dots.Amount
+		methods map[gen.DeliveryMethod]Sum
+	}{
+		{name: "under the default cap", rows: []Row{big(2, 1_000_000, gen.DeliveryMethodEmail), big(3, 250, gen.DeliveryMethodSms), big(4, 50, gen.DeliveryMethodEmail)},
+			total: 1_000_300, methods: map[gen.DeliveryMethod]Sum{gen.DeliveryMethodEmail: {2, 1_000_050}, gen.DeliveryMethodSms: {1, 250}}},
+		{name: "over the default cap", rows: []Row{big(2, 1_000_001, gen.DeliveryMethodEmail), big(3, 250, gen.DeliveryMethodEmail)},
+			bad: map[int]string{2: "$10000.01 is over the batch's cap of $10000.00 a row"}},
+		{name: "over a cap of one's own", rows: []Row{big(2, 501, gen.DeliveryMethodEmail)}, max: 500,
+			bad: map[int]string{2: "$5.01 is over the batch's cap of $5.00 a row"}},
+		{name: "a total that overflows", rows: []Row{big(2, math.MaxInt64, gen.DeliveryMethodEmail), big(3, math.MaxInt64, gen.DeliveryMethodSms),
+			big(4, 1, gen.DeliveryMethodEmail)}, max: math.MaxInt64,
+			bad: map[int]string{3: "brings the batch's total over $92233720368547758.07"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Check(context.Background(), Rows(tc.rows...), nil, Options{MaxAmount: tc.max})
+			var invalid *InvalidError
+			switch {
+			case len(tc.bad) == 0 && err != nil:
+				t.Fatal(err)
+			case len(tc.bad) == 0:
+				if rep.Rows != len(tc.rows) || rep.Total != tc.total || !reflect.DeepEqual(rep.Methods, tc.methods) {
+					t.Fatalf("report %+v", rep)
+				}
+				return
+			case !errors.As(err, &invalid) || len(invalid.Rows) != len(tc.bad):
+				t.Fatalf("err = %v, want %d bad rows", err, len(tc.bad))
+			}
+			for _, r := range invalid.Rows {
+				if want, ok := tc.bad[r.Line]; !ok || len(r.Fields) != 1 || r.Fields[0].Field != "amount" || !strings.Contains(r.Fields[0].Problem, want) {
+					t.Errorf("line %d: %+v, want amount: %s", r.Line, r.Fields, want)
+				}
+			}
+		})
 	}
 }

@@ -9,16 +9,20 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/batch"
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -53,6 +57,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	retries := fs.Int("retries", 5, "times a row whose outcome is unknown is sent again with its key in this run")
 	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
 	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
+	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `cents` (a typo of a few zeros)")
 	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	// Flags may come after the file name too.
@@ -96,6 +101,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case *retryDelay <= 0 || *every <= 0:
 		fmt.Fprintln(stderr, "payoutlinks batch: --retry-delay and --progress-every must be positive")
 		return 2
+	case *maxAmount < 1:
+		fmt.Fprintln(stderr, "payoutlinks batch: --max-amount must be at least 1 (cents)")
+		return 2
 	}
 	if *retries == 0 {
 		*retries = -1 // batch.Options reads 0 as its default
@@ -111,8 +119,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return 2
 	}
 	rows := batch.CSVFile(file)
+	opts := batch.Options{Concurrency: *concurrency, Retries: *retries, RetryDelay: *retryDelay, MaxAmount: dots.Amount(*maxAmount)}
 	if *dryRun {
-		return dryRunBatch(ctx, rows, *journalPath, stdout, stderr)
+		return dryRunBatch(ctx, rows, *journalPath, opts, stdout, stderr)
 	}
 
 	throttle := batch.NewThrottle(*rate)
@@ -143,10 +152,8 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer results.abort()
 	prog := newProgress(stderr, *every)
-	rep, runErr := batch.Run(ctx, client, rows, j, batch.Options{
-		Concurrency: *concurrency, Throttle: throttle, Retries: *retries, RetryDelay: *retryDelay,
-		Progress: prog.update, Results: results.write,
-	})
+	opts.Throttle, opts.Progress, opts.Results = throttle, prog.update, results.write
+	rep, runErr := batch.Run(ctx, client, rows, j, opts)
 	prog.finish()
 	if rep == nil || rep.Run == 0 {
 		// Nothing was sent: bad rows, a bad header, or a journal that does not match.
@@ -172,7 +179,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 // dryRunBatch checks every row (and compares it with the journal, if there is one) and sends
 // nothing.
-func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath string, stdout, stderr io.Writer) int {
+func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath string, opts batch.Options, stdout, stderr io.Writer) int {
 	var j *batch.Journal
 	if _, err := os.Stat(journalPath); err == nil {
 		if j, err = batch.OpenJournalReadOnly(ctx, journalPath); err != nil {
@@ -181,7 +188,7 @@ func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalP
 		}
 		defer j.Close()
 	}
-	rep, err := batch.Check(ctx, rows, j)
+	rep, err := batch.Check(ctx, rows, j, opts)
 	if rep == nil {
 		return reportRefusal(err, stderr)
 	}
@@ -190,12 +197,33 @@ func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalP
 	if errors.As(err, &invalid) {
 		bad = len(invalid.Rows)
 	}
-	_ = writeSummaryJSON(stdout, map[string]any{"dry_run": true, "rows": rep.Rows, "total": rep.Total, "bad_rows": bad})
+	_ = writeSummaryJSON(stdout, map[string]any{"dry_run": true, "rows": rep.Rows, "total": rep.Total, "bad_rows": bad, "methods": methodsJSON(rep.Methods)})
 	if err != nil {
 		return reportRefusal(err, stderr)
 	}
-	fmt.Fprintf(stderr, "dry run: %d rows, %s in all, every row passes the checks; nothing was sent\n", rep.Rows, dollars(int64(rep.Total)))
+	fmt.Fprintf(stderr, "dry run: %d rows, %s in all (USD), every row passes the checks; nothing was sent\n", rep.Rows, dollars(int64(rep.Total)))
+	printMethods(stderr, rep.Methods)
 	return 0
+}
+
+// printMethods prints a line per delivery method: its rows and their sum.
+func printMethods(w io.Writer, methods map[gen.DeliveryMethod]batch.Sum) {
+	for _, m := range slices.Sorted(maps.Keys(methods)) {
+		name := string(m)
+		if name == "" {
+			name = "(no method)"
+		}
+		fmt.Fprintf(w, "  %-12s %6d rows  %14s\n", name, methods[m].Rows, dollars(int64(methods[m].Amount)))
+	}
+}
+
+// methodsJSON is the sums by delivery method as the JSON summary writes them.
+func methodsJSON(methods map[gen.DeliveryMethod]batch.Sum) map[string]any {
+	out := map[string]any{}
+	for m, s := range methods {
+		out[string(m)] = map[string]any{"rows": s.Rows, "total": s.Amount}
+	}
+	return out
 }
 
 // reportRefusal explains why nothing was sent, naming every bad row.

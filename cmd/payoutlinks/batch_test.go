@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,6 +229,15 @@ func TestBatchDryRunOfAGoodFile(t *testing.T) {
 	var sum map[string]any
 	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum["rows"] != 3.0 || sum["total"] != 6980.0 || sum["bad_rows"] != 0.0 {
 		t.Fatalf("summary %v (%v)", sum, err)
+	}
+	// Rows and sums by delivery method, on stderr and in the summary.
+	for _, re := range []string{`email\s+1 rows\s+\$12\.50`, `sms\s+1 rows\s+\$50\.00`, `link\s+1 rows\s+\$7\.30`} {
+		if !regexp.MustCompile(re).MatchString(errOut) {
+			t.Errorf("stderr lacks %s:\n%s", re, errOut)
+		}
+	}
+	if m, _ := sum["methods"].(map[string]any); fmt.Sprint(m["sms"]) != "map[rows:1 total:5000]" {
+		t.Errorf("summary's methods: %v", sum["methods"])
 	}
 }
 
@@ -627,5 +637,33 @@ func TestBatchRefusesFilesThatAreNotWhatTheySeem(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBatchCapsAmounts: a row over --max-amount (default $10,000) is refused by line, and a total
+// that does not fit in an int64 is refused rather than printed negative; nothing is sent.
+func TestBatchCapsAmounts(t *testing.T) {
+	const huge = "9223372036854775807" // 2^63-1 cents
+	for _, tc := range []struct {
+		name, text string
+		args       []string
+		code       int
+		want       string
+	}{
+		{"over the default cap", "amount,email,method\n1000001,a@example.com,email\n", nil, 2,
+			"line 2: amount: $10000.01 is over the batch's cap of $10000.00 a row"},
+		{"under a raised cap", "amount,email,method\n1000001,a@example.com,email\n", []string{"--max-amount", "2000000"}, 0,
+			"1 rows, $10000.01 in all (USD)"},
+		{"a total that overflows", "amount,email,method\n" + huge + ",a@example.com,email\n" + huge + ",b@example.com,email\n",
+			[]string{"--max-amount", huge}, 2, "line 3: amount: brings the batch's total over $92233720368547758.07"},
+		{"a bad cap", "amount,email,method\n100,a@example.com,email\n", []string{"--max-amount", "0"}, 2, "--max-amount must be at least 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, getenv := batchEnv(t)
+			code, out, errOut := batchCmd(t, getenv, append(tc.args, "--dry-run", writeCSV(t, tc.text))...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "-$") {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s%s", code, tc.code, tc.want, errOut, out)
+			}
+		})
 	}
 }
