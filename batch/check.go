@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
@@ -18,6 +19,25 @@ import (
 // MetadataKey is the metadata key under which every link of a batch carries its row's
 // idempotency key, so that the link can be found again by listing.
 const MetadataKey = "batch_key"
+
+// MetadataReference is the metadata key under which the link of a row with a reference carries
+// it: Run looks for it in the links on Dots before sending a row, so that no reference is paid
+// twice, whatever the file or the journal.
+const MetadataReference = "batch_reference"
+
+// ReferenceNamespace is the UUID namespace of the keys derived from references (ReferenceKey).
+// It never changes: a reference has had the same key in every version.
+var ReferenceNamespace = uuid.MustParse("8c590ea1-359a-4b62-8c33-1703975b0144")
+
+// ReferenceKey returns the idempotency key of the row with this reference: the UUID version 5 of
+// the reference in ReferenceNamespace. The same reference gets the same key in any file, journal
+// or run, so Dots answers a second create of it, within the 24 hours it keeps keys, with the link
+// the first one made.
+func ReferenceKey(reference string) string { return referenceUUID(reference).String() }
+
+func referenceUUID(reference string) uuid.UUID {
+	return uuid.NewSHA1(ReferenceNamespace, []byte(reference))
+}
 
 // checker runs the SDK's own checks on a create request without sending it: its client's
 // transport never sends anything. A request that passes the checks reaches the transport, which
@@ -74,11 +94,14 @@ func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 	if _, ok := row.Payout.Metadata[MetadataKey]; ok {
 		problems = append(problems, api.FieldError{Field: "metadata." + MetadataKey, Problem: "the runner sets it to the row's idempotency key; leave it unset"})
 	}
+	if _, ok := row.Payout.Metadata[MetadataReference]; ok {
+		problems = append(problems, api.FieldError{Field: "metadata." + MetadataReference, Problem: "the runner sets it to the row's reference (Row.Reference); leave it unset"})
+	}
 	if len(problems) > 0 {
 		return problems // a row the reader could not read fully is not worth checking further
 	}
 	passed := false
-	_, err := c.client.CreatePayoutLink(context.WithValue(ctx, checkedKey{}, &passed), request(row.Payout, placeholderKey))
+	_, err := c.client.CreatePayoutLink(context.WithValue(ctx, checkedKey{}, &passed), request(row, placeholderKey))
 	var invalid *api.InvalidRequestError
 	switch {
 	case passed:
@@ -97,8 +120,10 @@ func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 }
 
 // request is the create request a row sends with key: the row's payout with the key as its
-// idempotency key and as metadata batch_key.
-func request(p gen.CreatePayoutLinkRequest, key string) gen.CreatePayoutLinkRequest {
+// idempotency key and as metadata batch_key, and its reference, if any, as metadata
+// batch_reference.
+func request(row Row, key string) gen.CreatePayoutLinkRequest {
+	p := withReference(row)
 	meta := make(dots.Metadata, len(p.Metadata)+1)
 	for k, v := range p.Metadata {
 		meta[k] = v
@@ -109,16 +134,48 @@ func request(p gen.CreatePayoutLinkRequest, key string) gen.CreatePayoutLinkRequ
 	return p
 }
 
-// hash is the hex SHA-256 of a row's payout as JSON (without key): what the journal compares to
-// tell whether a row changed since its key was committed.
-func hash(p gen.CreatePayoutLinkRequest) (string, error) {
+// withReference is a row's payout with its reference, if any, as metadata batch_reference.
+func withReference(row Row) gen.CreatePayoutLinkRequest {
+	p := row.Payout
+	if row.Reference != "" {
+		meta := make(dots.Metadata, len(p.Metadata)+1)
+		for k, v := range p.Metadata {
+			meta[k] = v
+		}
+		meta[MetadataReference] = row.Reference
+		p.Metadata = meta
+	}
+	return p
+}
+
+// hash is the hex SHA-256 of a row's payout as JSON, reference included and key left out: what
+// the journal compares to tell whether a row changed since its key was committed.
+func hash(row Row) (string, error) {
+	sum, err := contentSum(row)
+	return hex.EncodeToString(sum[:]), err
+}
+
+func contentSum(row Row) ([32]byte, error) {
+	p := withReference(row)
 	p.IdempotencyKey = nil
 	b, err := codec.Marshal(p)
 	if err != nil {
-		return "", fmt.Errorf("batch: encoding a row: %w", err)
+		return [32]byte{}, fmt.Errorf("batch: encoding a row: %w", err)
 	}
-	sum := sha256.Sum256(append([]byte("payout/v1\n"), b...))
-	return hex.EncodeToString(sum[:]), nil
+	return sha256.Sum256(append([]byte("payout/v1\n"), b...)), nil
+}
+
+// fingerprint names a row among the rows of a batch: the UUID of its key for a row with a
+// reference (two rows with one reference are one payout), the first half of its content's hash
+// for a row without (two rows alike in every field are one payout). h is the row's hash, when
+// it was computed on the way.
+func fingerprint(row Row) (fp [16]byte, h string, err error) {
+	if row.Reference != "" {
+		return referenceUUID(row.Reference), "", nil
+	}
+	sum, err := contentSum(row)
+	copy(fp[:], sum[:16])
+	return fp, hex.EncodeToString(sum[:]), err
 }
 
 // usd writes cents as dollars, $1234.50.
@@ -151,6 +208,21 @@ func (e RowError) Error() string {
 		parts[i] = name + ": " + f.Problem
 	}
 	return fmt.Sprintf("line %d: %s", e.Line, strings.Join(parts, "; "))
+}
+
+// NoReferenceError is a batch with rows that have no reference (Row.Reference; the CSV column
+// reference) when Options.AllowNoReference is not set. Nothing was sent.
+type NoReferenceError struct {
+	// Rows counts the rows without a reference, of Total; Line is the first one's.
+	Rows, Total, Line int
+}
+
+// Error says why a reference matters.
+func (e *NoReferenceError) Error() string {
+	return fmt.Sprintf("batch: %d of %d rows have no reference (the first on line %d), nothing was sent: without a reference, "+
+		"a row is kept from being paid twice only within its file and journal, and a copy of the file, another journal or "+
+		"a later file with the same row pays it again; give every row a reference of its own (an invoice number, say: the "+
+		"CSV column reference), or allow rows without (Options.AllowNoReference)", e.Rows, e.Total, e.Line)
 }
 
 // InvalidError is a batch with bad rows (or rows that changed since their keys were committed):

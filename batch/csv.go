@@ -39,7 +39,7 @@ var columns = map[string]string{
 
 // Columns returns the CSV columns ReadCSV knows, besides the metadata.KEY ones.
 func Columns() []string {
-	return []string{"amount", "email", "country_code", "phone", "method", "memo", "description", "first_name", "last_name", "user_id"}
+	return []string{"reference", "amount", "email", "country_code", "phone", "method", "memo", "description", "first_name", "last_name", "user_id"}
 }
 
 // Column returns the CSV column that sets a field of the create request, as the SDK's checks
@@ -96,6 +96,7 @@ func CSVFile(path string) iter.Seq2[Row, error] {
 // ReadCSV reads payouts from a CSV file with a header, one row per payout, calling open each time
 // the rows are walked. Columns:
 //
+//	reference               the payout's own reference, such as an invoice number (Row.Reference)
 //	amount                  cents, required: 1250 is $12.50
 //	email                   payee.email
 //	country_code, phone     payee.country_code and payee.phone_number (digits only)
@@ -106,8 +107,9 @@ func CSVFile(path string) iter.Seq2[Row, error] {
 //	metadata.KEY            metadata KEY of the link (any number of such columns)
 //
 // Column names are matched without regard to case or surrounding spaces; cells are trimmed, and
-// an empty cell leaves its field unset. A header that lacks amount, names an unknown column or
-// names one twice is a *HeaderError (yielded once, as the first element). A cell that cannot be
+// an empty cell leaves its field unset, except that a file with a reference column needs a
+// reference in every row. A header that lacks amount, names an unknown column or names one twice
+// is a *HeaderError (yielded once, as the first element). A cell that cannot be
 // read (an amount that is not whole cents) or a record with the wrong number of cells is a
 // problem of that row (Row.Problems); the walk goes on. Row.Line is the line the record starts
 // on, the header being line 1.
@@ -310,7 +312,7 @@ func readHeader(header []string) ([]column, error) {
 		h = strings.TrimSpace(h)
 		name := strings.ToLower(h)
 		switch {
-		case columns[name] != "":
+		case columns[name] != "" || name == "reference":
 			cols[i] = column{name: name}
 		case strings.HasPrefix(name, MetadataPrefix):
 			key := h[len(MetadataPrefix):]
@@ -319,6 +321,8 @@ func readHeader(header []string) ([]column, error) {
 				return nil, &HeaderError{Column: h, Problem: "a metadata column needs a key, as in metadata.invoice"}
 			case key == MetadataKey:
 				return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataKey + " itself (the row's idempotency key)"}
+			case key == MetadataReference:
+				return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataReference + " itself, from the column reference"}
 			}
 			name = MetadataPrefix + key
 			cols[i] = column{name: name, metaKey: key}
@@ -354,12 +358,17 @@ func parseRecord(line int, cols []column, rec []string) Row {
 			continue
 		}
 		if v == "" {
-			if c.name == "amount" {
+			switch c.name {
+			case "amount":
 				row.Problems = append(row.Problems, api.FieldError{Field: "amount", Problem: "is required (cents, 1250 for $12.50)"})
+			case "reference":
+				row.Problems = append(row.Problems, api.FieldError{Field: "reference", Problem: "is empty: with a reference column, every row needs its own (an invoice number, say)"})
 			}
 			continue
 		}
 		switch c.name {
+		case "reference":
+			row.Reference = v
 		case "amount":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {

@@ -60,9 +60,9 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "payouts.csv")
-	csv := `amount,email,method,memo,metadata.invoice
-1250,jsmith@example.com,email,March invoice,2026-03-001
-5000,rpatel@example.com,email,March invoice,2026-03-002
+	csv := `reference,amount,email,method,memo
+2026-03-001,1250,jsmith@example.com,email,March invoice
+2026-03-002,5000,rpatel@example.com,email,March invoice
 `
 	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
 		log.Fatal(err)
@@ -82,8 +82,8 @@ func Example() {
 // ExampleCheck checks rows built in code, sending nothing: a dry run.
 func ExampleCheck() {
 	rows := batch.Rows(
-		batch.Row{Line: 1, Payout: payout(1250, "jsmith@example.com")},
-		batch.Row{Line: 2, Payout: payout(0, "not an email")},
+		batch.Row{Line: 1, Reference: "2026-03-001", Payout: payout(1250, "jsmith@example.com")},
+		batch.Row{Line: 2, Reference: "2026-03-002", Payout: payout(0, "not an email")},
 	)
 	rep, err := batch.Check(context.Background(), rows, nil, batch.Options{})
 	var invalid *batch.InvalidError

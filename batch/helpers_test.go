@@ -3,8 +3,10 @@ package batch
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,13 +56,13 @@ func tempJournal(t testing.TB) *Journal {
 	return mustJournal(t, filepath.Join(t.TempDir(), "batch.journal"))
 }
 
-// payouts makes n valid rows, lines 2..n+1 as in a CSV file, each with its own amount and
-// metadata so that every link can be told apart.
+// payouts makes n valid rows, lines 2..n+1 as in a CSV file, each with its own reference
+// ("inv-LINE"), amount and metadata so that every link can be told apart.
 func payouts(n int) []Row {
 	rows := make([]Row, n)
 	for i := range rows {
 		line := i + 2
-		rows[i] = Row{Line: line, Payout: gen.CreatePayoutLinkRequest{
+		rows[i] = Row{Line: line, Reference: fmt.Sprint("inv-", line), Payout: gen.CreatePayoutLinkRequest{
 			Amount:   dots.Amount(100 + i),
 			Payee:    gen.Payee{Email: api.Ptr(fmt.Sprintf("payee%d@example.com", i))},
 			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail},
@@ -70,7 +72,16 @@ func payouts(n int) []Row {
 	return rows
 }
 
-// csvFile writes the rows of payouts(n) as a CSV file and returns its path.
+// withoutReferences strips the references of rows, for the tests of rows with random keys
+// (Options.AllowNoReference).
+func withoutReferences(rows []Row) []Row {
+	for i := range rows {
+		rows[i].Reference = ""
+	}
+	return rows
+}
+
+// csvText is the rows of payouts(n) as a CSV file without references.
 func csvText(n int) string {
 	var b strings.Builder
 	b.WriteString("amount,email,method,metadata.row\n")
@@ -78,6 +89,31 @@ func csvText(n int) string {
 		fmt.Fprintf(&b, "%d,payee%d@example.com,email,%d\n", 100+i, i, i+2)
 	}
 	return b.String()
+}
+
+// failCreates makes the mock answer the next creates with faults, one each, in order; other
+// requests (the listings of links) are answered as usual.
+func failCreates(srv *mock.Server, faults ...mock.Fault) {
+	var mu sync.Mutex
+	srv.SetFaults(func(r *http.Request) *mock.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method != http.MethodPost || len(faults) == 0 {
+			return nil
+		}
+		f := faults[0]
+		faults = faults[1:]
+		return &f
+	})
+}
+
+// repeat is n times the same fault.
+func repeat(n int, f mock.Fault) []mock.Fault {
+	out := make([]mock.Fault, n)
+	for i := range out {
+		out[i] = f
+	}
+	return out
 }
 
 // storm is the faults the chaos tests draw from (mock.WithChaos): 5xx before and after applying,

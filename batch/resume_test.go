@@ -59,7 +59,7 @@ func TestTheKeyIsCommittedBeforeTheRowIsSent(t *testing.T) {
 				}
 				if e.Key == key {
 					found = true
-					h, _ := hash(rows[e.Line-2].Payout)
+					h, _ := hash(rows[e.Line-2])
 					if e.State != Sending || e.Hash != h || e.KeyCreated.IsZero() {
 						t.Errorf("before its create was sent, row %d stood %+v", e.Line, e)
 					}
@@ -89,13 +89,13 @@ func TestAStaleKeyIsLookedUpBeforeTheRowIsSentAgain(t *testing.T) {
 	srv := newMock(t, mock.WithClock(clock))
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
 	j := tempJournal(t)
-	rows := payouts(3) // lines 2, 3, 4
+	rows := withoutReferences(payouts(3)) // lines 2, 3, 4, with random keys
 
 	// Line 2 is made but its answer is lost; line 3 never reaches Dots (dropped before it is
 	// applied); line 4 is made. No retries in this run.
 	srv.FailNext(1, mock.Fault{Drop: mock.DropAfterApply})
 	srv.FailNext(1, mock.Fault{Drop: mock.DropBeforeApply})
-	rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 1, Retries: -1, Now: clock})
+	rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 1, Retries: -1, Now: clock, AllowNoReference: true})
 	if err != nil || rep.Unknown != 2 || rep.Made != 1 {
 		t.Fatalf("first run: %+v, %v", rep, err)
 	}
@@ -112,7 +112,7 @@ func TestAStaleKeyIsLookedUpBeforeTheRowIsSentAgain(t *testing.T) {
 	now = now.Add(25 * time.Hour)
 	mu.Unlock()
 	before := len(srv.Requests())
-	rep, err = Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 1, Now: clock})
+	rep, err = Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 1, Now: clock, AllowNoReference: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestAChangedRowIsRefusedAndItsKeyNeverSent(t *testing.T) {
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
 	j := tempJournal(t)
 	rows := payouts(3)
-	srv.FailNext(1, mock.Fault{Drop: mock.DropBeforeApply}) // line 2 is left without an outcome
+	failCreates(srv, mock.Fault{Drop: mock.DropBeforeApply}) // line 2 is left without an outcome
 	if rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Concurrency: 1, Retries: -1}); err != nil || rep.Unknown != 1 {
 		t.Fatalf("first run: %+v, %v", rep, err)
 	}
@@ -187,10 +187,10 @@ func TestAReusedKeyIsNeverASuccess(t *testing.T) {
 	key := api.NewIdempotencyKey()
 	other := rows[0].Payout
 	other.Amount = 99999
-	if _, err := client.CreatePayoutLink(context.Background(), request(other, key)); err != nil {
+	if _, err := client.CreatePayoutLink(context.Background(), request(Row{Payout: other}, key)); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := hash(rows[0].Payout)
+	h, _ := hash(rows[0])
 	now := time.Now()
 	if err := j.putKeys([]Entry{{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
 		State: Sending, Run: 1, Updated: now}}); err != nil {
@@ -234,7 +234,7 @@ func TestA429PausesEveryWorker(t *testing.T) {
 		return resp, err
 	})
 	client := newClient(t, srv.BaseURL(), api.WithHTTPClient(&http.Client{Transport: th.Transport(record)}))
-	srv.FailNext(1, mock.Fault{Status: 429, RetryAfter: "1"})
+	failCreates(srv, mock.Fault{Status: 429, RetryAfter: "1"})
 	rep, err := Run(context.Background(), client, Rows(payouts(12)...), tempJournal(t), Options{Concurrency: 4, Throttle: th})
 	if err != nil || rep.Made != 12 {
 		t.Fatalf("%+v, %v", rep, err)
@@ -264,7 +264,7 @@ func TestA429PausesEveryWorker(t *testing.T) {
 func TestA429AfterTheClientsRetriesPausesTheBatchAndTheRowIsRetried(t *testing.T) {
 	srv := newMock(t)
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
-	srv.FailNext(1, mock.Fault{Status: 429})
+	failCreates(srv, mock.Fault{Status: 429})
 	start := time.Now()
 	rep, err := Run(context.Background(), client, Rows(payouts(4)...), tempJournal(t), Options{Concurrency: 2})
 	if err != nil || rep.Made != 4 || rep.Failed != 0 {

@@ -20,8 +20,14 @@ type Row struct {
 	// Line identifies the row in the journal: positive, increasing from row to row, and the
 	// same each time the rows are walked. ReadCSV sets it to the line the record starts on.
 	Line int
-	// Payout is the create request. Leave IdempotencyKey unset and metadata batch_key out: the
-	// runner sets both to the row's key.
+	// Reference names the payout for good, such as an invoice number: the row's key is derived
+	// from it (ReferenceKey), its link carries it as metadata batch_reference, and Run looks for
+	// it among the links on Dots before sending the row, so that a reference is paid once,
+	// whatever the file, the journal or the run. Rows without one are refused unless
+	// Options.AllowNoReference is set (they then get random keys, kept in the journal).
+	Reference string
+	// Payout is the create request. Leave IdempotencyKey unset, and metadata batch_key and
+	// batch_reference out: the runner sets them.
 	Payout gen.CreatePayoutLinkRequest
 	// Problems lists what the reader could not read (a cell that is not a number); such a row
 	// is bad, and the batch is not sent.
@@ -74,7 +80,20 @@ type Options struct {
 	// MaxAmount is the largest amount of a row, in cents (default DefaultMaxAmount, $10,000): a
 	// row above it is bad, and the batch is not sent. Check applies it too.
 	MaxAmount dots.Amount
+	// AllowNoReference lets rows without a Reference through (Check and Run refuse them
+	// otherwise, with a *NoReferenceError). Such a row gets a random key, kept in the journal:
+	// it is safe from being paid twice only within its journal, not from a copy of the file,
+	// another journal or a later file that holds it again.
+	AllowNoReference bool
+	// Lookback is how far back Run looks among the links on Dots for the references of rows
+	// the journal does not have (default DefaultLookback, 90 days). A reference paid longer ago
+	// than that is not seen, and would be paid again.
+	Lookback time.Duration
 }
+
+// DefaultLookback is how far back Run looks for references on Dots unless Options.Lookback says
+// otherwise: 90 days.
+const DefaultLookback = 90 * 24 * time.Hour
 
 // DefaultMaxAmount is the largest amount of a row unless Options.MaxAmount says otherwise:
 // 1,000,000 cents, $10,000. A typo of a few zeros is refused rather than paid.
@@ -182,17 +201,38 @@ func addCents(a, b dots.Amount) (dots.Amount, bool) {
 }
 
 // Check reads every row and runs on each the checks Run makes before sending anything, with the
-// same options, sending nothing: the SDK's checks on the request the row would send, and
-// Options.MaxAmount. With a journal (nil is allowed) it also compares each row with the one whose
-// key was committed: a row that changed is bad. It returns the number of rows and their total
-// (overall and by delivery method); when any row is bad, or the total does not fit in an int64,
-// the error is an *InvalidError naming every bad row by line and field.
+// same options, sending nothing: the SDK's checks on the request the row would send,
+// Options.MaxAmount, and a reference in every row unless Options.AllowNoReference is set. Two
+// rows with the same reference, or without references and alike in every field, are one payout
+// twice: the second is bad, and names the first. With a journal (nil is allowed) it also
+// compares each row with the one whose key was committed: a row that changed is bad.
+//
+// It returns the number of rows and their total (overall and by delivery method). When any row
+// is bad, or the total does not fit in an int64, the error is an *InvalidError naming every bad
+// row by line and field; when rows lack a reference, a *NoReferenceError (both, joined, when
+// both).
 func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
+	rep, _, err := check(ctx, rows, j, opts)
+	return rep, err
+}
+
+// index is what a check learnt of the rows for the run: each row's line by its fingerprint,
+// negated for rows the journal has (the journal's rules keep them from being paid twice), and
+// how many rows are to be looked up on Dots by their reference (rows with one that the journal
+// does not have).
+type index struct {
+	lines   map[[16]byte]int
+	lookups int
+}
+
+func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, *index, error) {
 	c, err := newChecker(opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rep := &Report{}
+	idx := &index{lines: map[[16]byte]int{}}
+	noRef := &NoReferenceError{}
 	overflow := false
 	var bad []RowError
 	maxLine := 0
@@ -202,10 +242,10 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 	}
 	for row, err := range rows {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		problems := c.check(ctx, row)
 		if !rep.add(row) && !overflow {
@@ -217,14 +257,16 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 			problems = append(problems, api.FieldError{Field: "row", Problem: fmt.Sprintf("Row.Line must be positive and increase from row to row (%d follows %d)", row.Line, maxLine)})
 		}
 		maxLine = max(maxLine, row.Line)
-		if len(problems) == 0 && cur != nil {
-			e, ok, err := cur.entry(ctx, row.Line)
-			if err != nil {
-				return nil, err
+		if row.Reference == "" && !opts.AllowNoReference {
+			if noRef.Rows++; noRef.Rows == 1 {
+				noRef.Line = row.Line
 			}
-			if p, err := changed(row, e, ok); err != nil {
-				return nil, err
-			} else if p != nil {
+		} else if len(problems) == 0 {
+			p, err := idx.add(ctx, row, cur)
+			if err != nil {
+				return nil, nil, err
+			}
+			if p != nil {
 				problems = append(problems, *p)
 			}
 		}
@@ -235,38 +277,77 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 	if j != nil {
 		n, first, err := j.linesAfter(ctx, maxLine)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n > 0 {
 			bad = append(bad, RowError{Line: first, Fields: []api.FieldError{{Field: "row", Problem: fmt.Sprintf(
 				"the journal has %d rows from line %d on, which the input no longer has: is it the file the journal was made for?", n, first)}}})
 		}
 	}
+	var errs []error
 	if len(bad) > 0 {
-		return rep, &InvalidError{Rows: bad, Total: rep.Rows}
+		errs = append(errs, &InvalidError{Rows: bad, Total: rep.Rows})
 	}
-	return rep, nil
+	if noRef.Rows > 0 {
+		noRef.Total = rep.Rows
+		errs = append(errs, noRef)
+	}
+	return rep, idx, errors.Join(errs...)
 }
 
-// changed compares a row with its journal entry: a row whose content differs from the one whose
-// key was committed is never sent with that key.
-func changed(row Row, e Entry, ok bool) (*api.FieldError, error) {
-	if !ok {
-		return nil, nil
-	}
-	h, err := hash(row.Payout)
+// add indexes a good row: it compares it with its journal entry (cur may be nil) and with the
+// rows before, and returns its problem, if any.
+func (idx *index) add(ctx context.Context, row Row, cur *cursor) (*api.FieldError, error) {
+	fp, h, err := fingerprint(row)
 	if err != nil {
 		return nil, err
 	}
-	if h == e.Hash {
-		return nil, nil
+	var e Entry
+	var ok bool
+	if cur != nil {
+		if e, ok, err = cur.entry(ctx, row.Line); err != nil {
+			return nil, err
+		}
+		if ok && h == "" {
+			if h, err = hash(row); err != nil {
+				return nil, err
+			}
+		}
+		if p := changed(h, e, ok); p != nil {
+			return p, nil
+		}
+	}
+	if first, dup := idx.lines[fp]; dup {
+		first = max(first, -first)
+		if row.Reference != "" {
+			return &api.FieldError{Field: "reference", Problem: fmt.Sprintf("%q is also the reference of line %d: a reference names one payout; give each its own", row.Reference, first)}, nil
+		}
+		return &api.FieldError{Field: "row", Problem: fmt.Sprintf("is the same payout as line %d, alike in every field, and would be paid twice: "+
+			"if both are meant, give the rows references of their own (or make them differ, in memo say)", first)}, nil
+	}
+	line := row.Line
+	switch {
+	case ok:
+		line = -line
+	case row.Reference != "":
+		idx.lookups++
+	}
+	idx.lines[fp] = line
+	return nil, nil
+}
+
+// changed compares a row's hash with its journal entry: a row whose content differs from the one
+// whose key was committed is never sent with that key.
+func changed(h string, e Entry, ok bool) *api.FieldError {
+	if !ok || h == e.Hash {
+		return nil
 	}
 	what := "its key " + e.Key + " was committed"
 	if e.State == Made {
 		what = "its link " + e.LinkID + " was made"
 	}
-	return &api.FieldError{Field: "row", Problem: fmt.Sprintf("changed since %s (%s); it is not sent: restore the row, or pay a changed row from a new file",
-		what, e.KeyCreated.UTC().Format(time.RFC3339))}, nil
+	return &api.FieldError{Field: "row", Problem: fmt.Sprintf("changed since %s (%s); it is not sent: restore the row, or pay the changed row "+
+		"from a new file (under a new reference)", what, e.KeyCreated.UTC().Format(time.RFC3339))}
 }
 
 // Run pays a batch: it checks every row (Check), and sends nothing if any is bad; then it
@@ -291,8 +372,12 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 		return nil, err
 	}
 	start := time.Now()
-	checked, err := Check(ctx, rows, j, opts)
+	checked, idx, err := check(ctx, rows, j, opts)
 	if err != nil {
+		return checked, err
+	}
+	r.idx = idx
+	if r.found, err = r.lookupReferences(ctx); err != nil {
 		return checked, err
 	}
 	if r.run, err = j.beginRun(ctx, r.now()); err != nil {
@@ -329,8 +414,11 @@ type runner struct {
 	mu       sync.Mutex // guards progress and the calls to opts.Progress
 	progress Progress
 
-	// The stale-key lookup made before sending: the links found (by line), and the rows it
+	// What the check found (the rows' fingerprints), and the lookups made before sending: the
+	// links found by reference, and by the keys of stale rows (by line), and the rows the latter
 	// covered. Only the feeder reads them.
+	idx      *index
+	found    map[int]gen.PayoutLink
 	stale    map[int]gen.PayoutLink
 	lookedUp map[int]bool
 	feed     *cursor // the feeder's reader of the journal
@@ -348,6 +436,9 @@ func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Lookback <= 0 {
+		opts.Lookback = DefaultLookback
 	}
 	t := opts.Throttle
 	if t == nil {
@@ -487,12 +578,21 @@ func (r *runner) keyNew(chunk []*job) error {
 		if jb.has {
 			continue
 		}
-		jb.e = Entry{Line: jb.row.Line, Key: api.NewIdempotencyKey(), KeyCreated: now, Hash: jb.hash,
-			Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
+		jb.e = r.newEntry(jb, now)
 		jb.has = true
 		entries = append(entries, jb.e)
 	}
 	return r.j.putKeys(entries)
+}
+
+// newEntry is the journal entry of a row that has none: its key is derived from its reference,
+// or random for a row without one.
+func (r *runner) newEntry(jb *job, now time.Time) Entry {
+	key := api.NewIdempotencyKey()
+	if jb.row.Reference != "" {
+		key = ReferenceKey(jb.row.Reference)
+	}
+	return Entry{Line: jb.row.Line, Key: key, KeyCreated: now, Hash: jb.hash, Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
 }
 
 // prepare reads a row's journal entry and returns its job, or nil for a row already settled
@@ -503,16 +603,22 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 	if p := r.checker.check(ctx, row); len(p) > 0 {
 		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: p}}, Total: r.progress.Total})
 	}
-	h, err := hash(row.Payout)
+	fp, h, err := fingerprint(row)
+	if err == nil && h == "" {
+		h, err = hash(row)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if line := r.idx.lines[fp]; max(line, -line) != row.Line {
+		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line,
+			Fields: []api.FieldError{{Field: "row", Problem: "is not the row the check read on this line"}}}}, Total: r.progress.Total})
 	}
 	e, ok, err := r.feed.entry(ctx, row.Line)
 	if err != nil {
 		return nil, err
 	}
-	if ok && e.Hash != h {
-		p, _ := changed(row, e, ok)
+	if p := changed(h, e, ok); p != nil {
 		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: []api.FieldError{*p}}}, Total: r.progress.Total})
 	}
 	if ok && (e.State == Made || e.State == Failed) {
@@ -524,17 +630,38 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 		return nil, nil
 	}
 	jb := &job{row: row, hash: h, e: e, has: ok, uncertain: ok}
-	if r.lookedUp[row.Line] {
-		if link, found := r.stale[row.Line]; found {
-			o, _, err := r.record(ctx, jb, Made, &link, true, nil)
-			if err == nil {
-				r.settle(o)
-			}
-			return nil, err
+	link, found := r.found[row.Line]
+	if !found && r.lookedUp[row.Line] {
+		link, found = r.stale[row.Line]
+		jb.notFound = !found
+	}
+	if found {
+		if !ok {
+			jb.e = r.newEntry(jb, r.now())
 		}
-		jb.notFound = true
+		o, _, err := r.recordFound(ctx, jb, &link)
+		if err == nil {
+			r.settle(o)
+		}
+		return nil, err
 	}
 	return jb, nil
+}
+
+// recordFound records a row's link found on Dots (by its reference, or by its key): the row is
+// made, unless the link's amount is not the row's: then it is a conflict, and the row fails
+// with nothing sent.
+func (r *runner) recordFound(ctx context.Context, jb *job, link *gen.PayoutLink) (Outcome, bool, error) {
+	if link.Amount == jb.row.Payout.Amount {
+		return r.record(ctx, jb, Made, link, true, nil)
+	}
+	by := "its key " + jb.e.Key
+	if jb.row.Reference != "" {
+		by = fmt.Sprintf("its reference %q", jb.row.Reference)
+	}
+	return r.record(ctx, jb, Failed, nil, false, fmt.Errorf("conflict: link %s (%s, status %s) already carries %s, and this row is for %s: "+
+		"nothing was sent for it; if both payouts are meant, give this row a reference of its own", link.ID, usd(link.Amount), link.Status, by,
+		usd(jb.row.Payout.Amount)))
 }
 
 // settle counts a row as settled in this run and reports progress.
@@ -597,19 +724,26 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 				return r.record(ctx, jb, Unknown, nil, false, fmt.Errorf("the key is over %v old and looking up its link failed: %w", StaleAfter, err))
 			}
 			if found {
-				return r.record(ctx, jb, Made, link, true, nil)
+				return r.recordFound(ctx, jb, link)
 			}
 		}
 		jb.notFound = false
 		old := jb.e.Key
-		jb.e.Key, jb.e.KeyCreated, jb.e.State, jb.e.Run, jb.e.Updated = api.NewIdempotencyKey(), now, Sending, r.run, now
-		if err := r.j.rekey(jb.e, old); err != nil {
+		jb.e.KeyCreated, jb.e.State, jb.e.Run, jb.e.Updated = now, Sending, r.run, now
+		if jb.row.Reference == "" {
+			// A random key is replaced by a new one.
+			jb.e.Key = api.NewIdempotencyKey()
+			if err := r.j.rekey(jb.e, old); err != nil {
+				return OutcomeUnknown, false, err
+			}
+		} else if err := r.j.put(jb.e); err != nil {
+			// A key derived from the reference cannot be: it is sent again, new to Dots now.
 			return OutcomeUnknown, false, err
 		}
 		jb.uncertain = false
 	}
 	jb.e.Attempts++
-	link, err := r.client.CreatePayoutLink(ctx, request(jb.row.Payout, jb.e.Key))
+	link, err := r.client.CreatePayoutLink(ctx, request(jb.row, jb.e.Key))
 	var apiErr *api.Error
 	var invalid *api.InvalidRequestError
 	var contract *api.ContractError
@@ -638,7 +772,7 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		case ferr != nil:
 			return r.record(ctx, jb, Unknown, nil, false, fmt.Errorf("%w; an earlier attempt's outcome is unknown and looking up the link failed: %w", err, ferr))
 		case found:
-			return r.record(ctx, jb, Made, link, true, nil)
+			return r.recordFound(ctx, jb, link)
 		}
 		return r.record(ctx, jb, Failed, nil, false, fmt.Errorf("%w (no link carries its batch_key)", err))
 	case errors.As(err, &invalid), errors.As(err, &contract):
@@ -662,7 +796,12 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 	if link != nil {
 		e.LinkID, e.LinkStatus, e.LinkURL = link.ID, string(link.Status), link.Link
 	}
-	if err := r.j.putLater(*e); err != nil {
+	put := r.j.putLater
+	if !jb.has {
+		// A row first written with its outcome: its link was found before anything was sent.
+		put, jb.has = r.j.insertLater, true
+	}
+	if err := put(*e); err != nil {
 		return OutcomeUnknown, false, err
 	}
 	switch {
@@ -735,6 +874,39 @@ func result(row Row, e Entry, ok bool, run int) Result {
 		}
 	}
 	return res
+}
+
+// lookupReferences walks the payout links on Dots, newest first, back to the start of the
+// lookback window (or until every row it looks for is found), for the links of the rows that
+// have a reference and that the journal does not have: their reference may have been paid from
+// another file or journal. It returns them by line.
+func (r *runner) lookupReferences(ctx context.Context) (map[int]gen.PayoutLink, error) {
+	found := map[int]gen.PayoutLink{}
+	if r.idx.lookups == 0 {
+		return found, nil
+	}
+	start := r.now().Add(-r.opts.Lookback)
+	for link, err := range r.client.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(100)}) {
+		if err != nil {
+			return nil, fmt.Errorf("batch: looking for the rows' references among the links on Dots, nothing was sent: %w", err)
+		}
+		if !link.Created.IsZero() && link.Created.Before(start) {
+			break
+		}
+		ref := link.Metadata.Get(MetadataReference)
+		if ref == "" {
+			continue
+		}
+		if line := r.idx.lines[referenceUUID(ref)]; line > 0 {
+			if _, dup := found[line]; !dup {
+				found[line] = link // the newest of its links
+			}
+			if len(found) == r.idx.lookups {
+				break
+			}
+		}
+	}
+	return found, nil
 }
 
 // lookupStale looks up, in one walk of the links, every row whose key is over StaleAfter old and

@@ -3,8 +3,8 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -120,7 +120,7 @@ func TestRunUnknownOutcomesAreRetriedWithTheirKey(t *testing.T) {
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
 	j := tempJournal(t)
 	// Every first attempt of a key makes the link and then fails: the outcome is unknown.
-	srv.FailNext(10, mock.Fault{Status: 500, ApplyFirst: true})
+	failCreates(srv, repeat(10, mock.Fault{Status: 500, ApplyFirst: true})...)
 	rep, err := Run(context.Background(), client, Rows(payouts(10)...), j, Options{Concurrency: 2, RetryDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestRunLeavesUnresolvedRowsUnknownAndTheNextRunResolvesThem(t *testing.T) {
 	srv := newMock(t)
 	client := newClient(t, srv.BaseURL(), api.WithMaxRetries(0))
 	j := tempJournal(t)
-	srv.SetFaults(func(*http.Request) *mock.Fault { return &mock.Fault{Drop: mock.DropAfterApply} })
+	failCreates(srv, repeat(6*3, mock.Fault{Drop: mock.DropAfterApply})...) // each row, and its 2 retries
 	rep, err := Run(context.Background(), client, Rows(payouts(6)...), j, Options{Retries: 2, RetryDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestRunLeavesUnresolvedRowsUnknownAndTheNextRunResolvesThem(t *testing.T) {
 func TestCheckCapsEachRowAndTheTotal(t *testing.T) {
 	big := func(line int, cents int64, m gen.DeliveryMethod) Row {
 		r := payouts(1)[0]
-		r.Line, r.Payout.Amount, r.Payout.Delivery.Method = line, dots.Amount(cents), m
+		r.Line, r.Reference, r.Payout.Amount, r.Payout.Delivery.Method = line, fmt.Sprint("inv-", line), dots.Amount(cents), m
 		r.Payout.Payee.CountryCode, r.Payout.Payee.PhoneNumber = api.Ptr("1"), api.Ptr("2025550139")
 		return r
 	}

@@ -34,8 +34,17 @@ nothing is sent if any row is bad. Each row's idempotency key is committed to a 
 database, FILE.csv.journal) before the row is sent, and its outcome after; running the same
 command again resumes, and never pays a row twice.
 
-Columns: amount (cents, required), email, country_code, phone, method, memo, description,
-first_name, last_name, user_id, and metadata.KEY for any KEY.
+Columns: reference (your own name for the payout, such as an invoice number), amount (cents,
+required), email, country_code, phone, method, memo, description, first_name, last_name,
+user_id, and metadata.KEY for any KEY.
+
+A reference is paid once, whatever the file or journal: each row's idempotency key is derived
+from its reference, its link carries the reference as metadata batch_reference, and before
+sending, the links on Dots of the last --lookback (90 days) are searched for the references of
+the rows the journal does not have. A row whose reference has a link is already made (or, if
+the link's amount differs, failed as a conflict, with nothing sent). A file without a reference
+column is refused unless --allow-no-reference is given; two rows with one reference (or, without
+references, two rows alike) are refused, naming both lines.
 
 Exit codes: 0 every row has its link; 1 some row failed or was not sent; 2 bad usage or input
 (nothing was sent); 3 the outcome of some row is unknown (run the same command again).
@@ -58,6 +67,11 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
 	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
 	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `cents` (a typo of a few zeros)")
+	allowNoRef := fs.Bool("allow-no-reference", false, "pay a file without a reference column: each row gets a random key, and is safe from\n"+
+		"being paid twice only within this file and its journal")
+	lookback := batch.DefaultLookback
+	fs.Var(durationOrDays{&lookback}, "lookback", "look this far back among the links on Dots for the references of rows the journal\n"+
+		"does not have: `DAYS`d (such as 90d) or a duration (such as 36h)")
 	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	// Flags may come after the file name too.
@@ -119,7 +133,8 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return 2
 	}
 	rows := batch.CSVFile(file)
-	opts := batch.Options{Concurrency: *concurrency, Retries: *retries, RetryDelay: *retryDelay, MaxAmount: dots.Amount(*maxAmount)}
+	opts := batch.Options{Concurrency: *concurrency, Retries: *retries, RetryDelay: *retryDelay, MaxAmount: dots.Amount(*maxAmount),
+		AllowNoReference: *allowNoRef, Lookback: lookback}
 	if *dryRun {
 		return dryRunBatch(ctx, rows, *journalPath, opts, stdout, stderr)
 	}
@@ -231,6 +246,21 @@ func reportRefusal(err error, stderr io.Writer) int {
 	var invalid *batch.InvalidError
 	var header *batch.HeaderError
 	var file *batch.FileError
+	var noRef *batch.NoReferenceError
+	if errors.As(err, &noRef) {
+		if noRef.Rows == noRef.Total {
+			fmt.Fprintln(stderr, "payoutlinks batch: the file has no reference column. Give each row a reference of its own (an invoice "+
+				"number, say) in a column named reference: a reference is paid once, even from a copy of the file, with another journal, "+
+				"or from a later file that holds the row again. Or pass --allow-no-reference to pay it as it is: each row then gets a "+
+				"random key, and is kept from being paid twice only within this file and its journal.")
+		} else {
+			fmt.Fprintf(stderr, "payoutlinks %v\n", noRef)
+		}
+		if !errors.As(err, &invalid) {
+			fmt.Fprintln(stderr, "payoutlinks batch: nothing was sent")
+			return 2
+		}
+	}
 	switch {
 	case errors.As(err, &invalid):
 		for _, r := range invalid.Rows {
@@ -246,6 +276,33 @@ func reportRefusal(err error, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// durationOrDays is a flag value in days ("90d") or as a Go duration ("36h").
+type durationOrDays struct{ d *time.Duration }
+
+func (f durationOrDays) String() string {
+	if f.d == nil {
+		return ""
+	}
+	if day := 24 * time.Hour; *f.d%day == 0 {
+		return fmt.Sprintf("%dd", *f.d/day)
+	}
+	return f.d.String()
+}
+
+func (f durationOrDays) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	}
+	if err != nil || d <= 0 {
+		return errors.New("want a number of days such as 90d, or a duration such as 36h")
+	}
+	*f.d = d
+	return nil
 }
 
 // batchClient makes the client from the DOTS_* variables as api.ReadEnv reads them (the sandbox

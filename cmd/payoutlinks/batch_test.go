@@ -65,6 +65,42 @@ func batchCmd(t *testing.T, getenv func(string) string, args ...string) (code in
 	return code, out.String(), errb.String()
 }
 
+// failCreates makes the mock answer the next creates with faults, one each, in order; other
+// requests (the listings of links) are answered as usual.
+func failCreates(srv *mock.Server, faults ...mock.Fault) {
+	var mu sync.Mutex
+	srv.SetFaults(func(r *http.Request) *mock.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method != http.MethodPost || len(faults) == 0 {
+			return nil
+		}
+		f := faults[0]
+		faults = faults[1:]
+		return &f
+	})
+}
+
+// creates counts the creates the mock received from request from on.
+func creates(srv *mock.Server, from int) int {
+	n := 0
+	for _, r := range srv.Requests()[from:] {
+		if r.Operation == "create-payout-link" {
+			n++
+		}
+	}
+	return n
+}
+
+// repeat is n times the same fault.
+func repeat(n int, f mock.Fault) []mock.Fault {
+	out := make([]mock.Fault, n)
+	for i := range out {
+		out[i] = f
+	}
+	return out
+}
+
 func readResults(t *testing.T, path string) []map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -90,7 +126,7 @@ func readResults(t *testing.T, path string) []map[string]string {
 	return out
 }
 
-const sampleCSV = `amount,email,country_code,phone,method,memo,first_name,last_name,metadata.invoice
+const sampleCSV = `amount,email,country_code,phone,method,memo,first_name,last_name,reference
 1250,jsmith@example.com,,,email,March invoice,Jane,Smith,2026-03-001
 5000,,1,2025550139,sms,March invoice,Raj,Patel,2026-03-002
 730,lee@example.com,,,link,,Lee,Wong,2026-03-003
@@ -122,10 +158,11 @@ func TestBatchPaysTheFileAndResumes(t *testing.T) {
 		t.Fatalf("%d results, %d links", len(results), len(links))
 	}
 	wantLines := []string{"2", "3", "4"}
-	wantInvoice := []string{"2026-03-001", "2026-03-002", "2026-03-003"}
+	wantRef := []string{"2026-03-001", "2026-03-002", "2026-03-003"}
 	for i, r := range results {
 		l := links[r["link_id"]]
-		if r["line"] != wantLines[i] || r["outcome"] != "made" || l.Metadata["invoice"] != wantInvoice[i] ||
+		if r["line"] != wantLines[i] || r["outcome"] != "made" || l.Metadata[batch.MetadataReference] != wantRef[i] ||
+			r["key"] != batch.ReferenceKey(wantRef[i]) ||
 			l.Metadata[batch.MetadataKey] != r["key"] || r["link_url"] != l.Link || r["status"] != string(l.Status) ||
 			r["amount"] != fmt.Sprint(int64(l.Amount)) {
 			t.Fatalf("result %v for link %+v", r, l)
@@ -290,7 +327,7 @@ func TestBatchExitCodesForFailedAndUnknownRows(t *testing.T) {
 	path := writeCSV(t, sampleCSV)
 
 	// Dots refuses the first create: that row failed, the others are made: exit 1.
-	srv.FailNext(1, mock.Fault{Status: 400})
+	failCreates(srv, mock.Fault{Status: 400})
 	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", path)
 	if code != 1 || !strings.Contains(errOut, "2 links made, 0 already made, 1 failed") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -302,12 +339,12 @@ func TestBatchExitCodesForFailedAndUnknownRows(t *testing.T) {
 
 	// Every create of a new file is applied and its answer lost: unknown, exit 3, and the
 	// advice to run again. --retries 0 sends each row once.
-	path2 := writeCSV(t, sampleCSV)
-	srv.SetFaults(func(*http.Request) *mock.Fault { return &mock.Fault{Drop: mock.DropAfterApply} })
+	path2 := writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))
+	failCreates(srv, repeat(3*3, mock.Fault{Drop: mock.DropAfterApply})...)
 	before := len(srv.Requests())
 	code, out, errOut := batchCmd(t, getenv, "--retries", "0", path2)
-	if n := len(srv.Requests()) - before; n != 3*3 {
-		t.Fatalf("%d requests for 3 rows sent once each (the client's own 2 retries included), want 9", n)
+	if n := creates(srv, before); n != 3*3 {
+		t.Fatalf("%d creates for 3 rows sent once each (the client's own 2 retries included), want 9", n)
 	}
 	if code != 3 || !strings.Contains(errOut, "3 rows have no known outcome yet: run the same command again") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -351,8 +388,7 @@ func TestBatchProgress(t *testing.T) {
 	srv, getenv := batchEnv(t)
 	path := writeCSV(t, sampleCSV)
 	// The last create waits, so the run lasts long enough for several progress lines.
-	srv.FailNext(2, mock.Fault{})
-	srv.FailNext(1, mock.Fault{Delay: 600 * time.Millisecond})
+	failCreates(srv, mock.Fault{}, mock.Fault{}, mock.Fault{Delay: 600 * time.Millisecond})
 	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", "--progress-every", "5ms", path)
 	if code != 0 || !strings.Contains(errOut, "batch: 2/3 rows (made 2, already made 0, failed 0, unknown 0)") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -363,7 +399,7 @@ func TestBatchProgress(t *testing.T) {
 	isTerminal = func(io.Writer) bool { return true }
 	defer func() { isTerminal = old }()
 	var errb bytes.Buffer
-	code = runBatch(context.Background(), []string{writeCSV(t, sampleCSV)}, io.Discard, &errb, getenv)
+	code = runBatch(context.Background(), []string{writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))}, io.Discard, &errb, getenv)
 	if code != 0 || !strings.Contains(errb.String(), "paying") || !strings.Contains(errb.String(), "3/3") || !strings.Contains(errb.String(), "rows/s") {
 		t.Fatalf("exit %d, bar: %q", code, errb.String())
 	}
@@ -402,9 +438,9 @@ func TestBatchSurvivesKills(t *testing.T) {
 	srv, _ := batchEnv(t, mock.WithChaos(0.2, seed, storm...))
 	const rows = 400
 	var text strings.Builder
-	text.WriteString("amount,email,method,memo,metadata.row\n")
+	text.WriteString("reference,amount,email,method,memo,metadata.row\n")
 	for i := range rows {
-		fmt.Fprintf(&text, "%d,payee%d@example.com,email,batch %d,%d\n", 100+i, i, i, i+2)
+		fmt.Fprintf(&text, "INV-%d,%d,payee%d@example.com,email,batch %d,%d\n", i, 100+i, i, i, i+2)
 	}
 	path := writeCSV(t, text.String())
 	args := strings.Join([]string{"--concurrency", "8", "--retries", "1", "--retry-delay", "1ms", path}, "\x1f")
@@ -479,13 +515,18 @@ func TestBatchSurvivesKills(t *testing.T) {
 			done = true
 		case 3:
 			// It ran to its end with rows left unknown: fine, the next run resolves them.
+		case 1:
+			// The listing of links failed in the storm before anything was sent: fine too.
+			if !strings.Contains(stderr, "among the links on Dots, nothing was sent") {
+				t.Fatalf("child exit 1:\n%s", stderr)
+			}
 		default:
 			t.Fatalf("child exit %d:\n%s", code, stderr)
 		}
 	}
 	// Resume to the end, faults and all; then without faults if rows are still unknown.
 	code, stderr := 3, ""
-	for i := 0; code == 3 && i < 5; i++ {
+	for i := 0; code != 0 && i < 5; i++ {
 		if i == 3 {
 			srv.SetChaosRate(0)
 		}
@@ -522,7 +563,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 		case !ok:
 			t.Errorf("line %d has no link", line)
 		case l.Amount != dots.Amount(100+i) || l.Memo != fmt.Sprintf("batch %d", i) || l.Payee.Email != fmt.Sprintf("payee%d@example.com", i) ||
-			l.Metadata[batch.MetadataKey] != e.Key:
+			l.Metadata[batch.MetadataKey] != e.Key || e.Key != batch.ReferenceKey(fmt.Sprint("INV-", i)) || l.Metadata[batch.MetadataReference] != fmt.Sprint("INV-", i):
 			t.Errorf("line %d: link %+v, journal key %s", line, l, e.Key)
 		case e.State != batch.Made || e.LinkID != l.ID || e.LinkURL != l.Link:
 			t.Errorf("line %d: journal %+v, link %s", line, e, l.ID)
@@ -660,10 +701,110 @@ func TestBatchCapsAmounts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, getenv := batchEnv(t)
-			code, out, errOut := batchCmd(t, getenv, append(tc.args, "--dry-run", writeCSV(t, tc.text))...)
+			code, out, errOut := batchCmd(t, getenv, append(tc.args, "--dry-run", "--allow-no-reference", writeCSV(t, tc.text))...)
 			if code != tc.code || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "-$") {
 				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s%s", code, tc.code, tc.want, errOut, out)
 			}
 		})
+	}
+}
+
+// invoices is a CSV file of payouts with references INV-from .. INV-(to-1).
+func invoices(from, to int, amount func(i int) int) string {
+	var b strings.Builder
+	b.WriteString("reference,amount,email,method\n")
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "INV-%d,%d,payee%d@example.com,email\n", i, amount(i), i)
+	}
+	return b.String()
+}
+
+// TestBatchNeverPaysAReferenceTwice pays 150 invoices, then runs them again as an operator
+// might: a copy of the file, another --journal, the journal deleted, and a later file holding
+// old rows beside new ones. Every invoice has one link, and nothing is sent twice (today's
+// issue: 400 links for 150 invoices).
+func TestBatchNeverPaysAReferenceTwice(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cents := func(i int) int { return 1000 + i }
+	c := write("c.csv", invoices(0, 150, cents))
+	if code, _, errOut := batchCmd(t, getenv, "--concurrency", "8", c); code != 0 || srv.LinkCount() != 150 {
+		t.Fatalf("exit %d, %d links: %s", code, srv.LinkCount(), errOut)
+	}
+	copyCSV := write("c-copy.csv", invoices(0, 150, cents))
+	for _, step := range []struct {
+		name string
+		args []string
+		prep func()
+	}{
+		{"a copy of the file", []string{copyCSV}, nil},
+		{"another journal", []string{"--journal", filepath.Join(dir, "other.journal"), c}, nil},
+		{"the journal deleted", []string{c}, func() {
+			if err := os.Remove(c + ".journal"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		if step.prep != nil {
+			step.prep()
+		}
+		before := len(srv.Requests())
+		code, _, errOut := batchCmd(t, getenv, step.args...)
+		if code != 0 || !strings.Contains(errOut, "0 links made, 150 already made") || creates(srv, before) != 0 {
+			t.Fatalf("%s: exit %d, %d creates: %s", step.name, code, creates(srv, before), errOut)
+		}
+	}
+	// A later file: 50 new invoices, then 100 old ones.
+	d := write("d.csv", invoices(150, 200, cents)+strings.TrimPrefix(invoices(50, 150, cents), "reference,amount,email,method\n"))
+	before := len(srv.Requests())
+	if code, _, errOut := batchCmd(t, getenv, d); code != 0 || !strings.Contains(errOut, "50 links made, 100 already made") || creates(srv, before) != 50 {
+		t.Fatalf("later file: exit %d, %d creates: %s", code, creates(srv, before), errOut)
+	}
+	if n := srv.LinkCount(); n != 200 {
+		t.Fatalf("%d links for 200 invoices", n)
+	}
+	// An old invoice with another amount is a conflict: failed, nothing sent, exit 1.
+	e := write("e.csv", invoices(7, 8, func(int) int { return 99 }))
+	before = len(srv.Requests())
+	code, _, errOut := batchCmd(t, getenv, e)
+	res := readResults(t, filepath.Join(dir, "e.results.csv"))
+	if code != 1 || creates(srv, before) != 0 || res[0]["outcome"] != "failed" || !strings.Contains(res[0]["error"], `conflict: link`) ||
+		!strings.Contains(res[0]["error"], `already carries its reference "INV-7", and this row is for $0.99`) {
+		t.Fatalf("conflict: exit %d, %d creates, result %v: %s", code, creates(srv, before), res, errOut)
+	}
+}
+
+// TestBatchWithoutReferences: a file without a reference column is refused, saying why and what
+// to do; with --allow-no-reference it is paid with random keys; two rows alike are refused,
+// naming both lines.
+func TestBatchWithoutReferences(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	noRefs := "amount,email,method\n1250,a@example.com,email\n1300,b@example.com,email\n"
+	code, _, errOut := batchCmd(t, getenv, writeCSV(t, noRefs))
+	if code != 2 || !strings.Contains(errOut, "the file has no reference column") || !strings.Contains(errOut, "--allow-no-reference") ||
+		len(srv.Requests()) != 0 {
+		t.Fatalf("exit %d, %d requests: %s", code, len(srv.Requests()), errOut)
+	}
+	if code, _, errOut := batchCmd(t, getenv, "--allow-no-reference", writeCSV(t, noRefs)); code != 0 || srv.LinkCount() != 2 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{noRefs + "1250,a@example.com,email\n", "line 4: row: is the same payout as line 2"},
+		{"reference,amount,email,method\nA-1,1250,a@example.com,email\nA-2,1300,b@example.com,email\nA-1,1400,c@example.com,email\n",
+			`line 4: reference: "A-1" is also the reference of line 2`},
+		{"reference,amount,email,method\nA-1,1250,a@example.com,email\n,1300,b@example.com,email\n", "line 3: reference: is empty"},
+	} {
+		before := len(srv.Requests())
+		code, _, errOut := batchCmd(t, getenv, "--allow-no-reference", writeCSV(t, tc.text))
+		if code != 2 || !strings.Contains(errOut, tc.want) || len(srv.Requests()) != before {
+			t.Fatalf("exit %d, stderr lacks %q: %s", code, tc.want, errOut)
+		}
 	}
 }
