@@ -31,7 +31,7 @@ CREATE TABLE rows (
   key_created TEXT NOT NULL,             -- when that key was committed
   hash        TEXT NOT NULL,             -- SHA-256 of the row's payout: a changed row is refused
   amount      INTEGER NOT NULL,          -- cents
-  state       TEXT NOT NULL,             -- sending | unknown | made | failed
+  state       TEXT NOT NULL,             -- sending | not_sent | unknown | made | failed
   link_id     TEXT,                      -- the payout link, once made
   link_status TEXT,
   link_url    TEXT,
@@ -62,6 +62,11 @@ const (
 	// outcome is known yet. This is what a crash leaves behind; the next run sends the row
 	// again with the same key.
 	Sending State = "sending"
+	// NotSent: the row's key is committed, and no create with it reached Dots: every attempt
+	// failed before sending (a refused connection, a name that does not resolve, a 429), or the
+	// run stopped first. The next run sends it. A row is set back to Sending (durably) before
+	// it is sent again, so a crash never leaves a row that may have been sent as NotSent.
+	NotSent State = "not_sent"
 	// Unknown: a create was sent and its outcome is unknown (a timeout, a 5xx, a dropped
 	// connection). The next run sends the row again with the same key.
 	Unknown State = "unknown"
@@ -93,7 +98,7 @@ type Entry struct {
 	Found bool
 	// Error is the last error, if any.
 	Error string
-	// Attempts counts the creates sent for the row, over all runs.
+	// Attempts counts the creates that may have reached Dots for the row, over all runs.
 	Attempts int
 	// Run is the run that last changed the row.
 	Run int

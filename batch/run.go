@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dots "github.com/payoutkit/dots-go"
@@ -89,7 +90,20 @@ type Options struct {
 	// the journal does not have (default DefaultLookback, 90 days). A reference paid longer ago
 	// than that is not seen, and would be paid again.
 	Lookback time.Duration
+	// MaxUnreachable is how many creates in a row may fail to reach Dots at all (a refused
+	// connection, a name that does not resolve: the create surely was not sent) before the run
+	// stops with an error matching ErrUnreachable (default DefaultMaxUnreachable; negative:
+	// never). The rows never sent are reported not sent.
+	MaxUnreachable int
 }
+
+// DefaultMaxUnreachable is how many creates in a row may fail to reach Dots before a run stops,
+// unless Options.MaxUnreachable says otherwise.
+const DefaultMaxUnreachable = 10
+
+// ErrUnreachable matches (with errors.Is) the error of a run stopped because Dots could not be
+// reached (Options.MaxUnreachable): nothing was sent for the rows reported not sent.
+var ErrUnreachable = errors.New("batch: Dots cannot be reached")
 
 // DefaultLookback is how far back Run looks for references on Dots unless Options.Lookback says
 // otherwise: 90 days.
@@ -103,8 +117,8 @@ const DefaultMaxAmount dots.Amount = 1_000_000
 type Progress struct {
 	// Total is the number of rows; Done the rows settled in this run so far.
 	Total, Done int
-	// Made, AlreadyMade, Failed and Unknown count the settled rows by outcome.
-	Made, AlreadyMade, Failed, Unknown int
+	// Made, AlreadyMade, Failed, Unknown and NotSent count the settled rows by outcome.
+	Made, AlreadyMade, Failed, Unknown, NotSent int
 	// Started is when the sending began.
 	Started time.Time
 }
@@ -119,10 +133,13 @@ const (
 	OutcomeAlreadyMade Outcome = "already_made"
 	// OutcomeFailed: Dots refused the row; nothing was paid for it.
 	OutcomeFailed Outcome = "failed"
-	// OutcomeUnknown: a create may have been applied and its outcome is not known yet; run the
-	// batch again to resolve it (it is sent again with the same key).
+	// OutcomeUnknown: a create of the row may have reached Dots and been applied, and its
+	// outcome is not known yet; run the batch again to resolve it (it is sent again with the
+	// same key, or looked up).
 	OutcomeUnknown Outcome = "unknown"
-	// OutcomeNotSent: the run stopped before the row was sent.
+	// OutcomeNotSent: no create of the row reached Dots: the run stopped before the row was
+	// sent, or every attempt failed before sending (Dots could not be reached). Nothing was paid
+	// for it; run the batch again to send it.
 	OutcomeNotSent Outcome = "not_sent"
 )
 
@@ -217,9 +234,9 @@ func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 }
 
 // index is what a check learnt of the rows for the run: each row's line by its fingerprint,
-// negated for rows the journal has (the journal's rules keep them from being paid twice), and
-// how many rows are to be looked up on Dots by their reference (rows with one that the journal
-// does not have).
+// negated for rows the journal has as sent or settled (its rules keep them from being paid
+// twice), and how many rows are to be looked up on Dots by their reference (rows with one that
+// the journal does not have, or has as never sent: another file may have paid it since).
 type index struct {
 	lines   map[[16]byte]int
 	lookups int
@@ -327,7 +344,7 @@ func (idx *index) add(ctx context.Context, row Row, cur *cursor) (*api.FieldErro
 	}
 	line := row.Line
 	switch {
-	case ok:
+	case ok && e.State != NotSent:
 		line = -line
 	case row.Reference != "":
 		idx.lookups++
@@ -413,6 +430,7 @@ type runner struct {
 
 	mu       sync.Mutex // guards progress and the calls to opts.Progress
 	progress Progress
+	streak   atomic.Int64 // creates in a row that could not reach Dots
 
 	// What the check found (the rows' fingerprints), and the lookups made before sending: the
 	// links found by reference, and by the keys of stale rows (by line), and the rows the latter
@@ -440,6 +458,9 @@ func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
 	if opts.Lookback <= 0 {
 		opts.Lookback = DefaultLookback
 	}
+	if opts.MaxUnreachable == 0 {
+		opts.MaxUnreachable = DefaultMaxUnreachable
+	}
 	t := opts.Throttle
 	if t == nil {
 		t = NewThrottle(opts.Rate)
@@ -458,7 +479,7 @@ type job struct {
 	e         Entry // the journal's entry (zero until the key is committed)
 	has       bool
 	rounds    int  // retries used in this run
-	uncertain bool // a create with e.Key may have been applied (in this run or an earlier one)
+	uncertain bool // a create with e.Key may have reached Dots (in this run or an earlier one)
 	notFound  bool // the stale-key lookup before sending found no link for the row
 }
 
@@ -507,17 +528,24 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 		if err := r.keyNew(chunk); err != nil {
 			return err
 		}
-		for _, jb := range chunk {
+		for i, jb := range chunk {
 			pending.Add(1)
 			select {
 			case jobs <- jb:
+				continue
 			case <-stop:
-				pending.Done()
-				return errStopped
 			case <-ctx.Done():
-				pending.Done()
-				return errStopped
 			}
+			pending.Done()
+			// The rest of the chunk has keys and was never sent.
+			for _, jb := range chunk[i:] {
+				o, _, err := r.unsent(jb, errNotReached)
+				if err != nil {
+					return err
+				}
+				r.settle(o)
+			}
+			return errStopped
 		}
 		return nil
 	}
@@ -629,7 +657,7 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 		}
 		return nil, nil
 	}
-	jb := &job{row: row, hash: h, e: e, has: ok, uncertain: ok}
+	jb := &job{row: row, hash: h, e: e, has: ok, uncertain: ok && (e.State == Sending || e.State == Unknown)}
 	link, found := r.found[row.Line]
 	if !found && r.lookedUp[row.Line] {
 		link, found = r.stale[row.Line]
@@ -677,6 +705,8 @@ func (r *runner) settle(o Outcome) {
 		p.AlreadyMade++
 	case OutcomeFailed:
 		p.Failed++
+	case OutcomeNotSent:
+		p.NotSent++
 	default:
 		p.Unknown++
 	}
@@ -690,7 +720,11 @@ func (r *runner) settle(o Outcome) {
 func (r *runner) work(ctx context.Context, jb *job, stop <-chan struct{}, abort func(error), retry func(time.Duration), done func()) {
 	select {
 	case <-stop:
-		r.settle(OutcomeUnknown)
+		o, _, err := r.unsent(jb, errNotReached)
+		if err != nil {
+			abort(err)
+		}
+		r.settle(o)
 		done()
 		return
 	default:
@@ -713,11 +747,12 @@ func (r *runner) work(ctx context.Context, jb *job, stop <-chan struct{}, abort 
 // row is worth another try in this run. An error (from the journal) stops the run.
 func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, err error) {
 	if err := r.throttle.Wait(ctx); err != nil {
-		return OutcomeUnknown, false, nil
+		return r.unsent(jb, fmt.Errorf("interrupted before it was sent: %w", err))
 	}
 	now := r.now()
-	if now.Sub(jb.e.KeyCreated) >= StaleAfter {
-		// Dots may have forgotten this key: look for the row's link before sending anything.
+	if jb.uncertain && now.Sub(jb.e.KeyCreated) >= StaleAfter {
+		// Dots may have forgotten this key, and a create with it may have been applied: look for
+		// the row's link before sending anything.
 		if !jb.notFound {
 			link, found, err := r.find(ctx, jb)
 			if err != nil {
@@ -742,8 +777,21 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		}
 		jb.uncertain = false
 	}
-	jb.e.Attempts++
+	if jb.e.State == NotSent {
+		// From here on the row may be sent: a crash must leave it "sending", not "not sent".
+		jb.e.State, jb.e.Run, jb.e.Updated = Sending, r.run, now
+		if err := r.j.put(jb.e); err != nil {
+			return OutcomeUnknown, false, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return r.unsent(jb, fmt.Errorf("interrupted before it was sent: %w", err))
+	}
 	link, err := r.client.CreatePayoutLink(ctx, request(jb.row, jb.e.Key))
+	if !surelyNotSent(err) {
+		jb.e.Attempts++
+		r.streak.Store(0)
+	}
 	var apiErr *api.Error
 	var invalid *api.InvalidRequestError
 	var contract *api.ContractError
@@ -759,8 +807,9 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		o, _, jerr := r.record(ctx, jb, Unknown, nil, false, err)
 		return o, true, jerr
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+		// Dots turned it away: nothing was made.
 		r.throttle.limited(r.opts.RetryDelay)
-		o, _, jerr := r.record(ctx, jb, jb.e.State, nil, false, err)
+		o, _, jerr := r.unsent(jb, err)
 		return o, true, jerr
 	case errors.As(err, &apiErr):
 		if !jb.uncertain {
@@ -777,13 +826,41 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		return r.record(ctx, jb, Failed, nil, false, fmt.Errorf("%w (no link carries its batch_key)", err))
 	case errors.As(err, &invalid), errors.As(err, &contract):
 		return r.record(ctx, jb, Failed, nil, false, err)
+	case !surelyNotSent(err):
+		// No error of a known kind: the create may have reached Dots.
+		jb.uncertain = true
+		o, _, jerr := r.record(ctx, jb, Unknown, nil, false, err)
+		return o, ctx.Err() == nil, jerr
 	case ctx.Err() != nil:
-		o, _, jerr := r.record(context.WithoutCancel(ctx), jb, jb.e.State, nil, false, fmt.Errorf("interrupted: %w", err))
-		return o, false, jerr
+		return r.unsent(jb, fmt.Errorf("interrupted before it was sent: %w", err))
 	}
-	// Not sent (a refused connection, a name that does not resolve): worth another try.
-	o, _, jerr := r.record(ctx, jb, jb.e.State, nil, false, err)
+	// Not sent (a refused connection, a name that does not resolve): worth another try, unless
+	// Dots has been out of reach for too many creates in a row.
+	o, _, jerr := r.unsent(jb, err)
+	if n := r.streak.Add(1); jerr == nil && r.opts.MaxUnreachable > 0 && n >= int64(r.opts.MaxUnreachable) {
+		jerr = fmt.Errorf("batch: stopped: %d creates in a row could not reach Dots (the last: %v): %w", n, err, ErrUnreachable)
+	}
 	return o, true, jerr
+}
+
+// errNotReached is why a row the run stopped before sending is not sent.
+var errNotReached = errors.New("the run stopped before the row was sent")
+
+// surelyNotSent reports an error after which the create surely did not reach Dots: no usable
+// answer, and the client knows the request was not sent (a refused connection, a name that
+// does not resolve).
+func surelyNotSent(err error) bool {
+	var re *api.RequestError
+	return errors.As(err, &re) && !errors.Is(err, api.ErrOutcomeUnknown)
+}
+
+// unsent records an attempt of the row that did not reach Dots, or was not made: the row is not
+// sent, unless an earlier attempt may have been applied (it stays unknown).
+func (r *runner) unsent(jb *job, cause error) (Outcome, bool, error) {
+	if jb.uncertain {
+		return r.record(context.Background(), jb, jb.e.State, nil, false, fmt.Errorf("%w; an earlier attempt may have reached Dots", cause))
+	}
+	return r.record(context.Background(), jb, NotSent, nil, false, cause)
 }
 
 // record commits a row's state and returns the outcome it stands for.
@@ -811,6 +888,8 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 		return OutcomeMade, false, nil
 	case s == Failed:
 		return OutcomeFailed, false, nil
+	case s == NotSent:
+		return OutcomeNotSent, false, nil
 	}
 	return OutcomeUnknown, false, nil
 }
@@ -867,6 +946,7 @@ func result(row Row, e Entry, ok bool, run int) Result {
 		}
 	case Failed:
 		res.Outcome = OutcomeFailed
+	case NotSent:
 	default:
 		res.Outcome = OutcomeUnknown
 		if res.Error == "" {

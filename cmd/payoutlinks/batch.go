@@ -46,8 +46,10 @@ the link's amount differs, failed as a conflict, with nothing sent). A file with
 column is refused unless --allow-no-reference is given; two rows with one reference (or, without
 references, two rows alike) are refused, naming both lines.
 
-Exit codes: 0 every row has its link; 1 some row failed or was not sent; 2 bad usage or input
-(nothing was sent); 3 the outcome of some row is unknown (run the same command again).
+Exit codes: 0 every row has its link; 1 some row failed or was not sent (stopped by Ctrl-C, or
+Dots could not be reached: the run stops after 10 creates in a row could not reach it); 2 bad
+usage or input (nothing was sent); 3 the outcome of some row is unknown: a create of it may have
+reached Dots (run the same command again).
 
 Flags:
 `
@@ -181,6 +183,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	printSummary(stdout, stderr, rep, *journalPath, *resultsPath)
 	if runErr != nil {
 		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", runErr)
+	}
+	if rep.NotSent > 0 {
+		fmt.Fprintf(stderr, "%d rows were not sent (nothing reached Dots for them): run the same command again to send them\n", rep.NotSent)
 	}
 	switch {
 	case rep.Unknown > 0:
@@ -449,8 +454,8 @@ func (p *progress) finish() {
 // progressLine is the line printed every few seconds when stderr is not a terminal.
 func progressLine(s batch.Progress) string {
 	elapsed := time.Since(s.Started)
-	line := fmt.Sprintf("batch: %d/%d rows (made %d, already made %d, failed %d, unknown %d)", s.Done, s.Total,
-		s.Made, s.AlreadyMade, s.Failed, s.Unknown)
+	line := fmt.Sprintf("batch: %d/%d rows (made %d, already made %d, failed %d, unknown %d, not sent %d)", s.Done, s.Total,
+		s.Made, s.AlreadyMade, s.Failed, s.Unknown, s.NotSent)
 	if perSec := float64(s.Done) / elapsed.Seconds(); s.Done > 0 && elapsed > 0 {
 		line += fmt.Sprintf(", %.0f rows/s, ETA %s", perSec, (time.Duration(float64(s.Total-s.Done) / perSec * float64(time.Second))).Round(time.Second))
 	}

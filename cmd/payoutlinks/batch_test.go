@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -390,7 +391,7 @@ func TestBatchProgress(t *testing.T) {
 	// The last create waits, so the run lasts long enough for several progress lines.
 	failCreates(srv, mock.Fault{}, mock.Fault{}, mock.Fault{Delay: 600 * time.Millisecond})
 	code, _, errOut := batchCmd(t, getenv, "--concurrency", "1", "--progress-every", "5ms", path)
-	if code != 0 || !strings.Contains(errOut, "batch: 2/3 rows (made 2, already made 0, failed 0, unknown 0)") {
+	if code != 0 || !strings.Contains(errOut, "batch: 2/3 rows (made 2, already made 0, failed 0, unknown 0, not sent 0)") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 
@@ -806,5 +807,60 @@ func TestBatchWithoutReferences(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tc.want) || len(srv.Requests()) != before {
 			t.Fatalf("exit %d, stderr lacks %q: %s", code, tc.want, errOut)
 		}
+	}
+}
+
+// cancelAfter is a log handler for the batch's client that cancels the command's context once n
+// creates succeeded: Ctrl-C between two creates.
+type cancelAfter struct {
+	n      *atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (h cancelAfter) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelAfter) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h cancelAfter) WithGroup(string) slog.Handler            { return h }
+func (h cancelAfter) Handle(_ context.Context, r slog.Record) error {
+	created := false
+	r.Attrs(func(a slog.Attr) bool {
+		created = created || (a.Key == "status" && a.Value.Int64() == http.StatusCreated)
+		return true
+	})
+	if created && h.n.Add(-1) == 0 {
+		h.cancel()
+	}
+	return nil
+}
+
+// TestBatchInterruptedReportsUnsentRowsNotSent: Ctrl-C after three creates. The rows never sent
+// are "not sent", none is "unknown", and the command exits 1 (3 is for unknown rows); the same
+// command again sends them, each once.
+func TestBatchInterruptedReportsUnsentRowsNotSent(t *testing.T) {
+	srv, getenv := batchEnv(t)
+	path := writeCSV(t, invoices(0, 20, func(i int) int { return 100 + i }))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := &atomic.Int32{}
+	n.Store(3)
+	defer func(old []api.Option) { batchClientOptions = old }(batchClientOptions)
+	batchClientOptions = append(batchClientOptions[:len(batchClientOptions):len(batchClientOptions)],
+		api.WithLogger(slog.New(cancelAfter{n: n, cancel: cancel})))
+	var out, errb bytes.Buffer
+	code := runBatch(ctx, []string{"--concurrency", "1", path}, &out, &errb, getenv)
+	errOut := errb.String()
+	if code != 1 || !strings.Contains(errOut, "3 links made, 0 already made, 0 failed, 0 unknown, 17 not sent") ||
+		!strings.Contains(errOut, "17 rows were not sent (nothing reached Dots for them): run the same command again") ||
+		strings.Contains(errOut, "no known outcome") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	results := readResults(t, filepath.Join(filepath.Dir(path), "payouts.results.csv"))
+	for _, r := range results[3:] {
+		if r["outcome"] != "not_sent" || r["link_id"] != "" {
+			t.Fatalf("result %v", r)
+		}
+	}
+	batchClientOptions = batchClientOptions[:len(batchClientOptions)-1]
+	if code, _, errOut := batchCmd(t, getenv, path); code != 0 || !strings.Contains(errOut, "17 links made, 3 already made") || srv.LinkCount() != 20 {
+		t.Fatalf("the same command again: exit %d, %d links: %s", code, srv.LinkCount(), errOut)
 	}
 }
