@@ -90,6 +90,10 @@ type Options struct {
 	// the journal does not have (default DefaultLookback, 90 days). A reference paid longer ago
 	// than that is not seen, and would be paid again.
 	Lookback time.Duration
+	// Confirm, if set, is called once every row passed the checks and the lookups were made,
+	// before anything is sent (and only if there is something to send), with what the run is
+	// about to send. Nothing is sent unless it returns nil; Run returns its error, wrapped.
+	Confirm func(Plan) error
 	// MaxUnreachable is how many creates in a row may fail to reach Dots at all (a refused
 	// connection, a name that does not resolve: the create surely was not sent) before the run
 	// stops with an error matching ErrUnreachable (default DefaultMaxUnreachable; negative:
@@ -176,6 +180,21 @@ type Report struct {
 	Amount dots.Amount
 	// Elapsed is how long the run took.
 	Elapsed time.Duration
+}
+
+// Plan is what a run is about to send, as Options.Confirm sees it.
+type Plan struct {
+	// Rows is the number of rows of the batch; Total the sum of their amounts, in cents.
+	Rows  int
+	Total dots.Amount
+	// Done counts the rows that will not be sent: their link exists (in the journal, or found on
+	// Dots by their reference or key), or they failed.
+	Done int
+	// Send sums the rows to send (those an earlier run left unknown included: they are sent
+	// again with their key, and Dots answers with the link it made, if any), and Methods sums
+	// them by delivery method. Dots pays in USD only.
+	Send    Sum
+	Methods map[gen.DeliveryMethod]Sum
 }
 
 // Sum is a number of rows and the sum of their amounts, in cents.
@@ -397,6 +416,20 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 	if r.found, err = r.lookupReferences(ctx); err != nil {
 		return checked, err
 	}
+	if err := r.lookupStale(ctx); err != nil {
+		return checked, err
+	}
+	if opts.Confirm != nil {
+		p, err := r.plan(ctx, rows, checked)
+		if err != nil {
+			return checked, err
+		}
+		if p.Send.Rows > 0 {
+			if err := opts.Confirm(p); err != nil {
+				return checked, fmt.Errorf("batch: not confirmed, nothing was sent: %w", err)
+			}
+		}
+	}
 	if r.run, err = j.beginRun(ctx, r.now()); err != nil {
 		return nil, err
 	}
@@ -486,9 +519,6 @@ type job struct {
 // send walks the rows again and sends those without a final outcome, Concurrency at a time.
 func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	r.progress.Started = time.Now()
-	if err := r.lookupStale(ctx); err != nil {
-		return err
-	}
 	r.feed = r.j.cursor()
 	jobs := make(chan *job)
 	var pending sync.WaitGroup // rows fed and not yet settled (in flight or waiting to retry)
@@ -592,6 +622,30 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 		return fmt.Errorf("batch: interrupted: %w", err)
 	}
 	return nil
+}
+
+// plan walks the rows with the journal and what the lookups found: what the run is about to send.
+func (r *runner) plan(ctx context.Context, rows iter.Seq2[Row, error], checked *Report) (Plan, error) {
+	p := Plan{Rows: checked.Rows, Total: checked.Total, Methods: map[gen.DeliveryMethod]Sum{}}
+	cur := r.j.cursor()
+	for row, err := range rows {
+		if err != nil {
+			return p, err
+		}
+		e, ok, err := cur.entry(ctx, row.Line)
+		if err != nil {
+			return p, err
+		}
+		_, found := r.found[row.Line]
+		_, stale := r.stale[row.Line]
+		if found || stale || (ok && (e.State == Made || e.State == Failed)) {
+			p.Done++
+			continue
+		}
+		p.Send.Rows++
+		addTo(&p.Send.Amount, p.Methods, row) // within the checked total: no overflow
+	}
+	return p, nil
 }
 
 // keyChunk is how many new rows get their keys in one commit.
@@ -1015,7 +1069,7 @@ func (r *runner) lookupStale(ctx context.Context) error {
 	}
 	found, err := r.findLinks(ctx, keys, since)
 	if err != nil {
-		return fmt.Errorf("batch: looking up the links of rows whose keys are over %v old: %w", StaleAfter, err)
+		return fmt.Errorf("batch: looking up the links of rows whose keys are over %v old, nothing was sent: %w", StaleAfter, err)
 	}
 	r.stale, r.lookedUp = found, map[int]bool{}
 	for _, line := range keys {

@@ -208,3 +208,37 @@ func TestCheckCapsEachRowAndTheTotal(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmSeesThePlanAndNothingIsSentWithoutIt: Options.Confirm gets what the run is about to
+// send, rows already paid (here from another journal) left out; an error from it sends nothing.
+func TestConfirmSeesThePlanAndNothingIsSentWithoutIt(t *testing.T) {
+	srv := newMock(t)
+	client := newClient(t, srv.BaseURL())
+	rows := payouts(10)
+	rows[7].Payout.Delivery.Method = gen.DeliveryMethodLink
+	if rep, err := Run(context.Background(), client, Rows(rows[:4]...), tempJournal(t), Options{}); err != nil || rep.Made != 4 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	j := tempJournal(t)
+	var plans []Plan
+	no := errors.New("no")
+	before := len(srv.Requests())
+	rep, err := Run(context.Background(), client, Rows(rows...), j, Options{Confirm: func(p Plan) error { plans = append(plans, p); return no }})
+	if !errors.Is(err, no) || rep.Run != 0 || creates(srv, before) != 0 {
+		t.Fatalf("refused: %+v, %v, %d creates", rep, err, creates(srv, before))
+	}
+	want := Plan{Rows: 10, Total: 1045, Done: 4, Send: Sum{6, 639},
+		Methods: map[gen.DeliveryMethod]Sum{gen.DeliveryMethodEmail: {5, 532}, gen.DeliveryMethodLink: {1, 107}}}
+	if len(plans) != 1 || !reflect.DeepEqual(plans[0], want) {
+		t.Fatalf("plans %+v, want %+v", plans, want)
+	}
+	rep, err = Run(context.Background(), client, Rows(rows...), j, Options{Confirm: func(p Plan) error { plans = append(plans, p); return nil }})
+	if err != nil || rep.Made != 6 || rep.AlreadyMade != 4 || len(plans) != 2 || !reflect.DeepEqual(plans[1], want) {
+		t.Fatalf("confirmed: %+v, %v, %+v", rep, err, plans)
+	}
+	// Nothing left to send: no question.
+	rep, err = Run(context.Background(), client, Rows(rows...), j, Options{Confirm: func(p Plan) error { plans = append(plans, p); return no }})
+	if err != nil || rep.AlreadyMade != 10 || len(plans) != 2 {
+		t.Fatalf("nothing to send: %+v, %v, %d plans", rep, err, len(plans))
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -46,6 +47,11 @@ the link's amount differs, failed as a conflict, with nothing sent). A file with
 column is refused unless --allow-no-reference is given; two rows with one reference (or, without
 references, two rows alike) are refused, naming both lines.
 
+Before anything is sent, the command prints what it is about to pay: the links, their total and
+the totals by delivery method (Dots pays in USD). On a terminal it asks "Pay N links, $X in all?
+[y/N]" and sends nothing unless answered yes; when stdin is not a terminal (a script, a cron job)
+it needs --yes. A row over --max-amount (default $10,000) is refused.
+
 Exit codes: 0 every row has its link; 1 some row failed or was not sent (stopped by Ctrl-C, or
 Dots could not be reached: the run stops after 10 creates in a row could not reach it); 2 bad
 usage or input (nothing was sent); 3 the outcome of some row is unknown: a create of it may have
@@ -76,6 +82,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		"does not have: `DAYS`d (such as 90d) or a duration (such as 36h)")
 	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
+	yes := fs.Bool("yes", false, "pay without asking (required when stdin is not a terminal)")
 	// Flags may come after the file name too.
 	var file string
 	for rest := args; ; {
@@ -170,6 +177,20 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	defer results.abort()
 	prog := newProgress(stderr, *every)
 	opts.Throttle, opts.Progress, opts.Results = throttle, prog.update, results.write
+	opts.Confirm = func(p batch.Plan) error {
+		printPlan(stderr, p)
+		switch {
+		case *yes:
+			return nil
+		case !stdinIsTerminal():
+			return errNeedYes
+		}
+		fmt.Fprintf(stderr, "Pay %d links, %s in all? [y/N] ", p.Send.Rows, dollars(int64(p.Send.Amount)))
+		if answer, err := readAnswer(ctx, stdin); err != nil || (answer != "y" && answer != "yes") {
+			return errNotConfirmed
+		}
+		return nil
+	}
 	rep, runErr := batch.Run(ctx, client, rows, j, opts)
 	prog.finish()
 	if rep == nil || rep.Run == 0 {
@@ -252,6 +273,14 @@ func reportRefusal(err error, stderr io.Writer) int {
 	var header *batch.HeaderError
 	var file *batch.FileError
 	var noRef *batch.NoReferenceError
+	switch {
+	case errors.Is(err, errNeedYes):
+		fmt.Fprintln(stderr, "payoutlinks batch: stdin is not a terminal, so there is no one to ask: pass --yes to pay the batch above; nothing was sent")
+		return 2
+	case errors.Is(err, errNotConfirmed):
+		fmt.Fprintln(stderr, "payoutlinks batch: not confirmed; nothing was sent")
+		return 1
+	}
 	if errors.As(err, &noRef) {
 		if noRef.Rows == noRef.Total {
 			fmt.Fprintln(stderr, "payoutlinks batch: the file has no reference column. Give each row a reference of its own (an invoice "+
@@ -281,6 +310,42 @@ func reportRefusal(err error, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// Stdin, and whether it is a terminal: variables, so tests can pretend.
+var (
+	stdin           io.Reader = os.Stdin
+	stdinIsTerminal           = func() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+)
+
+var (
+	errNeedYes      = errors.New("stdin is not a terminal and --yes was not given")
+	errNotConfirmed = errors.New("not confirmed")
+)
+
+// readAnswer reads a line from r, lowercased and trimmed; Ctrl-C while waiting ends the wait.
+func readAnswer(ctx context.Context, r io.Reader) (string, error) {
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.ToLower(strings.TrimSpace(s))
+	}()
+	select {
+	case s := <-line:
+		return s, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// printPlan shows what the run is about to pay, before anything is sent.
+func printPlan(w io.Writer, p batch.Plan) {
+	fmt.Fprintf(w, "batch: %d rows, %s in all (USD)", p.Rows, dollars(int64(p.Total)))
+	if p.Done > 0 {
+		fmt.Fprintf(w, "; %d of them already have their link or failed, and are not sent again", p.Done)
+	}
+	fmt.Fprintf(w, "\nto pay: %d links, %s in all (USD):\n", p.Send.Rows, dollars(int64(p.Send.Amount)))
+	printMethods(w, p.Methods)
 }
 
 // durationOrDays is a flag value in days ("90d") or as a Go duration ("36h").

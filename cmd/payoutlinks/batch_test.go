@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,8 @@ import (
 func init() {
 	// Short client retries for every batch the tests run, in this process or in a child.
 	batchClientOptions = []api.Option{api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})}
+	// Whatever runs the tests, stdin is no terminal unless a test says so.
+	stdinIsTerminal = func() bool { return false }
 }
 
 // batchEnv points the batch command at a mock that insists on the test credentials.
@@ -56,10 +59,11 @@ func writeCSV(t *testing.T, text string) string {
 	return path
 }
 
+// batchCmd runs the batch command as a script would: with --yes.
 func batchCmd(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = runBatch(context.Background(), args, &out, &errb, getenv)
+	code = runBatch(context.Background(), append([]string{"--yes"}, args...), &out, &errb, getenv)
 	if strings.Contains(out.String()+errb.String(), testAPIKey) {
 		t.Fatal("the API key appears in the command's output")
 	}
@@ -400,7 +404,7 @@ func TestBatchProgress(t *testing.T) {
 	isTerminal = func(io.Writer) bool { return true }
 	defer func() { isTerminal = old }()
 	var errb bytes.Buffer
-	code = runBatch(context.Background(), []string{writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))}, io.Discard, &errb, getenv)
+	code = runBatch(context.Background(), []string{"--yes", writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))}, io.Discard, &errb, getenv)
 	if code != 0 || !strings.Contains(errb.String(), "paying") || !strings.Contains(errb.String(), "3/3") || !strings.Contains(errb.String(), "rows/s") {
 		t.Fatalf("exit %d, bar: %q", code, errb.String())
 	}
@@ -444,7 +448,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 		fmt.Fprintf(&text, "INV-%d,%d,payee%d@example.com,email,batch %d,%d\n", i, 100+i, i, i, i+2)
 	}
 	path := writeCSV(t, text.String())
-	args := strings.Join([]string{"--concurrency", "8", "--retries", "1", "--retry-delay", "1ms", path}, "\x1f")
+	args := strings.Join([]string{"--yes", "--concurrency", "8", "--retries", "1", "--retry-delay", "1ms", path}, "\x1f")
 	// child runs the command in a child process; killAt, if set, says when to SIGKILL it (it
 	// is polled until then, or until the child ends by itself).
 	child := func(killAt func() bool) (code int, stderr string) {
@@ -586,8 +590,9 @@ func lastLine(text, prefix string) string {
 	return out
 }
 
-// BenchmarkBatchCommand pays b.N rows from a CSV file with 'payoutlinks batch --concurrency 8'
-// (no rate cap) against the mock over loopback, journal and results file included, and reports
+// BenchmarkBatchCommand pays b.N rows from a CSV file with references with 'payoutlinks batch
+// --yes --concurrency 8' (no rate cap) against the mock over loopback, the lookup of the
+// references, the journal and the results file included, and reports
 // rows/s. In the same run, the floor: the same number of creates through the SDK from 8
 // goroutines with no runner around them (no checks, no journal, no results); x-floor-tput is the
 // command's throughput over the floor's.
@@ -596,9 +601,9 @@ func BenchmarkBatchCommand(b *testing.B) {
 	defer srv.Close()
 	env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": srv.BaseURL()}
 	var text strings.Builder
-	text.WriteString("amount,email,method,memo,metadata.row\n")
+	text.WriteString("reference,amount,email,method,memo,metadata.row\n")
 	for i := range b.N {
-		fmt.Fprintf(&text, "%d,payee%d@example.com,email,batch %d,%d\n", 100+i, i, i, i+2)
+		fmt.Fprintf(&text, "INV-%d,%d,payee%d@example.com,email,batch %d,%d\n", i, 100+i, i, i, i+2)
 	}
 	path := filepath.Join(b.TempDir(), "payouts.csv")
 	if err := os.WriteFile(path, []byte(text.String()), 0o600); err != nil {
@@ -607,7 +612,7 @@ func BenchmarkBatchCommand(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	var errb bytes.Buffer
-	if code := runBatch(context.Background(), []string{"--concurrency", "8", path}, io.Discard, &errb, func(k string) string { return env[k] }); code != 0 {
+	if code := runBatch(context.Background(), []string{"--yes", "--concurrency", "8", path}, io.Discard, &errb, func(k string) string { return env[k] }); code != 0 {
 		b.Fatalf("exit %d: %s", code, errb.String())
 	}
 	elapsed := time.Since(start)
@@ -846,7 +851,7 @@ func TestBatchInterruptedReportsUnsentRowsNotSent(t *testing.T) {
 	batchClientOptions = append(batchClientOptions[:len(batchClientOptions):len(batchClientOptions)],
 		api.WithLogger(slog.New(cancelAfter{n: n, cancel: cancel})))
 	var out, errb bytes.Buffer
-	code := runBatch(ctx, []string{"--concurrency", "1", path}, &out, &errb, getenv)
+	code := runBatch(ctx, []string{"--yes", "--concurrency", "1", path}, &out, &errb, getenv)
 	errOut := errb.String()
 	if code != 1 || !strings.Contains(errOut, "3 links made, 0 already made, 0 failed, 0 unknown, 17 not sent") ||
 		!strings.Contains(errOut, "17 rows were not sent (nothing reached Dots for them): run the same command again") ||
@@ -862,5 +867,73 @@ func TestBatchInterruptedReportsUnsentRowsNotSent(t *testing.T) {
 	batchClientOptions = batchClientOptions[:len(batchClientOptions)-1]
 	if code, _, errOut := batchCmd(t, getenv, path); code != 0 || !strings.Contains(errOut, "17 links made, 3 already made") || srv.LinkCount() != 20 {
 		t.Fatalf("the same command again: exit %d, %d links: %s", code, srv.LinkCount(), errOut)
+	}
+}
+
+// TestBatchAsksBeforePaying: the command shows what it is about to pay (links, total, totals by
+// delivery method) and pays only if told to: "y" on a terminal, --yes otherwise. A run with
+// nothing left to send asks nothing.
+func TestBatchAsksBeforePaying(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+		answer   string
+		args     []string
+		code     int
+		want     string
+	}{
+		{"a script without --yes", false, "", nil, 2, "stdin is not a terminal, so there is no one to ask: pass --yes"},
+		{"a script with --yes", false, "", []string{"--yes"}, 0, "3 links made"},
+		{"a terminal, answered no", true, "n\n", nil, 1, "not confirmed; nothing was sent"},
+		{"a terminal, no answer", true, "", nil, 1, "not confirmed; nothing was sent"},
+		{"a terminal, answered yes", true, "y\n", nil, 0, "3 links made"},
+		{"a terminal, answered YES", true, " YES\n", nil, 0, "3 links made"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, getenv := batchEnv(t)
+			defer func(old io.Reader, oldTerm func() bool) { stdin, stdinIsTerminal = old, oldTerm }(stdin, stdinIsTerminal)
+			stdin, stdinIsTerminal = strings.NewReader(tc.answer), func() bool { return tc.terminal }
+			path := writeCSV(t, sampleCSV)
+			var out, errb bytes.Buffer
+			code := runBatch(context.Background(), append(tc.args, path), &out, &errb, getenv)
+			errOut := errb.String()
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.want, errOut)
+			}
+			for _, re := range []string{`batch: 3 rows, \$69\.80 in all \(USD\)\nto pay: 3 links, \$69\.80 in all \(USD\):\n`,
+				`email\s+1 rows\s+\$12\.50`, `sms\s+1 rows\s+\$50\.00`, `link\s+1 rows\s+\$7\.30`} {
+				if !regexp.MustCompile(re).MatchString(errOut) {
+					t.Errorf("stderr lacks %s:\n%s", re, errOut)
+				}
+			}
+			if asked := strings.Contains(errOut, "Pay 3 links, $69.80 in all? [y/N]"); asked != (tc.terminal && !slices.Contains(tc.args, "--yes")) {
+				t.Errorf("asked: %v:\n%s", asked, errOut)
+			}
+			if made := srv.LinkCount(); (made == 3) != (tc.code == 0) || (made != 0 && made != 3) {
+				t.Fatalf("%d links", made)
+			}
+			if tc.code != 0 {
+				return
+			}
+			// Again: nothing to send, nothing asked, even without --yes.
+			errb.Reset()
+			if code := runBatch(context.Background(), []string{path}, &out, &errb, getenv); code != 0 || strings.Contains(errb.String(), "Pay ") {
+				t.Fatalf("again: exit %d: %s", code, errb.String())
+			}
+		})
+	}
+	// Rows already paid are left out of what is asked.
+	srv, getenv := batchEnv(t)
+	if code, _, errOut := batchCmd(t, getenv, writeCSV(t, sampleCSV)); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	more := sampleCSV + "2000,new@example.com,,,email,,,,2026-03-004\n"
+	defer func(old io.Reader, oldTerm func() bool) { stdin, stdinIsTerminal = old, oldTerm }(stdin, stdinIsTerminal)
+	stdin, stdinIsTerminal = strings.NewReader("y\n"), func() bool { return true }
+	var out, errb bytes.Buffer
+	code := runBatch(context.Background(), []string{writeCSV(t, more)}, &out, &errb, getenv)
+	if code != 0 || !strings.Contains(errb.String(), "batch: 4 rows, $89.80 in all (USD); 3 of them already have their link or failed") ||
+		!strings.Contains(errb.String(), "Pay 1 links, $20.00 in all? [y/N]") || srv.LinkCount() != 4 {
+		t.Fatalf("exit %d, %d links: %s", code, srv.LinkCount(), errb.String())
 	}
 }
