@@ -74,12 +74,12 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	retries := fs.Int("retries", 5, "times a row whose outcome is unknown is sent again with its key in this run")
 	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
 	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
-	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `cents` (a typo of a few zeros)")
+	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `CENTS` (a typo of a few zeros)")
 	allowNoRef := fs.Bool("allow-no-reference", false, "pay a file without a reference column: each row gets a random key, and is safe from\n"+
 		"being paid twice only within this file and its journal")
 	lookback := batch.DefaultLookback
 	fs.Var(durationOrDays{&lookback}, "lookback", "look this far back among the links on Dots for the references of rows the journal\n"+
-		"does not have: `DAYS`d (such as 90d) or a duration (such as 36h)")
+		"does not have: a `PERIOD` in days (90d) or a duration (36h)")
 	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	yes := fs.Bool("yes", false, "pay without asking (required when stdin is not a terminal)")

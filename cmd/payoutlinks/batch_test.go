@@ -301,6 +301,8 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 		{"bad concurrency", []string{"--concurrency", "0", good}, getenv, 2, "--concurrency"},
 		{"bad retries", []string{"--retries", "-1", good}, getenv, 2, "--retries"},
 		{"bad progress interval", []string{"--progress-every", "0s", good}, getenv, 2, "--progress-every"},
+		{"bad lookback", []string{"--lookback", "soon", good}, getenv, 2, "invalid value \"soon\" for flag --lookback: want a number of days such as 90d"},
+		{"no lookback", []string{"--lookback", "0d", good}, getenv, 2, "for flag --lookback: want a number of days"},
 		{"flag after the file", []string{good, "--rate"}, getenv, 2, "flag needs an argument"},
 		{"no credentials", []string{good}, func(string) string { return "" }, 2, "DOTS_CLIENT_ID is not set"},
 		{"unknown env", []string{"--env", "staging", good}, getenv, 2, "unknown environment"},
@@ -750,7 +752,7 @@ func TestBatchNeverPaysAReferenceTwice(t *testing.T) {
 		args []string
 		prep func()
 	}{
-		{"a copy of the file", []string{copyCSV}, nil},
+		{"a copy of the file", []string{"--lookback", "7d", copyCSV}, nil},
 		{"another journal", []string{"--journal", filepath.Join(dir, "other.journal"), c}, nil},
 		{"the journal deleted", []string{c}, func() {
 			if err := os.Remove(c + ".journal"); err != nil {
