@@ -386,16 +386,20 @@ func changed(h string, e Entry, ok bool) *api.FieldError {
 		"from a new file (under a new reference)", what, e.KeyCreated.UTC().Format(time.RFC3339))}
 }
 
-// Run pays a batch: it checks every row (Check), and sends nothing if any is bad; then it
-// creates one payout link per row, journaling each row's key before the row is sent and its
-// outcome after. Running it again with the same rows and journal resumes: rows with a link are
-// skipped, rows left without an outcome are sent again with their key (Dots answers with the
-// link the key made, if any), and rows whose key is older than StaleAfter are first looked up by
-// their metadata batch_key. Every link carries its row's key as metadata batch_key.
+// Run pays a batch: it checks every row (Check), and sends nothing if any is bad; it looks for
+// the references of the rows its journal does not have among the links on Dots, and asks
+// Options.Confirm, if set; then it creates one payout link per row, journaling each row's key
+// before the row is sent and its outcome after. Running it again with the same rows and journal
+// resumes: rows with a link are skipped, rows left without an outcome are sent again with their
+// key (Dots answers with the link the key made, if any), and rows whose key is older than
+// StaleAfter are first looked up by their metadata batch_key. Every link carries its row's key as
+// metadata batch_key, and its reference as metadata batch_reference. See the package doc.
 //
-// The report counts every row by outcome. The error is an *InvalidError or *HeaderError when
-// nothing was sent, ctx's error (wrapped) when the run was interrupted (the report then says
-// what was done), or a journal or listing error.
+// The report counts every row by outcome. The error is an *InvalidError, *NoReferenceError,
+// *HeaderError or *FileError when nothing was sent (the report is then nil, or its Run is 0, as
+// it is when a lookup failed or Confirm said no); ctx's error (wrapped) when the run was interrupted, or one
+// matching ErrUnreachable when Dots could not be reached (the report then says what was done);
+// or a journal or listing error.
 func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
 	if client == nil || j == nil || rows == nil {
 		return nil, errors.New("batch: Run needs a client, rows and a journal")
@@ -1012,8 +1016,8 @@ func result(row Row, e Entry, ok bool, run int) Result {
 
 // lookupReferences walks the payout links on Dots, newest first, back to the start of the
 // lookback window (or until every row it looks for is found), for the links of the rows that
-// have a reference and that the journal does not have: their reference may have been paid from
-// another file or journal. It returns them by line.
+// have a reference and that the journal does not have, or has as never sent: their reference may
+// have been paid from another file or journal. It returns them by line.
 func (r *runner) lookupReferences(ctx context.Context) (map[int]gen.PayoutLink, error) {
 	found := map[int]gen.PayoutLink{}
 	if r.idx.lookups == 0 {
