@@ -133,7 +133,8 @@ type Outcome string
 const (
 	// OutcomeMade: this run made the row's link (or a create with its key returned it).
 	OutcomeMade Outcome = "made"
-	// OutcomeAlreadyMade: the link was made by an earlier run, or found by its batch_key.
+	// OutcomeAlreadyMade: the link was made by an earlier run, or found on Dots by its
+	// batch_key or batch_reference.
 	OutcomeAlreadyMade Outcome = "already_made"
 	// OutcomeFailed: Dots refused the row; nothing was paid for it.
 	OutcomeFailed Outcome = "failed"
@@ -473,7 +474,7 @@ type runner struct {
 	// links found by reference, and by the keys of stale rows (by line), and the rows the latter
 	// covered. Only the feeder reads them.
 	idx      *index
-	found    map[int]gen.PayoutLink
+	found    map[int]foundLink
 	stale    map[int]gen.PayoutLink
 	lookedUp map[int]bool
 	feed     *cursor // the feeder's reader of the journal
@@ -716,7 +717,8 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 		return nil, nil
 	}
 	jb := &job{row: row, hash: h, e: e, has: ok, uncertain: ok && (e.State == Sending || e.State == Unknown)}
-	link, found := r.found[row.Line]
+	f, found := r.found[row.Line]
+	link := gen.PayoutLink{ID: f.id, Status: f.status, Link: f.url, Amount: f.amount}
 	if !found && r.lookedUp[row.Line] {
 		link, found = r.stale[row.Line]
 		jb.notFound = !found
@@ -1018,8 +1020,8 @@ func result(row Row, e Entry, ok bool, run int) Result {
 // lookback window (or until every row it looks for is found), for the links of the rows that
 // have a reference and that the journal does not have, or has as never sent: their reference may
 // have been paid from another file or journal. It returns them by line.
-func (r *runner) lookupReferences(ctx context.Context) (map[int]gen.PayoutLink, error) {
-	found := map[int]gen.PayoutLink{}
+func (r *runner) lookupReferences(ctx context.Context) (map[int]foundLink, error) {
+	found := map[int]foundLink{}
 	if r.idx.lookups == 0 {
 		return found, nil
 	}
@@ -1037,7 +1039,7 @@ func (r *runner) lookupReferences(ctx context.Context) (map[int]gen.PayoutLink, 
 		}
 		if line := r.idx.lines[referenceUUID(ref)]; line > 0 {
 			if _, dup := found[line]; !dup {
-				found[line] = link // the newest of its links
+				found[line] = foundLink{link.ID, link.Status, link.Link, link.Amount} // the newest of its links
 			}
 			if len(found) == r.idx.lookups {
 				break
@@ -1045,6 +1047,15 @@ func (r *runner) lookupReferences(ctx context.Context) (map[int]gen.PayoutLink, 
 		}
 	}
 	return found, nil
+}
+
+// foundLink is what the lookup by reference keeps of a link: what recordFound reads (a re-run of
+// a big file finds a link per row).
+type foundLink struct {
+	id     string
+	status gen.PayoutLinkStatus
+	url    string
+	amount dots.Amount
 }
 
 // lookupStale looks up, in one walk of the links, every row whose key is over StaleAfter old and
