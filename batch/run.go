@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,7 +295,8 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 			problems = append(problems, api.FieldError{Field: "row", Problem: fmt.Sprintf("Row.Line must be positive and increase from row to row (%d follows %d)", row.Line, maxLine)})
 		}
 		maxLine = max(maxLine, row.Line)
-		if row.Reference == "" && !opts.AllowNoReference {
+		if row.Reference == "" && !opts.AllowNoReference && !slices.ContainsFunc(row.Problems, isReference) {
+			// (An empty cell of a reference column is a problem of its row, named as such.)
 			if noRef.Rows++; noRef.Rows == 1 {
 				noRef.Line = row.Line
 			}
@@ -331,6 +333,8 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 	}
 	return rep, idx, errors.Join(errs...)
 }
+
+func isReference(f api.FieldError) bool { return f.Field == "reference" }
 
 // add indexes a good row: it compares it with its journal entry (cur may be nil) and with the
 // rows before, and returns its problem, if any.

@@ -803,15 +803,17 @@ func TestBatchWithoutReferences(t *testing.T) {
 	if code, _, errOut := batchCmd(t, getenv, "--allow-no-reference", writeCSV(t, noRefs)); code != 0 || srv.LinkCount() != 2 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, tc := range []struct{ text, want string }{
-		{noRefs + "1250,a@example.com,email\n", "line 4: row: is the same payout as line 2"},
-		{"reference,amount,email,method\nA-1,1250,a@example.com,email\nA-2,1300,b@example.com,email\nA-1,1400,c@example.com,email\n",
+	for _, tc := range []struct {
+		text, flag, want string
+	}{
+		{noRefs + "1250,a@example.com,email\n", "--allow-no-reference", "line 4: row: is the same payout as line 2"},
+		{"reference,amount,email,method\nA-1,1250,a@example.com,email\nA-2,1300,b@example.com,email\nA-1,1400,c@example.com,email\n", "--yes",
 			`line 4: reference: "A-1" is also the reference of line 2`},
-		{"reference,amount,email,method\nA-1,1250,a@example.com,email\n,1300,b@example.com,email\n", "line 3: reference: is empty"},
+		{"reference,amount,email,method\nA-1,1250,a@example.com,email\n,1300,b@example.com,email\n", "--yes", "line 3: reference: is empty"},
 	} {
 		before := len(srv.Requests())
-		code, _, errOut := batchCmd(t, getenv, "--allow-no-reference", writeCSV(t, tc.text))
-		if code != 2 || !strings.Contains(errOut, tc.want) || len(srv.Requests()) != before {
+		code, _, errOut := batchCmd(t, getenv, tc.flag, writeCSV(t, tc.text))
+		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "have no reference") || len(srv.Requests()) != before {
 			t.Fatalf("exit %d, stderr lacks %q: %s", code, tc.want, errOut)
 		}
 	}
