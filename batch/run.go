@@ -402,9 +402,9 @@ func changed(h string, e Entry, ok bool) *api.FieldError {
 //
 // The report counts every row by outcome. The error is an *InvalidError, *NoReferenceError,
 // *HeaderError or *FileError when nothing was sent (the report is then nil, or its Run is 0, as
-// it is when a lookup failed or Confirm said no); ctx's error (wrapped) when the run was interrupted, or one
-// matching ErrUnreachable when Dots could not be reached (the report then says what was done);
-// or a journal or listing error.
+// it is when a lookup failed or Confirm said no); ctx's error (wrapped) when the run was
+// interrupted, or one matching ErrUnreachable when Dots could not be reached (the report then
+// says what was done); or a journal or listing error.
 func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
 	if client == nil || j == nil || rows == nil {
 		return nil, errors.New("batch: Run needs a client, rows and a journal")

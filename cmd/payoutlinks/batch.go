@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -365,7 +366,9 @@ func (f durationOrDays) Set(s string) error {
 	d, err := time.ParseDuration(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
-		n, err = strconv.Atoi(days)
+		if n, err = strconv.Atoi(days); n > int(math.MaxInt64/(24*time.Hour)) {
+			n = -1 // past what a Duration holds
+		}
 		d = time.Duration(n) * 24 * time.Hour
 	}
 	if err != nil || d <= 0 {

@@ -303,6 +303,7 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 		{"bad progress interval", []string{"--progress-every", "0s", good}, getenv, 2, "--progress-every"},
 		{"bad lookback", []string{"--lookback", "soon", good}, getenv, 2, "invalid value \"soon\" for flag --lookback: want a number of days such as 90d"},
 		{"no lookback", []string{"--lookback", "0d", good}, getenv, 2, "for flag --lookback: want a number of days"},
+		{"a lookback past forever", []string{"--lookback", "9999999999d", good}, getenv, 2, "for flag --lookback: want a number of days"},
 		{"flag after the file", []string{good, "--rate"}, getenv, 2, "flag needs an argument"},
 		{"no credentials", []string{good}, func(string) string { return "" }, 2, "DOTS_CLIENT_ID is not set"},
 		{"unknown env", []string{"--env", "staging", good}, getenv, 2, "unknown environment"},
