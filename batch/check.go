@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -123,10 +124,11 @@ func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 // idempotency key and as metadata batch_key, and its reference, if any, as metadata
 // batch_reference.
 func request(row Row, key string) gen.CreatePayoutLinkRequest {
-	p := withReference(row)
-	meta := make(dots.Metadata, len(p.Metadata)+1)
-	for k, v := range p.Metadata {
-		meta[k] = v
+	p := row.Payout
+	meta := make(dots.Metadata, len(p.Metadata)+2)
+	maps.Copy(meta, p.Metadata)
+	if row.Reference != "" {
+		meta[MetadataReference] = row.Reference
 	}
 	meta[MetadataKey] = key
 	p.Metadata = meta
@@ -139,9 +141,7 @@ func withReference(row Row) gen.CreatePayoutLinkRequest {
 	p := row.Payout
 	if row.Reference != "" {
 		meta := make(dots.Metadata, len(p.Metadata)+1)
-		for k, v := range p.Metadata {
-			meta[k] = v
-		}
+		maps.Copy(meta, p.Metadata)
 		meta[MetadataReference] = row.Reference
 		p.Metadata = meta
 	}
