@@ -65,23 +65,23 @@ Flags:
 var batchClientOptions []api.Option
 
 // runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
-func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	fs := newFlagSet("payoutlinks batch")
 	dryRun := fs.Bool("dry-run", false, "check every row and send nothing")
-	journalPath := fs.String("journal", "", "the journal (default FILE.csv.journal)")
-	resultsPath := fs.String("results", "", "write each row's result here (default FILE.results.csv)")
-	concurrency := fs.Int("concurrency", 4, "creates in flight at once")
-	rate := fs.Float64("rate", 0, "at most this many creates per second (0: no cap)")
-	retries := fs.Int("retries", 5, "times a row whose outcome is unknown is sent again with its key in this run")
-	retryDelay := fs.Duration("retry-delay", time.Second, "wait before the first of those retries (doubled each time, at most 30s)")
-	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress this often")
+	journalPath := fs.String("journal", "", "the journal `FILE` (default FILE.csv.journal)")
+	resultsPath := fs.String("results", "", "write each row's result to this `FILE` (default FILE.results.csv)")
+	concurrency := fs.Int("concurrency", 4, "`N` creates in flight at once")
+	rate := fs.Float64("rate", 0, "at most `N` creates per second (0: no cap)")
+	retries := fs.Int("retries", 5, "`N` times a row whose outcome is unknown is sent again with its key in this run")
+	retryDelay := fs.Duration("retry-delay", time.Second, "wait this `DURATION` before the first of those retries (doubled each time, at most 30s)")
+	every := fs.Duration("progress-every", 5*time.Second, "when stderr is not a terminal, print progress every `DURATION`")
 	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `CENTS` (a typo of a few zeros)")
 	allowNoRef := fs.Bool("allow-no-reference", false, "pay a file without a reference column: each row gets a random key, and is safe from\n"+
 		"being paid twice only within this file and its journal")
 	lookback := batch.DefaultLookback
 	fs.Var(durationOrDays{&lookback}, "lookback", "look this far back among the links on Dots for the references of rows the journal\n"+
 		"does not have: a `PERIOD` in days (90d) or a duration (36h)")
-	env := fs.String("env", "", "sandbox or production (default: DOTS_ENV, else sandbox)")
+	env := fs.String("env", "", "`sandbox|production` (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	yes := fs.Bool("yes", false, "pay without asking (required when stdin is not a terminal)")
 	// Flags may come after the file name too.
@@ -150,13 +150,10 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 
 	throttle := batch.NewThrottle(*rate)
-	client, err := batchClient(*env, throttle, getenv)
+	client, err := batchClient(*env, throttle, lookup)
 	if err != nil {
 		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
 		return 2
-	}
-	if getenv("DOTS_API_KEY") == "" {
-		fmt.Fprintln(stderr, "warning: DOTS_API_KEY is empty")
 	}
 	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), *journalPath)
 	j, err := batch.OpenJournal(ctx, *journalPath)
@@ -379,12 +376,11 @@ func (f durationOrDays) Set(s string) error {
 }
 
 // batchClient makes the client from the DOTS_* variables as api.ReadEnv reads them (the sandbox
-// unless production is asked for; --env wins over DOTS_ENV). A batch never runs against a
-// throwaway mock (its journal would record links that do not exist): it needs credentials.
-// getenv cannot tell a variable set to "" from one not set, so such a variable reads as not set
-// here: DOTS_CLIENT_ID and DOTS_API_KEY are then refused as missing.
-func batchClient(envFlag string, throttle *batch.Throttle, getenv func(string) string) (*api.Client, error) {
-	e, err := api.ReadEnv(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
+// unless production is asked for; --env wins over DOTS_ENV; a variable set but empty is refused,
+// naming it). A batch never runs against a throwaway mock (its journal would record links that
+// do not exist): it needs credentials.
+func batchClient(envFlag string, throttle *batch.Throttle, lookup func(string) (string, bool)) (*api.Client, error) {
+	e, err := api.ReadEnv(lookup)
 	if err != nil {
 		return nil, fmt.Errorf("%w: a batch needs real credentials (for a local mock, run 'payoutlinks mock' and set DOTS_BASE_URL and test credentials); --dry-run needs none", err)
 	}

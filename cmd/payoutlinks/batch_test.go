@@ -63,7 +63,7 @@ func writeCSV(t *testing.T, text string) string {
 func batchCmd(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = runBatch(context.Background(), append([]string{"--yes"}, args...), &out, &errb, getenv)
+	code = runBatch(context.Background(), append([]string{"--yes"}, args...), &out, &errb, setOnly(getenv))
 	if strings.Contains(out.String()+errb.String(), testAPIKey) {
 		t.Fatal("the API key appears in the command's output")
 	}
@@ -314,7 +314,7 @@ func TestBatchUsageAndHeaderErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := runBatch(context.Background(), tc.args, &out, &errb, tc.getenv)
+			code := runBatch(context.Background(), tc.args, &out, &errb, setOnly(tc.getenv))
 			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.want, errb.String())
 			}
@@ -407,7 +407,7 @@ func TestBatchProgress(t *testing.T) {
 	isTerminal = func(io.Writer) bool { return true }
 	defer func() { isTerminal = old }()
 	var errb bytes.Buffer
-	code = runBatch(context.Background(), []string{"--yes", writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))}, io.Discard, &errb, getenv)
+	code = runBatch(context.Background(), []string{"--yes", writeCSV(t, strings.ReplaceAll(sampleCSV, "2026-03", "2026-04"))}, io.Discard, &errb, setOnly(getenv))
 	if code != 0 || !strings.Contains(errb.String(), "paying") || !strings.Contains(errb.String(), "3/3") || !strings.Contains(errb.String(), "rows/s") {
 		t.Fatalf("exit %d, bar: %q", code, errb.String())
 	}
@@ -432,7 +432,7 @@ func TestBatchChild(t *testing.T) {
 	if args == "" {
 		t.Skip("runs only as the child of TestBatchSurvivesKills")
 	}
-	os.Exit(runBatch(context.Background(), strings.Split(args, "\x1f"), io.Discard, os.Stderr, os.Getenv))
+	os.Exit(runBatch(context.Background(), strings.Split(args, "\x1f"), io.Discard, os.Stderr, os.LookupEnv))
 }
 
 // TestBatchSurvivesKills pays a few hundred rows from a CSV file through a mock in chaos mode,
@@ -615,7 +615,7 @@ func BenchmarkBatchCommand(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	var errb bytes.Buffer
-	if code := runBatch(context.Background(), []string{"--yes", "--concurrency", "8", path}, io.Discard, &errb, func(k string) string { return env[k] }); code != 0 {
+	if code := runBatch(context.Background(), []string{"--yes", "--concurrency", "8", path}, io.Discard, &errb, lookupIn(env)); code != 0 {
 		b.Fatalf("exit %d: %s", code, errb.String())
 	}
 	elapsed := time.Since(start)
@@ -856,7 +856,7 @@ func TestBatchInterruptedReportsUnsentRowsNotSent(t *testing.T) {
 	batchClientOptions = append(batchClientOptions[:len(batchClientOptions):len(batchClientOptions)],
 		api.WithLogger(slog.New(cancelAfter{n: n, cancel: cancel})))
 	var out, errb bytes.Buffer
-	code := runBatch(ctx, []string{"--yes", "--concurrency", "1", path}, &out, &errb, getenv)
+	code := runBatch(ctx, []string{"--yes", "--concurrency", "1", path}, &out, &errb, setOnly(getenv))
 	errOut := errb.String()
 	if code != 1 || !strings.Contains(errOut, "3 links made, 0 already made, 0 failed, 0 unknown, 17 not sent") ||
 		!strings.Contains(errOut, "17 rows were not sent (nothing reached Dots for them): run the same command again") ||
@@ -900,7 +900,7 @@ func TestBatchAsksBeforePaying(t *testing.T) {
 			stdin, stdinIsTerminal = strings.NewReader(tc.answer), func() bool { return tc.terminal }
 			path := writeCSV(t, sampleCSV)
 			var out, errb bytes.Buffer
-			code := runBatch(context.Background(), append(tc.args, path), &out, &errb, getenv)
+			code := runBatch(context.Background(), append(tc.args, path), &out, &errb, setOnly(getenv))
 			errOut := errb.String()
 			if code != tc.code || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d (want %d), stderr lacks %q:\n%s", code, tc.code, tc.want, errOut)
@@ -922,7 +922,7 @@ func TestBatchAsksBeforePaying(t *testing.T) {
 			}
 			// Again: nothing to send, nothing asked, even without --yes.
 			errb.Reset()
-			if code := runBatch(context.Background(), []string{path}, &out, &errb, getenv); code != 0 || strings.Contains(errb.String(), "Pay ") {
+			if code := runBatch(context.Background(), []string{path}, &out, &errb, setOnly(getenv)); code != 0 || strings.Contains(errb.String(), "Pay ") {
 				t.Fatalf("again: exit %d: %s", code, errb.String())
 			}
 		})
@@ -936,9 +936,14 @@ func TestBatchAsksBeforePaying(t *testing.T) {
 	defer func(old io.Reader, oldTerm func() bool) { stdin, stdinIsTerminal = old, oldTerm }(stdin, stdinIsTerminal)
 	stdin, stdinIsTerminal = strings.NewReader("y\n"), func() bool { return true }
 	var out, errb bytes.Buffer
-	code := runBatch(context.Background(), []string{writeCSV(t, more)}, &out, &errb, getenv)
+	code := runBatch(context.Background(), []string{writeCSV(t, more)}, &out, &errb, setOnly(getenv))
 	if code != 0 || !strings.Contains(errb.String(), "batch: 4 rows, $89.80 in all (USD); 3 of them already have their link or failed") ||
 		!strings.Contains(errb.String(), "Pay 1 links, $20.00 in all? [y/N]") || srv.LinkCount() != 4 {
 		t.Fatalf("exit %d, %d links: %s", code, srv.LinkCount(), errb.String())
 	}
+}
+
+// setOnly reads a getenv's empty values as not set, as the tests' environments mean them.
+func setOnly(getenv func(string) string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 }

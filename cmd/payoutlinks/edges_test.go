@@ -136,11 +136,10 @@ func TestFlagsAfterTheID(t *testing.T) {
 }
 
 // TestHelpPlaceholders: no flag in any command's help shows a Go type (int, string, ...) where
-// its value goes; each names what to give (N, CENTS, KEY, ...). The batch command's flags are
-// the batch runner's own and are left out here.
+// its value goes; each names what to give (N, CENTS, KEY, ...).
 func TestHelpPlaceholders(t *testing.T) {
 	goType := regexp.MustCompile(`(?m)^  --[a-z-]+ (int|int64|uint|uint64|float|float64|string|duration|value)$`)
-	for _, name := range []string{"", "create", "get", "list", "cancel", "redeliver", "mock", "version"} {
+	for _, name := range []string{"", "create", "get", "list", "cancel", "redeliver", "mock", "batch", "version"} {
 		code, out, errOut := runWith(t, nil, "help", name)
 		if name == "" {
 			code, out, errOut = runWith(t, nil, "--help")

@@ -66,12 +66,8 @@ type ownCommand struct {
 
 // ownCommands are dispatched by name, after the API commands; one line adds one.
 var ownCommands = map[string]ownCommand{
-	"batch": {"pay everyone in a CSV file, one link a row, safe across crashes",
-		// runBatch reads the environment through a getenv; batchClient hands it to api.ReadEnv.
-		func(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-			return runBatch(ctx, args, stdout, stderr, func(k string) string { v, _ := lookup(k); return v })
-		}},
-	"mock": {"serve the mock Dots server for tests in any language", serveMock},
+	"batch": {"pay everyone in a CSV file, one link a row, safe across crashes", runBatch},
+	"mock":  {"serve the mock Dots server for tests in any language", serveMock},
 }
 
 const exitStatusHelp = `Exit status:

@@ -549,17 +549,28 @@ func TestBatchReadsTheEnvironmentWithReadEnv(t *testing.T) {
 	srv := mock.NewServer()
 	defer srv.Close()
 	csv := filepath.Join(t.TempDir(), "pay.csv")
-	if err := os.WriteFile(csv, []byte("amount,method\n100,link\n"), 0o600); err != nil {
+	if err := os.WriteFile(csv, []byte("amount,method,reference\n100,link,inv-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"unset", ""} {
-		env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_BASE_URL": srv.BaseURL()}
-		if key != "unset" {
-			env["DOTS_API_KEY"] = key
-		}
-		code, _, errOut := runWith(t, env, "batch", csv)
-		if code != 2 || !strings.Contains(errOut, "DOTS_API_KEY") || len(srv.Requests()) != 0 {
-			t.Fatalf("DOTS_API_KEY %s: exit %d, %d requests sent; stderr:\n%s", key, code, len(srv.Requests()), errOut)
-		}
+	const unset = "\x00unset"
+	tests := []struct{ name, key, env, base, want string }{
+		{"no API key", unset, unset, srv.BaseURL(), "DOTS_API_KEY is not set"},
+		{"an empty API key", "", unset, srv.BaseURL(), "DOTS_API_KEY is set but empty"},
+		{"an empty DOTS_ENV", testAPIKey, "", srv.BaseURL(), "DOTS_ENV is set but empty"},
+		{"an empty DOTS_BASE_URL", testAPIKey, unset, "", "DOTS_BASE_URL is set but empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DOTS_CLIENT_ID": testClientID}
+			for k, v := range map[string]string{"DOTS_API_KEY": tt.key, "DOTS_ENV": tt.env, "DOTS_BASE_URL": tt.base} {
+				if v != unset {
+					env[k] = v
+				}
+			}
+			code, _, errOut := runWith(t, env, "batch", "--yes", csv)
+			if code != 2 || !strings.Contains(errOut, tt.want) || len(srv.Requests()) != 0 {
+				t.Fatalf("exit %d, %d requests sent; want 2, none, and %q on stderr:\n%s", code, len(srv.Requests()), tt.want, errOut)
+			}
+		})
 	}
 }
