@@ -19,6 +19,3 @@ func SetClock(c *Client, sleep func(context.Context, time.Duration) error, now f
 
 // Backoff exposes the policy's wait before retry n.
 func (p RetryPolicy) Backoff(n int, jitter float64) time.Duration { return p.backoff(n, jitter) }
-
-// RetryAfter exposes the Retry-After parser.
-var RetryAfter = retryAfter

@@ -204,7 +204,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			out = e
 			retry = (retryableStatus(resp.StatusCode) || e.busy()) &&
 				(kind == kindIdempotent || (kind == kindUnsafe && resp.StatusCode == http.StatusTooManyRequests && !e.busy()))
-			after, _ = retryAfter(resp.Header.Get("Retry-After"), p.now())
+			after, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), p.now())
 		}
 		p.log(ctx, info, attempt, resp, elapsed, out)
 		if !retry || attempt > policy.MaxRetries {
@@ -585,8 +585,9 @@ func (p RetryPolicy) backoff(retry int, jitter float64) time.Duration {
 	return d/2 + time.Duration(jitter*float64(d/2))
 }
 
-// retryAfter reads a Retry-After value: whole seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// ParseRetryAfter reads a Retry-After header value as of now: whole seconds or an HTTP date (a
+// date in the past is 0). ok is false for an empty or unreadable value.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}

@@ -293,7 +293,7 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := api.RetryAfter(tt.in, now)
+		got, ok := api.ParseRetryAfter(tt.in, now)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("RetryAfter(%q) = %v %v, want %v %v", tt.in, got, ok, tt.want, tt.ok)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,32 +23,44 @@ import (
 // "metadata.invoice" sets Metadata["invoice"].
 const MetadataPrefix = "metadata."
 
-// columns maps each CSV column to the field of the create request it sets, as the SDK's checks
-// name it.
-var columns = map[string]string{
-	"amount":       "amount",
-	"email":        "payee.email",
-	"country_code": "payee.country_code",
-	"phone":        "payee.phone_number",
-	"first_name":   "payee.first_name",
-	"last_name":    "payee.last_name",
-	"method":       "delivery.method",
-	"memo":         "memo",
-	"description":  "description",
-	"user_id":      "user_id",
+// columns are the CSV columns of payee and delivery fields, besides reference, amount and
+// metadata.KEY: each with the field of the create request it sets (as the SDK's checks name it)
+// and how. The one list of them: the reader, Columns, Column and the help text use it.
+var columns = []struct {
+	name, field string
+	set         func(p *gen.CreatePayoutLinkRequest, v string)
+}{
+	{"email", "payee.email", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.Email = &v }},
+	{"country_code", "payee.country_code", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.CountryCode = &v }},
+	{"phone", "payee.phone_number", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.PhoneNumber = &v }},
+	{"method", "delivery.method", func(p *gen.CreatePayoutLinkRequest, v string) {
+		p.Delivery.Method = gen.DeliveryMethod(strings.ToLower(v))
+	}},
+	{"memo", "memo", func(p *gen.CreatePayoutLinkRequest, v string) { p.Memo = &v }},
+	{"description", "description", func(p *gen.CreatePayoutLinkRequest, v string) { p.Description = &v }},
+	{"first_name", "payee.first_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.FirstName = &v }},
+	{"last_name", "payee.last_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.LastName = &v }},
+	{"user_id", "user_id", func(p *gen.CreatePayoutLinkRequest, v string) { p.UserID = &v }},
 }
 
 // Columns returns the CSV columns ReadCSV knows, besides the metadata.KEY ones.
 func Columns() []string {
-	return []string{"reference", "amount", "email", "country_code", "phone", "method", "memo", "description", "first_name", "last_name", "user_id"}
+	out := []string{"reference", "amount"}
+	for _, c := range columns {
+		out = append(out, c.name)
+	}
+	return out
 }
 
 // Column returns the CSV column that sets a field of the create request, as the SDK's checks
 // name fields ("payee.email" is set by "email"), or "" when no column sets it.
 func Column(field string) string {
-	for col, f := range columns {
-		if f == field {
-			return col
+	if field == "amount" {
+		return "amount"
+	}
+	for _, c := range columns {
+		if c.field == field {
+			return c.name
 		}
 	}
 	if k, ok := strings.CutPrefix(field, "metadata."); ok {
@@ -94,17 +107,10 @@ func CSVFile(path string) iter.Seq2[Row, error] {
 }
 
 // ReadCSV reads payouts from a CSV file with a header, one row per payout, calling open each time
-// the rows are walked. Columns:
-//
-//	reference               the payout's own reference, such as an invoice number (Row.Reference)
-//	amount                  cents, required: 1250 is $12.50
-//	email                   payee.email
-//	country_code, phone     payee.country_code and payee.phone_number (digits only)
-//	method                  delivery.method: sms, email, link or all
-//	memo, description       the note the payee sees, and your internal note
-//	first_name, last_name   the payee's name
-//	user_id                 pay this Dots user (a UUID)
-//	metadata.KEY            metadata KEY of the link (any number of such columns)
+// the rows are walked. Its columns are reference (the payout's own reference, such as an invoice
+// number: Row.Reference), amount (cents, required: 1250 is $12.50), the payee and delivery fields
+// of Columns (each sets the field Column names: email sets payee.email), and metadata.KEY for any
+// KEY of the link's metadata.
 //
 // Column names are matched without regard to case or surrounding spaces; cells are trimmed, and
 // an empty cell leaves its field unset, except that a file with a reference column needs a
@@ -202,6 +208,8 @@ func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 type column struct {
 	name    string // the column as the header names it, normalised
 	metaKey string // for metadata.KEY columns
+	field   string // the request field it sets, as the SDK's checks name it
+	set     func(p *gen.CreatePayoutLinkRequest, v string)
 }
 
 // readAhead is the size of the reader's buffer: how far past a record it may have read.
@@ -269,7 +277,7 @@ func notUTF8(cols []column, rec []string) []api.FieldError {
 	var out []api.FieldError
 	for i, v := range rec {
 		if !utf8.ValidString(v) {
-			out = append(out, api.FieldError{Field: cols[i].field(), Problem: "is not UTF-8 text (" + quoteStart(v) + "): " + encodingHint})
+			out = append(out, api.FieldError{Field: cols[i].field, Problem: "is not UTF-8 text (" + quoteStart(v) + "): " + encodingHint})
 		}
 	}
 	return out
@@ -285,13 +293,6 @@ func quoteStart(v string) string {
 	return strconv.Quote(v)
 }
 
-// field is the request field a column sets, as the SDK's checks name it.
-func (c column) field() string {
-	if f := columns[c.name]; f != "" {
-		return f
-	}
-	return c.name
-}
 
 func readHeader(header []string) ([]column, error) {
 	if len(header) == 1 && strings.Contains(header[0], ";") {
@@ -312,8 +313,13 @@ func readHeader(header []string) ([]column, error) {
 		h = strings.TrimSpace(h)
 		name := strings.ToLower(h)
 		switch {
-		case columns[name] != "" || name == "reference":
-			cols[i] = column{name: name}
+		case slices.Contains(Columns(), name):
+			cols[i] = column{name: name, field: name}
+			for _, c := range columns {
+				if c.name == name {
+					cols[i] = column{name: name, field: c.field, set: c.set}
+				}
+			}
 		case strings.HasPrefix(name, MetadataPrefix):
 			key := h[len(MetadataPrefix):]
 			switch {
@@ -325,7 +331,7 @@ func readHeader(header []string) ([]column, error) {
 				return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataReference + " itself, from the column reference"}
 			}
 			name = MetadataPrefix + key
-			cols[i] = column{name: name, metaKey: key}
+			cols[i] = column{name: name, metaKey: key, field: name}
 		case name == "":
 			return nil, &HeaderError{Column: h, Problem: fmt.Sprintf("header cell %d is empty", i+1)}
 		default:
@@ -380,24 +386,8 @@ func parseRecord(line int, cols []column, rec []string) Row {
 				continue
 			}
 			p.Amount = dots.Amount(n)
-		case "email":
-			p.Payee.Email = &v
-		case "country_code":
-			p.Payee.CountryCode = &v
-		case "phone":
-			p.Payee.PhoneNumber = &v
-		case "first_name":
-			p.Payee.FirstName = &v
-		case "last_name":
-			p.Payee.LastName = &v
-		case "method":
-			p.Delivery.Method = gen.DeliveryMethod(strings.ToLower(v))
-		case "memo":
-			p.Memo = &v
-		case "description":
-			p.Description = &v
-		case "user_id":
-			p.UserID = &v
+		default:
+			c.set(p, v)
 		}
 	}
 	return row

@@ -264,10 +264,7 @@ type index struct {
 }
 
 func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, *index, error) {
-	c, err := newChecker(opts)
-	if err != nil {
-		return nil, nil, err
-	}
+	c := newChecker(opts)
 	rep := &Report{}
 	idx := &index{lines: map[[16]byte]int{}}
 	noRef := &NoReferenceError{}
@@ -507,11 +504,7 @@ func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
 	if t == nil {
 		t = NewThrottle(opts.Rate)
 	}
-	c, err := newChecker(opts)
-	if err != nil {
-		return nil, err
-	}
-	return &runner{client: client, j: j, opts: opts, throttle: t, checker: c, now: opts.Now}, nil
+	return &runner{client: client, j: j, opts: opts, throttle: t, checker: newChecker(opts), now: opts.Now}, nil
 }
 
 // job is one row on its way.

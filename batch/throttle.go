@@ -3,10 +3,10 @@ package batch
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/payoutkit/dots-go/api"
 	"golang.org/x/time/rate"
 )
 
@@ -134,13 +134,10 @@ func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// retryAfter reads a Retry-After value: seconds or an HTTP date; 1 s when absent or unreadable.
+// retryAfter is a 429's Retry-After as the SDK reads it, or 1 s when absent or unreadable.
 func retryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
+	if d, ok := api.ParseRetryAfter(v, now); ok {
+		return d
 	}
 	return time.Second
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +28,7 @@ import (
 	"golang.org/x/term"
 )
 
-const batchUsage = `Usage: payoutlinks batch [flags] FILE.csv
+var batchUsage = `Usage: payoutlinks batch [flags] FILE.csv
 
 Pay everyone in a CSV file: one payout link per row, crash-safe. Every row is checked first, and
 nothing is sent if any row is bad. Each row's idempotency key is committed to a journal (an SQLite
@@ -37,8 +36,7 @@ database, FILE.csv.journal) before the row is sent, and its outcome after; runni
 command again resumes, and never pays a row twice.
 
 Columns: reference (your own name for the payout, such as an invoice number), amount (cents,
-required), email, country_code, phone, method, memo, description, first_name, last_name,
-user_id, and metadata.KEY for any KEY.
+required), ` + strings.Join(batch.Columns()[2:], ", ") + `, and metadata.KEY for any KEY.
 
 A reference is paid once, whatever the file or journal: each row's idempotency key is derived
 from its reference, its link carries the reference as metadata batch_reference, and before
@@ -236,7 +234,7 @@ func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalP
 	if errors.As(err, &invalid) {
 		bad = len(invalid.Rows)
 	}
-	_ = writeSummaryJSON(stdout, map[string]any{"dry_run": true, "rows": rep.Rows, "total": rep.Total, "bad_rows": bad, "methods": methodsJSON(rep.Methods)})
+	_ = writeJSON(stdout, map[string]any{"dry_run": true, "rows": rep.Rows, "total": rep.Total, "bad_rows": bad, "methods": methodsJSON(rep.Methods)})
 	if err != nil {
 		return reportRefusal(err, stderr)
 	}
@@ -531,15 +529,9 @@ func printSummary(stdout, stderr io.Writer, rep *batch.Report, journal, results 
 		rep.Rows, rep.Made, rep.AlreadyMade, rep.Failed, rep.Unknown, rep.NotSent, dollars(int64(rep.Amount)), dollars(int64(rep.Total)),
 		rep.Run, rep.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(stderr, "results: %s; journal: %s\n", results, journal)
-	_ = writeSummaryJSON(stdout, map[string]any{
+	_ = writeJSON(stdout, map[string]any{
 		"run": rep.Run, "rows": rep.Rows, "made": rep.Made, "already_made": rep.AlreadyMade, "failed": rep.Failed,
 		"unknown": rep.Unknown, "not_sent": rep.NotSent, "amount": rep.Amount, "total": rep.Total,
 		"journal": journal, "results": results,
 	})
-}
-
-func writeSummaryJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
