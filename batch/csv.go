@@ -293,7 +293,6 @@ func quoteStart(v string) string {
 	return strconv.Quote(v)
 }
 
-
 func readHeader(header []string) ([]column, error) {
 	if len(header) == 1 && strings.Contains(header[0], ";") {
 		return nil, &HeaderError{Column: header[0], Problem: "the header is one cell holding ';': the file looks separated by semicolons " +
