@@ -86,8 +86,12 @@ func (a *Amount) UnmarshalJSON(b []byte) error { return codec.Unmarshal(b, a) }
 
 // Timestamp is a point in time as Dots writes it. It reads RFC 3339 and the zone-less form the
 // real API sends (2024-07-11T12:31:33.479437), which it takes as UTC; null reads as the zero
-// Timestamp. It writes RFC 3339, and null for the zero Timestamp.
+// Timestamp. It writes RFC 3339 with the sub-second digits it has (MarshalJSON, and MarshalText
+// for a query or path parameter), and null for the zero Timestamp.
 type Timestamp struct {
+	// This blank field makes Timestamp a type of its own shape: a bare struct{ time.Time } converts to
+	// oapi-codegen's types.Date, which its runtime then writes as a date, dropping the time.
+	_ struct{}
 	time.Time
 }
 
@@ -101,7 +105,7 @@ var zoneless = []string{
 // ParseTimestamp reads s as a Timestamp field does, without the JSON quotes.
 func ParseTimestamp(s string) (Timestamp, error) {
 	if t, ok := parseTime(s); ok {
-		return Timestamp{t}, nil
+		return Timestamp{Time: t}, nil
 	}
 	return Timestamp{}, fmt.Errorf("dots: cannot read %q as a timestamp", s)
 }
@@ -135,7 +139,7 @@ func (t *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	if !slices.Contains(v, '\\') { // no escapes: the text between the quotes is the string
 		if tm, ok := parseTime(string(v[1 : len(v)-1])); ok {
-			*t = Timestamp{tm}
+			*t = Timestamp{Time: tm}
 			return nil
 		}
 	}
@@ -158,8 +162,16 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return append(t.AppendFormat([]byte{'"'}, time.RFC3339Nano), '"'), nil
 }
 
-// UnmarshalText reads what ParseTimestamp reads (the embedded time.Time's MarshalText writes RFC
-// 3339).
+// MarshalText writes RFC 3339 with the sub-second digits the value has, as a query or path
+// parameter carries it ("" for the zero Timestamp).
+func (t Timestamp) MarshalText() ([]byte, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	return t.AppendFormat(nil, time.RFC3339Nano), nil
+}
+
+// UnmarshalText reads what ParseTimestamp reads.
 func (t *Timestamp) UnmarshalText(b []byte) error {
 	v, err := ParseTimestamp(string(b))
 	if err == nil {

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oapi-codegen/runtime"
 	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/internal/codec"
 )
 
@@ -158,5 +160,36 @@ func TestMetadataGet(t *testing.T) {
 		if got := m.Get(key); got != want {
 			t.Errorf("Get(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// TestParametersKeepTheirValue: a parameter goes on the wire through oapi-codegen's runtime, as
+// gen's request builders write it, for each Go type a parameter of the spec can have after the
+// type mappings of oapi-codegen.yaml and codegen/overlay.yaml: a date-time keeps its time (it was
+// written as a bare date), a whole number, a string (uuid, email), a bool, an enum value.
+func TestParametersKeepTheirValue(t *testing.T) {
+	when := time.Date(2024, 7, 11, 12, 31, 33, 479437000, time.UTC)
+	tests := []struct {
+		name  string
+		value any
+		want  string
+	}{
+		{"date-time", dots.Timestamp{Time: when}, "p=2024-07-11T12%3A31%3A33.479437Z"},
+		{"date-time, pointer", &dots.Timestamp{Time: when}, "p=2024-07-11T12%3A31%3A33.479437Z"},
+		{"date-time with a zone", dots.Timestamp{Time: when.In(time.FixedZone("", 2*3600))}, "p=2024-07-11T14%3A31%3A33.479437%2B02%3A00"},
+		{"integer (query parameters map to int)", 25, "p=25"},
+		{"integer in a body type", dots.Int(7), "p=7"},
+		{"amount", dots.Amount(1250), "p=1250"},
+		{"uuid or email (strings)", "3c90c3cc-0d44-4b50-8888-8dd25736052a", "p=3c90c3cc-0d44-4b50-8888-8dd25736052a"},
+		{"boolean", true, "p=true"},
+		{"enum", gen.DeliveryMethodEmail, "p=email"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := runtime.StyleParamWithLocation("form", true, "p", runtime.ParamLocationQuery, tt.value)
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }
