@@ -59,3 +59,11 @@ bench:
 	$(TOOLS) benchstat -col /impl -filter '-.name:Validator' $(BENCHOUT)
 	@echo; echo "== contract validation alone, one create request and its 201 response =="
 	$(TOOLS) benchstat -filter '.name:Validator' $(BENCHOUT)
+
+## spec-watch: what Dots' published spec (a copy: testdata/dots-published/payout-links.yaml) has
+## that openapi.yaml lacks or types differently; fails on what testdata/specwatch/allow.txt does
+## not acknowledge. PUBLISHED=file compares with another copy.
+PUBLISHED ?= testdata/dots-published/payout-links.yaml
+.PHONY: spec-watch
+spec-watch:
+	$(GO) run ./internal/specwatch -published $(PUBLISHED)
