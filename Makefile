@@ -67,3 +67,18 @@ PUBLISHED ?= testdata/dots-published/payout-links.yaml
 .PHONY: spec-watch
 spec-watch:
 	$(GO) run ./internal/specwatch -published $(PUBLISHED)
+
+## spec-gate: the breaking-change gate alone (.ci/spec-gate: oasdiff, openapi.yaml against
+## .ci/openapi.released.yaml; make check runs it too)
+.PHONY: spec-gate contract ci-kit
+spec-gate:
+	bash .ci/spec-gate
+
+## contract: make, read, list and cancel one payout link with contract validation on
+## (examples/ci): against Dots when DOTS_CLIENT_ID and DOTS_API_KEY are set (the sandbox, or
+## DOTS_BASE_URL; production is refused), against the mock when no DOTS_* variable is
+contract:
+	$(GO) test -count=1 -run '^TestSandboxContract$$' -v ./examples/ci -contract.env
+
+## ci-kit: what examples/ci/github-actions.yml runs, for your CI (README, "Your CI")
+ci-kit: spec-gate spec-watch contract
