@@ -43,7 +43,8 @@ type Recorder struct {
 // New starts a recorder on the cassette file cassette+".yaml" in a mode of go-vcr's:
 // recorder.ModeRecordOnly records against the server the client is given (the sandbox) and
 // overwrites the file on Stop; recorder.ModeReplayOnly replays it and never touches the network.
-// opts are go-vcr's own options, applied after dotsvcr's (recorder.WithRealTransport, say).
+// opts are go-vcr's own options, applied after dotsvcr's (recorder.WithRealTransport, say). go-vcr's
+// debug log is off, since it prints request headers: recorder.WithDebugWriter turns it on.
 //
 // Redacted before anything is kept: the Authorization, Proxy-Authorization, Cookie and Set-Cookie
 // headers; the credentials of any Authorization header seen, wherever they are echoed (raw, URL-
@@ -72,6 +73,9 @@ func New(cassette string, mode recorder.Mode, opts ...recorder.Option) (*Recorde
 		recorder.WithHook(r.redact, recorder.AfterCaptureHook),
 		recorder.WithHook(r.redact, recorder.BeforeSaveHook),
 		recorder.WithHook(r.check, recorder.BeforeResponseReplayHook),
+		// go-vcr's debug log (on with VCR_DEBUG unless a writer is given) prints the requests
+		// it matches, Authorization included: it is off.
+		recorder.WithDebugWriter(discard{}),
 	}
 	r.Recorder, err = recorder.New(cassette, append(own, opts...)...)
 	if err != nil {
@@ -79,6 +83,11 @@ func New(cassette string, mode recorder.Mode, opts ...recorder.Option) (*Recorde
 	}
 	return r, nil
 }
+
+// discard is io.Discard under another name, which go-vcr does not replace with os.Stderr.
+type discard struct{}
+
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
 
 // Stop saves the cassette when recording, and returns go-vcr's error joined with a *SpecError for
 // every answer that broke the spec.

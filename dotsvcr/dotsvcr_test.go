@@ -352,3 +352,32 @@ func TestRequestOutsideTheSpec(t *testing.T) {
 		t.Errorf("stop: %v, want the *dotsvcr.SpecError again", err)
 	}
 }
+
+// TestNoDebugLog: go-vcr's debug log (VCR_DEBUG) prints the requests it matches, headers and
+// credentials included; dotsvcr keeps it off.
+func TestNoDebugLog(t *testing.T) {
+	t.Setenv("VCR_DEBUG", "1")
+	log, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = log
+	defer func() { os.Stderr = stderr }()
+	name := filepath.Join(t.TempDir(), "debug")
+	record(t, name)
+	rec, client := replayer(t, name)
+	lifecycle(t, client)
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	os.Stderr = stderr
+	out, err := os.ReadFile(log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("pk_test_replay:sk_test_replay"))
+	if len(out) > 0 {
+		t.Errorf("with VCR_DEBUG set, the recorder wrote %d bytes to stderr (credentials: %v)", len(out), strings.Contains(string(out), auth))
+	}
+}
