@@ -18,7 +18,7 @@ check:
 	$(GO) vet ./... ./.ci/webhookpaths
 	$(TOOLS) staticcheck ./... ./.ci/webhookpaths
 	$(GO) generate ./...
-	@git diff --exit-code -- gen || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
+	@git diff --exit-code -- gen codegen/overlay.yaml || { echo "gen/ or codegen/overlay.yaml is stale: run 'make generate' and commit them"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- gen)" || { echo "gen/ has files git does not track"; exit 1; }
 
 ## lint-spec: Spectral and Redocly on openapi.yaml (installed once into .ci/lint/node_modules)
