@@ -259,7 +259,7 @@ func createFlags(fs *flag.FlagSet, choice *clientChoice) prepare {
 	phone := fs.String("phone", "", "the payee's phone number without the prefix, `DIGITS` (needed by --method sms)")
 	first := fs.String("first-name", "", "the payee's first `NAME`")
 	last := fs.String("last-name", "", "the payee's last `NAME`")
-	method := fs.String("method", "", "how Dots delivers the link: `sms|email|link|all` (link sends nothing: you hand it over)")
+	method := fs.String("method", "", "how Dots delivers the link: `"+enumValues(gen.DeliveryMethodValues())+"` (link sends nothing: you hand it over)")
 	message := fs.String("message", "", "the SMS `TEXT` carrying the link")
 	memo := fs.String("memo", "", "a note the payee sees (`TEXT`)")
 	desc := fs.String("description", "", "an internal note the payee never sees (`TEXT`)")
@@ -325,4 +325,14 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// enumValues lists an enum's values as the generated code names them, for help texts: a value
+// added to the spec shows up by regenerating.
+func enumValues[T ~string](values []T) string {
+	s := make([]string, len(values))
+	for i, v := range values {
+		s[i] = string(v)
+	}
+	return strings.Join(s, "|")
 }
