@@ -1,13 +1,17 @@
 package dots_test
 
 import (
+	"bytes"
+	"os"
 	"testing"
 
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/spec"
 )
 
 // TestSpecValid loads openapi.yaml with kin-openapi and validates it (run by make check).
 func TestSpecValid(t *testing.T) {
+	t.Parallel()
 	sp, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
@@ -24,5 +28,17 @@ func TestSpecValid(t *testing.T) {
 		if s.URL != want[i] {
 			t.Fatalf("server %d = %s, want %s", i, s.URL, want[i])
 		}
+	}
+}
+
+// TestSpecEmbeddedMatchesFile checks that dots.Spec is openapi.yaml byte for byte.
+func TestSpecEmbeddedMatchesFile(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, dots.Spec) {
+		t.Fatalf("dots.Spec (%d bytes) differs from openapi.yaml (%d bytes): rebuild", len(dots.Spec), len(b))
 	}
 }
