@@ -1,11 +1,17 @@
 package dots_test
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -22,10 +28,19 @@ const (
 // TestSpecGate runs .ci/spec-gate on the fixture specs of testdata/specgate (run by make check):
 // base.yaml stands for the released spec, and each other file is it with one change. Breaking
 // changes fail unless the changelog announces a new major version; compatible ones, and another
-// layout of the same document, pass.
+// layout of the same document, pass. Each case names the changes oasdiff must find, by their
+// identity (level, check id, operation and path, from the gate's SPEC_GATE_JSON report), and the
+// gate's own words its output must hold. oasdiff and .ci/webhookpaths are built once for all
+// cases (SPEC_GATE_TOOLS), from the same pinned sources as go tool and go run would.
 func TestSpecGate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs oasdiff")
+	}
+	t.Parallel()
+	removed := []string{ // the changes of response-field-removed.yaml: its link is in each response and a webhook
+		"err response-optional-property-removed POST /v1/things",
+		"err response-optional-property-removed GET /v1/things/{thing_id}",
+		"err response-optional-property-removed POST /x-webhooks/thing.made",
 	}
 	cases := []struct {
 		name      string
@@ -33,32 +48,35 @@ func TestSpecGate(t *testing.T) {
 		revision  string
 		changelog string
 		exit      int
+		changes   []string // what oasdiff reports: "LEVEL ID METHOD PATH"
 		want      []string // in the output
 	}{
-		{name: "unchanged", revision: "base.yaml", changelog: gateChangelogPlain, exit: 0,
-			want: []string{"No changes", "spec-gate: OK"}},
-		{name: "another layout", revision: "reformatted.yaml", changelog: gateChangelogPlain, exit: 0,
-			want: []string{"No changes", "spec-gate: OK"}},
+		{name: "unchanged", revision: "base.yaml", changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
+		{name: "another layout", revision: "reformatted.yaml", changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
 		{name: "webhooks as Path Items, from bare schemas", base: "webhooks-as-schemas.yaml", revision: "base.yaml",
-			changelog: gateChangelogPlain, exit: 0, want: []string{"No changes", "spec-gate: OK"}},
+			changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
 		{name: "webhooks as bare schemas, from Path Items", revision: "webhooks-as-schemas.yaml",
-			changelog: gateChangelogPlain, exit: 0, want: []string{"No changes", "spec-gate: OK"}},
+			changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
 		{name: "response field removed", revision: "response-field-removed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"[response-optional-property-removed]", "GET /v1/things/{thing_id}",
-				"removed the optional property `link`", "spec-gate: FAILED", "## [Unreleased] - breaking: 1.0.0"}},
+			changes: removed, want: []string{"spec-gate: FAILED", "## [Unreleased] - breaking: 1.0.0"}},
 		{name: "required request field added", revision: "required-request-field-added.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"[new-required-request-property]", "POST /v1/things", "purpose", "spec-gate: FAILED"}},
+			changes: []string{"err new-required-request-property POST /v1/things"}, want: []string{"spec-gate: FAILED"}},
 		{name: "request enum value removed", revision: "request-enum-value-removed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"[request-property-enum-value-removed]", "`all`", "spec-gate: FAILED"}},
+			changes: []string{
+				"err request-property-enum-value-removed POST /v1/things",
+				"err response-property-enum-value-removed POST /v1/things",
+				"err response-property-enum-value-removed GET /v1/things/{thing_id}",
+				"err response-property-enum-value-removed POST /x-webhooks/thing.made",
+			}, want: []string{"spec-gate: FAILED"}},
 		{name: "request field removed", revision: "request-field-removed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"[request-property-removed]", "memo", "spec-gate: FAILED"}},
+			changes: []string{"err request-property-removed POST /v1/things"}, want: []string{"spec-gate: FAILED"}},
 		{name: "operation id renamed", revision: "operation-id-renamed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"[api-operation-id-removed]", "get-thing", "spec-gate: FAILED"}},
+			changes: []string{"err api-operation-id-removed GET /v1/things/{thing_id}"}, want: []string{"spec-gate: FAILED"}},
 		{name: "webhook payload field renamed", revision: "webhook-field-renamed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"POST /x-webhooks/thing.updated", "thing_id", "spec-gate: FAILED",
-				"(A path /x-webhooks/EVENT above stands for the body of the EVENT webhook.)"}},
+			changes: []string{"err response-optional-property-removed POST /x-webhooks/thing.updated"},
+			want:    []string{"spec-gate: FAILED", "(A path /x-webhooks/EVENT above stands for the body of the EVENT webhook.)"}},
 		{name: "webhook event removed", revision: "webhook-event-removed.yaml", changelog: gateChangelogPlain, exit: 1,
-			want: []string{"/x-webhooks/thing.made", "spec-gate: FAILED"}},
+			changes: []string{"err api-path-removed-without-deprecation POST /x-webhooks/thing.made"}, want: []string{"spec-gate: FAILED"}},
 		{name: "optional response field added", revision: "response-field-added.yaml", changelog: gateChangelogPlain, exit: 0,
 			want: []string{"spec-gate: OK"}},
 		{name: "optional request field added", revision: "request-field-added.yaml", changelog: gateChangelogPlain, exit: 0,
@@ -70,15 +88,15 @@ func TestSpecGate(t *testing.T) {
 		{name: "response field became nullable", revision: "response-field-nullable.yaml", changelog: gateChangelogPlain, exit: 0,
 			want: []string{"spec-gate: OK"}},
 		{name: "response field removed, major announced", revision: "response-field-removed.yaml", changelog: gateChangelogAnnounced, exit: 0,
-			want: []string{"[response-optional-property-removed]", "spec-gate: OK: the breaking changes above are announced", "breaking: 1.0.0"}},
+			changes: removed, want: []string{"spec-gate: OK: the breaking changes above are announced", "breaking: 1.0.0"}},
 		{name: "response field removed, major released", revision: "response-field-removed.yaml", changelog: gateChangelogReleased, exit: 0,
-			want: []string{"[response-optional-property-removed]", "spec-gate: OK: the breaking changes above are announced", "## [1.0.0] - 2026-02-01"}},
+			changes: removed, want: []string{"spec-gate: OK: the breaking changes above are announced", "## [1.0.0] - 2026-02-01"}},
 		{name: "response field removed, only a minor announced", revision: "response-field-removed.yaml", changelog: gateChangelogMinorOnly, exit: 1,
-			want: []string{"spec-gate: FAILED", "is now: ## [Unreleased] - breaking: 0.4.0"}},
+			changes: removed, want: []string{"spec-gate: FAILED", "is now: ## [Unreleased] - breaking: 0.4.0"}},
 		{name: "response field removed, major below the top section", revision: "response-field-removed.yaml", changelog: gateChangelogNotOnTop, exit: 1,
-			want: []string{"spec-gate: FAILED", "is now: ## [Unreleased]"}},
+			changes: removed, want: []string{"spec-gate: FAILED", "is now: ## [Unreleased]"}},
 		{name: "response field removed, no changelog", revision: "response-field-removed.yaml", changelog: gateChangelogMissing, exit: 1,
-			want: []string{"spec-gate: FAILED", "does not exist"}},
+			changes: removed, want: []string{"spec-gate: FAILED", "does not exist"}},
 		{name: "revision is not a spec", revision: "not-a-spec.yaml", changelog: gateChangelogPlain, exit: 2,
 			want: []string{"not-a-spec.yaml", "spec-gate: cannot read"}},
 		{name: "webhook without a body", revision: "webhook-without-body.yaml", changelog: gateChangelogPlain, exit: 2,
@@ -86,22 +104,38 @@ func TestSpecGate(t *testing.T) {
 		{name: "revision missing", revision: "no-such-file.yaml", changelog: gateChangelogPlain, exit: 2,
 			want: []string{"spec-gate: cannot read spec", "no-such-file.yaml"}},
 	}
+
+	tools := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, args := range [][]string{
+		{"build", "-o", filepath.Join(tools, "webhookpaths"), "./.ci/webhookpaths"},
+		{"build", "-modfile=.ci/tools.mod", "-o", filepath.Join(tools, "oasdiff"), "github.com/oasdiff/oasdiff"},
+	} {
+		wg.Go(func() {
+			if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			base := c.base
-			if base == "" {
-				base = "base.yaml"
-			}
-			changelog := filepath.Join(t.TempDir(), "CHANGELOG.md")
+			tmp := t.TempDir()
+			changelog, report := filepath.Join(tmp, "CHANGELOG.md"), filepath.Join(tmp, "changes.json")
 			if c.changelog != gateChangelogMissing {
 				if err := os.WriteFile(changelog, []byte(c.changelog), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
 			dir := filepath.Join("testdata", "specgate")
-			cmd := exec.Command("bash", ".ci/spec-gate", filepath.Join(dir, base), filepath.Join(dir, c.revision))
-			cmd.Env = append(os.Environ(), "SPEC_GATE_CHANGELOG="+changelog)
+			cmd := exec.Command("bash", ".ci/spec-gate", filepath.Join(dir, cmp.Or(c.base, "base.yaml")), filepath.Join(dir, c.revision))
+			cmd.Env = append(os.Environ(), "SPEC_GATE_CHANGELOG="+changelog, "SPEC_GATE_JSON="+report, "SPEC_GATE_TOOLS="+tools)
 			out, err := cmd.CombinedOutput()
 			exit := 0
 			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
@@ -111,6 +145,9 @@ func TestSpecGate(t *testing.T) {
 			}
 			if exit != c.exit {
 				t.Errorf("exit status %d, want %d", exit, c.exit)
+			}
+			if changes := gateChanges(t, report, c.exit == 2); !slices.Equal(changes, c.changes) {
+				t.Errorf("oasdiff found\n%q\nwant\n%q", changes, c.changes)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(string(out), w) {
@@ -122,4 +159,29 @@ func TestSpecGate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gateChanges reads the gate's JSON report of oasdiff's findings as "LEVEL ID METHOD PATH", in
+// oasdiff's order; a gate that could not run (exit 2) may have written none.
+func gateChanges(t *testing.T, file string, mayLack bool) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) && mayLack {
+		return nil
+	} else if err != nil {
+		t.Fatalf("the gate wrote no JSON report: %v", err)
+	}
+	var changes []struct {
+		ID, Operation, Path string
+		Level               int
+	}
+	if err := json.Unmarshal(b, &changes); err != nil {
+		t.Fatalf("the gate's JSON report: %v\n%s", err, b)
+	}
+	var out []string
+	for _, c := range changes {
+		level := map[int]string{1: "info", 2: "warn", 3: "err"}[c.Level]
+		out = append(out, strings.Join([]string{level, c.ID, c.Operation, c.Path}, " "))
+	}
+	return out
 }
