@@ -13,6 +13,7 @@ import (
 // only the client, the mock and the tools import); no SDK package links what only batch payouts
 // and the command line need (SQLite, the rate limiter, the progress bar, the terminal).
 func TestWhatEachPackageLinks(t *testing.T) {
+	t.Parallel()
 	const module = "github.com/payoutkit/dots-go"
 	lean := []string{module, "github.com/go-json-experiment/json", "github.com/google/uuid",
 		"github.com/oapi-codegen/runtime", "github.com/apapsch/go-jsonmerge/v2"}
@@ -30,6 +31,7 @@ func TestWhatEachPackageLinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
+			t.Parallel()
 			out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{with .Module}}{{.Path}}{{end}}", tt.pkg).Output()
 			if err != nil {
 				t.Fatalf("go list: %v", err)

@@ -13,6 +13,7 @@ import (
 // module (gen/ aside), which the build and the tests compile, so no snippet can drift from the
 // code. Lines are compared without their indentation; blank lines are ignored.
 func TestReadmeSnippetsAreCompiled(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

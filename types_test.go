@@ -13,6 +13,7 @@ import (
 )
 
 func TestTimestampUnmarshal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in string
 		want     time.Time
@@ -31,6 +32,7 @@ func TestTimestampUnmarshal(t *testing.T) {
 	for _, tt := range tests {
 		for name, decode := range decoders {
 			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
 				var ts dots.Timestamp
 				err := decode([]byte(tt.in), &ts)
 				if (err != nil) != tt.wantErr {
@@ -45,6 +47,7 @@ func TestTimestampUnmarshal(t *testing.T) {
 }
 
 func TestTimestampRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := dots.Timestamp{Time: time.Date(2024, 7, 11, 12, 31, 33, 479437000, time.UTC)}
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -67,6 +70,7 @@ func TestTimestampRoundTrip(t *testing.T) {
 var decoders = map[string]func([]byte, any) error{"encoding/json": json.Unmarshal, "codec": codec.Unmarshal}
 
 func TestWholeNumbers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    int64
@@ -86,6 +90,7 @@ func TestWholeNumbers(t *testing.T) {
 	for _, tt := range tests {
 		for name, decode := range decoders {
 			t.Run(name+"/"+tt.in, func(t *testing.T) {
+				t.Parallel()
 				var a dots.Amount
 				var n dots.Int
 				errA, errN := decode([]byte(tt.in), &a), decode([]byte(tt.in), &n)
@@ -104,6 +109,7 @@ func TestWholeNumbers(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in string
 		want     dots.Metadata
@@ -125,6 +131,7 @@ func TestMetadata(t *testing.T) {
 	for _, tt := range tests {
 		for name, decode := range decoders {
 			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
 				var m dots.Metadata
 				if err := decode([]byte(tt.in), &m); err != nil {
 					t.Fatal(err)
@@ -151,6 +158,7 @@ func TestMetadata(t *testing.T) {
 }
 
 func TestMetadataGet(t *testing.T) {
+	t.Parallel()
 	var m dots.Metadata
 	if err := codec.Unmarshal([]byte(`{"s":"text","n":12,"b":false,"o":{"a":[1]},"nil":null}`), &m); err != nil {
 		t.Fatal(err)

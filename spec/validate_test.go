@@ -20,6 +20,7 @@ func newValidator(t *testing.T) *spec.Spec {
 }
 
 func TestRouterMatch(t *testing.T) {
+	t.Parallel()
 	rt := newValidator(t).Router("/api")
 	tests := []struct {
 		method, path, wantOp, wantID string
@@ -36,6 +37,7 @@ func TestRouterMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
 			op, params, ok := rt.Match(httptest.NewRequest(tt.method, tt.path, nil))
 			if tt.wantOp == "" {
 				if ok {
@@ -51,6 +53,7 @@ func TestRouterMatch(t *testing.T) {
 }
 
 func TestValidatorRequest(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	op, _ := v.Operation("create-payout-link")
 	tests := []struct {
@@ -66,6 +69,7 @@ func TestValidatorRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			req := httptest.NewRequest("POST", "/api/v2/payout-links", strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/json")
 			if tt.auth != "" {
@@ -84,6 +88,7 @@ func TestValidatorRequest(t *testing.T) {
 }
 
 func TestValidatorQuery(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	op, _ := v.Operation("list-payout-links")
 	tests := []struct{ query, want string }{
@@ -95,6 +100,7 @@ func TestValidatorQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
 			req := httptest.NewRequest("GET", "/api/v2/payout-links?"+tt.query, nil)
 			req.Header.Set("Authorization", "Basic cGtfdGVzdF8xOnNrX3Rlc3RfMQ==")
 			got := v.ValidateRequest(context.Background(), op, req, nil, nil)
@@ -115,6 +121,7 @@ func TestValidatorQuery(t *testing.T) {
 }
 
 func TestValidatorResponseDrift(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	op, _ := v.Operation("get-payout-link")
 	req := httptest.NewRequest("GET", "/api/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)
@@ -137,6 +144,7 @@ func TestValidatorResponseDrift(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := v.ValidateResponse(context.Background(), op, req, tt.status, h, []byte(tt.body))
 			var paths []string
 			for _, g := range got {

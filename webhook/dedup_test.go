@@ -27,6 +27,7 @@ func deliverOnce(h http.Handler, ctx context.Context, id string, body []byte) in
 // panic, an aborted handler) is handled when it comes again, and WithDeduplication(nil) calls
 // the function for every delivery.
 func TestHandlerDeduplicates(t *testing.T) {
+	t.Parallel()
 	errFail := errors.New("database down")
 	tests := []struct {
 		name  string
@@ -48,6 +49,7 @@ func TestHandlerDeduplicates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var calls atomic.Int32
 			h := Handler(newTestVerifier(t), func(context.Context, Event) error {
 				if calls.Add(1) == 1 {
@@ -70,6 +72,7 @@ func TestHandlerDeduplicates(t *testing.T) {
 	}
 
 	t.Run("aborted handler lets the retry through", func(t *testing.T) {
+		t.Parallel()
 		var calls atomic.Int32
 		h := Handler(newTestVerifier(t), func(context.Context, Event) error {
 			if calls.Add(1) == 1 {
@@ -96,6 +99,7 @@ func TestHandlerDeduplicates(t *testing.T) {
 // them later), that other messages go through meanwhile, and that once the first succeeded the
 // message is a repeat. Run it with -race.
 func TestHandlerDeduplicatesConcurrent(t *testing.T) {
+	t.Parallel()
 	started, release := make(chan struct{}), make(chan struct{})
 	var calls sync.Map // message id -> *atomic.Int32
 	h := Handler(newTestVerifier(t), func(_ context.Context, ev Event) error {
@@ -175,6 +179,7 @@ func (f *fakeStore) Finish(ctx context.Context, id string, handled bool) error {
 // does, that Finish follows a call with its outcome, under a context that is not canceled with
 // the request, and that a failing Finish does not change the answer.
 func TestHandlerWithOwnStore(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		store    fakeStore
@@ -191,6 +196,7 @@ func TestHandlerWithOwnStore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			store := tt.store
 			called := false
 			ctx, cancel := context.WithCancel(context.Background())
@@ -217,6 +223,7 @@ func TestHandlerWithOwnStore(t *testing.T) {
 }
 
 func TestMemoryDedupBound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := NewMemoryDedup(2)
 	handle := func(id string) DedupState {

@@ -40,6 +40,7 @@ func withEvent(event, object string) string {
 }
 
 func TestParseFactsPayload(t *testing.T) {
+	t.Parallel()
 	ev, err := Parse([]byte(withEvent("payout_link.claimed", factsLink)))
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +76,7 @@ func TestParseFactsPayload(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	plain := strings.TrimSpace(factsLink)
 	tests := []struct {
 		name    string
@@ -131,6 +133,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ev, err := ParseAs(tt.as, []byte(tt.body))
 			if tt.wantErr {
 				if !errors.Is(err, ErrInvalidPayload) {
@@ -164,6 +167,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseIsParseAsEmpty(t *testing.T) {
+	t.Parallel()
 	a, errA := Parse([]byte(factsLink))
 	b, errB := ParseAs("", []byte(factsLink))
 	if errA != nil || errB != nil || a.Type != b.Type || a.PayoutLink != nil || b.PayoutLink != nil {

@@ -16,6 +16,7 @@ import (
 // payout_link.updated names the link only, and FetchLink brings the link as it is now, whose
 // LinkMeaning tells what happened.
 func TestFetchLink(t *testing.T) {
+	t.Parallel()
 	srv := mock.NewServer()
 	defer srv.Close()
 	client, err := api.NewClient("pk_test_webhook_fetch", "sk_test_webhook_fetch", api.WithBaseURL(srv.BaseURL()))

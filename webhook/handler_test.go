@@ -44,6 +44,7 @@ func signed(id string, body []byte) http.Header {
 }
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	claimed := []byte(withEvent("payout_link.claimed", factsLink))
 	noEvent := []byte(factsLink)
 	unknown := []byte(`{"event":"payout_link.expired","id":"` + linkID + `"}`)
@@ -133,6 +134,7 @@ func TestHandler(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var logs bytes.Buffer
 			var logMu sync.Mutex
 			logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -205,6 +207,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 type ctxKey struct{}
 
 func TestHandlerPassesRequestContext(t *testing.T) {
+	t.Parallel()
 	var got any
 	h := Handler(newTestVerifier(t), func(ctx context.Context, _ Event) error {
 		got = ctx.Value(ctxKey{})
@@ -265,12 +268,14 @@ func TestHandlerLogs(t *testing.T) {
 }
 
 func TestHandlerPanicsOnNil(t *testing.T) {
+	t.Parallel()
 	v := newTestVerifier(t)
 	for name, f := range map[string]func(){
 		"nil verifier": func() { Handler(nil, func(context.Context, Event) error { return nil }) },
 		"nil func":     func() { Handler(v, nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			defer func() {
 				if recover() == nil {
 					t.Fatal("no panic")
@@ -285,6 +290,7 @@ func TestHandlerPanicsOnNil(t *testing.T) {
 // the secret or the signature, and leaves the handler serving the next delivery; and that
 // http.ErrAbortHandler still reaches net/http.
 func TestHandlerRecoversPanic(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"event":"payout_link.updated","payout_link_id":"` + linkID + `","memo":"body-marker-never-logged"}`)
 	header := signed(testMessageID, body)
 	serve := func(h http.Handler) (code int, panicked any) {
@@ -311,6 +317,7 @@ func TestHandlerRecoversPanic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var logs bytes.Buffer
 			calls := 0
 			h := Handler(newTestVerifier(t), func(_ context.Context, ev Event) error {
@@ -345,6 +352,7 @@ func TestHandlerRecoversPanic(t *testing.T) {
 	}
 
 	t.Run("ErrAbortHandler", func(t *testing.T) {
+		t.Parallel()
 		h := Handler(newTestVerifier(t), func(context.Context, Event) error { panic(http.ErrAbortHandler) })
 		if _, panicked := serve(h); panicked != http.ErrAbortHandler {
 			t.Fatalf("panicked with %v, want http.ErrAbortHandler", panicked)

@@ -22,6 +22,7 @@ func linkBody(status, transfer string) string {
 const transferID = "9b2f7c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b"
 
 func TestEventMeaning(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		event, status, transfer string
 		want                    Meaning
@@ -56,6 +57,7 @@ func TestEventMeaning(t *testing.T) {
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s status=%q transfer=%v", tt.event, tt.status, tt.transfer != "")
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			body := linkBody(tt.status, tt.transfer)
 			if tt.event == "payout_link.updated" {
 				body = string(testUpdated)
@@ -74,6 +76,7 @@ func TestEventMeaning(t *testing.T) {
 }
 
 func TestLinkMeaning(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		status   gen.PayoutLinkStatus
 		transfer string
@@ -120,6 +123,7 @@ func TestLinkMeaning(t *testing.T) {
 }
 
 func TestMeaningString(t *testing.T) {
+	t.Parallel()
 	want := map[Meaning]string{
 		MeaningUnknown: "unknown", MeaningSent: "sent", MeaningClaimed: "claimed", MeaningPaidOut: "paid_out",
 		MeaningExpired: "expired", MeaningCanceled: "canceled", MeaningFailed: "failed", Meaning(99): "Meaning(99)",

@@ -17,6 +17,7 @@ import (
 // for values behind unexported fields) nor through reflection, as go-spew and similar dumpers
 // use it.
 func TestSecretsNeverPrint(t *testing.T) {
+	t.Parallel()
 	key := []byte("redaction-test-secret-not-real")
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
 	v, err := webhook.NewVerifier(secret)

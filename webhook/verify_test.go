@@ -54,6 +54,7 @@ func newTestVerifier(t testing.TB, opts ...Option) *Verifier {
 // TestFixedVector checks a vector computed outside Go (openssl dgst -sha256 -mac HMAC), then
 // against crypto/hmac, then against Signer and Verify.
 func TestFixedVector(t *testing.T) {
+	t.Parallel()
 	const (
 		secret = "whsec_dGVzdC1zZWNyZXQtbm90LXJlYWwtZG8tbm90LXVzZS0wMQ=="
 		id     = "msg_test_0001"
@@ -84,6 +85,7 @@ func TestFixedVector(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	body := testUpdated
 	unix := testNow.Unix()
 	good := "v1," + refSig(testKey, testMessageID, unix, body)
@@ -149,6 +151,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			v := newTestVerifier(t, tt.opts...)
 			b := tt.body
 			if b == nil {
@@ -203,6 +206,7 @@ func merge(a, b http.Header) http.Header {
 }
 
 func TestSecretForms(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{}`)
 	sig := "v1," + refSig(testKey, testMessageID, testNow.Unix(), body)
 	valid := []struct{ name, secret string }{
@@ -214,6 +218,7 @@ func TestSecretForms(t *testing.T) {
 	}
 	for _, tt := range valid {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			v, err := NewVerifier(tt.secret, WithClock(testClock))
 			if err != nil {
 				t.Fatalf("NewVerifier: %v", err)
@@ -245,6 +250,7 @@ func TestSecretForms(t *testing.T) {
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := NewVerifier(tt.secret)
 			if !errors.Is(err, ErrInvalidSecret) {
 				t.Fatalf("NewVerifier = %v, want ErrInvalidSecret", err)
@@ -261,6 +267,7 @@ func TestSecretForms(t *testing.T) {
 }
 
 func TestVerifierOptions(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		opt  Option
@@ -270,6 +277,7 @@ func TestVerifierOptions(t *testing.T) {
 		{"nil clock", WithClock(nil)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if _, err := NewVerifier(testSecret, tt.opt); err == nil {
 				t.Fatal("NewVerifier accepted a bad option")
 			}
@@ -288,6 +296,7 @@ func TestVerifierOptions(t *testing.T) {
 }
 
 func TestSignerHeaders(t *testing.T) {
+	t.Parallel()
 	s, err := NewSigner(testSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -317,6 +326,7 @@ func TestSignerHeaders(t *testing.T) {
 // seconds, as Svix's libraries do: where the clock is within its current second never tips a
 // message over the tolerance.
 func TestTimestampWholeSeconds(t *testing.T) {
+	t.Parallel()
 	const sent = 1700000000
 	at := time.Unix(sent, 0)
 	tol := DefaultTolerance
@@ -339,6 +349,7 @@ func TestTimestampWholeSeconds(t *testing.T) {
 	h := headers("svix", testMessageID, sent, "v1,"+refSig(testKey, testMessageID, sent, testUpdated))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			v := newTestVerifier(t, WithClock(func() time.Time { return tt.now }))
 			if err := v.Verify(h, testUpdated); !errors.Is(err, tt.want) {
 				t.Fatalf("Verify at %s = %v, want %v", tt.now.Sub(at), err, tt.want)
