@@ -2,7 +2,7 @@
 GO    ?= go
 TOOLS  = $(GO) tool -modfile=.ci/tools.mod
 
-.PHONY: generate check lint-spec test evolution fuzz faultmatrix bench
+.PHONY: generate check lint-spec test evolution fuzz faultmatrix bench lines
 
 ## generate: regenerate gen/ from openapi.yaml and oapi-codegen.yaml
 generate:
@@ -33,6 +33,11 @@ test: check
 ## the repository, edit openapi.yaml as a team would and prove each edit end to end (CI runs it)
 evolution:
 	$(GO) test -count=1 -timeout 40m -run '^TestEvolution$$' -v . -evolution
+
+## lines: the hand-written Go of each package (not tests, not gen/) in lines and code lines, against
+## the budgets in .ci/lines; fails when a package or the total is over its budget
+lines:
+	bash .ci/lines
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora live in testdata/fuzz)
 FUZZTIME ?= 30s
