@@ -485,56 +485,7 @@ func (j *Journal) Entry(ctx context.Context, line int) (e Entry, ok bool, err er
 	return e, true, nil
 }
 
-// cursor reads the entries of rows whose lines increase from call to call, a few hundred at a
-// time: one query per chunk instead of one per row, and no read transaction held open (which
-// would keep the write-ahead log from being folded back during a run).
-type cursor struct {
-	j    *Journal
-	buf  []Entry
-	from int  // the next line to read from
-	done bool // no entries past buf
-}
-
-// cursorChunk is how many entries a cursor reads at a time (a variable for the tests).
-var cursorChunk = 512
-
-func (j *Journal) cursor() *cursor { return &cursor{j: j} }
-
-// entry returns the entry of line, which must not be below the line of the previous call.
-func (c *cursor) entry(ctx context.Context, line int) (Entry, bool, error) {
-	for {
-		for len(c.buf) > 0 && c.buf[0].Line < line {
-			c.buf = c.buf[1:]
-		}
-		if len(c.buf) > 0 {
-			if c.buf[0].Line == line {
-				return c.buf[0], true, nil
-			}
-			return Entry{}, false, nil
-		}
-		if c.done && line >= c.from {
-			return Entry{}, false, nil
-		}
-		c.buf, c.done = c.buf[:0], false
-		from := line
-		for e, err := range c.j.entries(ctx, "WHERE line >= ? ORDER BY line LIMIT ?", from, cursorChunk) {
-			if err != nil {
-				return Entry{}, false, err
-			}
-			c.buf = append(c.buf, e)
-		}
-		c.from = from
-		if len(c.buf) < cursorChunk {
-			c.done = true
-		}
-		if len(c.buf) > 0 {
-			c.from = c.buf[len(c.buf)-1].Line + 1
-		}
-		if len(c.buf) == 0 {
-			return Entry{}, false, nil
-		}
-	}
-}
+func (j *Journal) cursor() *cursor { return newCursor(journalStore{j}) }
 
 // Entries walks every row of the journal, in line order.
 func (j *Journal) Entries(ctx context.Context) iter.Seq2[Entry, error] {

@@ -100,6 +100,31 @@ type Options struct {
 	// stops with an error matching ErrUnreachable (default DefaultMaxUnreachable; negative:
 	// never). The rows never sent are reported not sent.
 	MaxUnreachable int
+	// Dispatcher, if set, hands the rows to send to other workers instead of the run's own
+	// (Concurrency, Rate, Throttle and Retries are then theirs): package batch/pgqueue's queue
+	// in Postgres, worked from any machine. The checks, the lookups, Confirm and the report are
+	// the run's, as without it.
+	Dispatcher Dispatcher
+}
+
+// Dispatcher hands the rows of a run to workers elsewhere (Options.Dispatcher).
+type Dispatcher interface {
+	// Dispatch commits the entries of the new rows among rows (Pending.New), with their keys,
+	// and queues every row for a worker, in one go: it returns once that is durable, and no
+	// row may be sent before its entry is committed. A row already queued is not queued twice.
+	Dispatch(ctx context.Context, run int, rows []Pending) error
+	// Wait returns once every row dispatched in run has an outcome or will get none in this
+	// run (its worker gave up on it, leaving it unknown or not sent), calling settled once for
+	// each such row with its outcome.
+	Wait(ctx context.Context, run int, settled func(Outcome)) error
+}
+
+// Pending is a row a run dispatches: its entry (with its key), new when the journal does not
+// have it yet.
+type Pending struct {
+	Row   Row
+	Entry Entry
+	New   bool
 }
 
 // DefaultMaxUnreachable is how many creates in a row may fail to reach Dots before a run stops,
@@ -250,7 +275,17 @@ func addCents(a, b dots.Amount) (dots.Amount, bool) {
 // row by line and field; when rows lack a reference, a *NoReferenceError (both, joined, when
 // both).
 func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
-	rep, _, err := check(ctx, rows, j, opts)
+	var s Store
+	if j != nil {
+		s = journalStore{j}
+	}
+	return CheckOn(ctx, rows, s, opts)
+}
+
+// CheckOn is Check with the rows compared with any Store (nil is allowed), such as a journal in
+// Postgres (package batch/pgqueue).
+func CheckOn(ctx context.Context, rows iter.Seq2[Row, error], s Store, opts Options) (*Report, error) {
+	rep, _, err := check(ctx, rows, s, opts)
 	return rep, err
 }
 
@@ -263,7 +298,7 @@ type index struct {
 	lookups int
 }
 
-func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, *index, error) {
+func check(ctx context.Context, rows iter.Seq2[Row, error], s Store, opts Options) (*Report, *index, error) {
 	c := newChecker(opts)
 	rep := &Report{}
 	idx := &index{lines: map[[16]byte]int{}}
@@ -272,8 +307,8 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 	var bad []RowError
 	maxLine := 0
 	var cur *cursor
-	if j != nil {
-		cur = j.cursor()
+	if s != nil {
+		cur = newCursor(s)
 	}
 	for row, err := range rows {
 		if err != nil {
@@ -310,8 +345,8 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Opt
 			bad = append(bad, RowError{Line: row.Line, Fields: problems})
 		}
 	}
-	if j != nil {
-		n, first, err := j.linesAfter(ctx, maxLine)
+	if s != nil {
+		n, first, err := s.LinesAfter(ctx, maxLine)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -403,18 +438,24 @@ func changed(h string, e Entry, ok bool) *api.FieldError {
 // interrupted, or one matching ErrUnreachable when Dots could not be reached (the report then
 // says what was done); or a journal or listing error.
 func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
-	if client == nil || j == nil || rows == nil {
+	if j == nil {
 		return nil, errors.New("batch: Run needs a client, rows and a journal")
 	}
 	if j.readOnly {
 		return nil, fmt.Errorf("batch: journal %s is open read-only", j.path)
 	}
-	r, err := newRunner(client, j, opts)
-	if err != nil {
-		return nil, err
+	return RunOn(ctx, client, rows, journalStore{j}, opts)
+}
+
+// RunOn is Run with any Store as the journal, such as one in Postgres (package batch/pgqueue),
+// whose Dispatcher (Options.Dispatcher) hands the rows to workers on any machine.
+func RunOn(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], s Store, opts Options) (*Report, error) {
+	if client == nil || s == nil || rows == nil {
+		return nil, errors.New("batch: Run needs a client, rows and a journal")
 	}
+	r := newRunner(client, s, opts)
 	start := time.Now()
-	checked, idx, err := check(ctx, rows, j, opts)
+	checked, idx, err := check(ctx, rows, s, opts)
 	if err != nil {
 		return checked, err
 	}
@@ -436,13 +477,18 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 			}
 		}
 	}
-	if r.run, err = j.beginRun(ctx, r.now()); err != nil {
+	if r.run, err = s.BeginRun(ctx, r.now()); err != nil {
 		return nil, err
 	}
 	r.progress.Total = checked.Rows
-	sendErr := r.send(ctx, rows)
+	var sendErr error
+	if opts.Dispatcher != nil {
+		sendErr = r.dispatch(ctx, rows)
+	} else {
+		sendErr = r.send(ctx, rows)
+	}
 	// Every outcome is committed before the report reads them, whatever happened.
-	if err := j.flush(); err != nil {
+	if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
 		return nil, errors.Join(sendErr, err)
 	}
 	rep, err := r.report(context.WithoutCancel(ctx), rows)
@@ -450,7 +496,7 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 		rep.Elapsed = time.Since(start)
 	}
 	if err == nil {
-		err = j.endRun(r.run, r.now())
+		err = s.EndRun(context.WithoutCancel(ctx), r.run, r.now())
 	}
 	if sendErr != nil {
 		return rep, sendErr
@@ -459,17 +505,12 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 }
 
 type runner struct {
-	client   *api.Client
-	j        *Journal
-	opts     Options
-	throttle *Throttle
-	checker  *checker
-	now      func() time.Time
-	run      int
+	payer
+	opts    Options
+	checker *checker
 
 	mu       sync.Mutex // guards progress and the calls to opts.Progress
 	progress Progress
-	streak   atomic.Int64 // creates in a row that could not reach Dots
 
 	// What the check found (the rows' fingerprints), and the lookups made before sending: the
 	// links found by reference, and by the keys of stale rows (by line), and the rows the latter
@@ -481,7 +522,30 @@ type runner struct {
 	feed     *cursor // the feeder's reader of the journal
 }
 
-func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
+func newRunner(client *api.Client, s Store, opts Options) *runner {
+	p := NewPayer(client, opts)
+	return &runner{payer: payer{Payer: p, s: s}, opts: p.opts, checker: newChecker(opts)}
+}
+
+// Payer makes one attempt at a row whose key is committed, and journals its outcome: the payout
+// logic of a batch, which Run's workers and package batch/pgqueue's workers share. It commits
+// "sending" before the first create of a row that was never sent; sends the create with the
+// row's key; keeps an outcome that may have been applied unknown (sticky: a later refusal of the
+// same key is looked up before the row is failed); fails a create answered with another payout's
+// link (api.ErrIdempotencyKeyReused); and, for a key over StaleAfter old whose create may have
+// reached Dots, looks for the row's link by its batch_key before sending anything (a random key
+// is then replaced by a new one). Make one with NewPayer; it is safe for concurrent use.
+type Payer struct {
+	client   *api.Client
+	opts     Options
+	throttle *Throttle
+	now      func() time.Time
+	streak   atomic.Int64 // creates in a row that could not reach Dots
+}
+
+// NewPayer returns a Payer that sends with client, paced by opts.Throttle (or one made from
+// opts.Rate), with opts.Now, opts.RetryDelay and opts.MaxUnreachable.
+func NewPayer(client *api.Client, opts Options) *Payer {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
@@ -504,7 +568,36 @@ func newRunner(client *api.Client, j *Journal, opts Options) (*runner, error) {
 	if t == nil {
 		t = NewThrottle(opts.Rate)
 	}
-	return &runner{client: client, j: j, opts: opts, throttle: t, checker: newChecker(opts), now: opts.Now}, nil
+	return &Payer{client: client, opts: opts, throttle: t, now: opts.Now}
+}
+
+// Pay makes one attempt at the row whose entry e is in s (its key committed, in a run numbered
+// run), and commits its outcome to s before it returns. The outcome is final when it is
+// OutcomeMade, OutcomeAlreadyMade or OutcomeFailed; otherwise again says the row is worth
+// another attempt later (OutcomeUnknown and OutcomeNotSent). An error is the store's, or
+// ErrUnreachable's: the outcome is then not journaled.
+func (p *Payer) Pay(ctx context.Context, s Store, run int, row Row, e Entry) (o Outcome, again bool, err error) {
+	if e.Line != row.Line {
+		return OutcomeNotSent, false, fmt.Errorf("batch: the entry of line %d is not the row's (line %d)", e.Line, row.Line)
+	}
+	if h, err := hash(row); err != nil || h != e.Hash {
+		return OutcomeNotSent, false, errors.Join(err, fmt.Errorf("batch: row %d is not the row whose key was committed", row.Line))
+	}
+	switch e.State {
+	case Made:
+		return OutcomeAlreadyMade, false, nil
+	case Failed:
+		return OutcomeFailed, false, nil
+	}
+	jb := &job{row: row, hash: e.Hash, e: e, has: true, uncertain: e.State == Sending || e.State == Unknown}
+	return payer{Payer: p, s: s, run: run}.attempt(ctx, jb)
+}
+
+// payer is a Payer at work on one store, in one run.
+type payer struct {
+	*Payer
+	s   Store
+	run int
 }
 
 // job is one row on its way.
@@ -521,7 +614,7 @@ type job struct {
 // send walks the rows again and sends those without a final outcome, Concurrency at a time.
 func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	r.progress.Started = time.Now()
-	r.feed = r.j.cursor()
+	r.feed = newCursor(r.s)
 	jobs := make(chan *job)
 	var pending sync.WaitGroup // rows fed and not yet settled (in flight or waiting to retry)
 	stop := make(chan struct{})
@@ -626,10 +719,66 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	return nil
 }
 
+// dispatchChunk is how many rows a Dispatcher gets at a time.
+const dispatchChunk = 256
+
+// dispatch walks the rows again and hands those without a final outcome to the Dispatcher, a
+// chunk at a time, then waits for their outcomes.
+func (r *runner) dispatch(ctx context.Context, rows iter.Seq2[Row, error]) error {
+	r.progress.Started = time.Now()
+	r.feed = newCursor(r.s)
+	d := r.opts.Dispatcher
+	var chunk []Pending
+	send := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := d.Dispatch(ctx, r.run, chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	for row, err := range rows {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("batch: interrupted: %w", err)
+		}
+		jb, err := r.prepare(ctx, row)
+		if err != nil {
+			return err
+		}
+		if jb == nil {
+			continue
+		}
+		p := Pending{Row: row, Entry: jb.e, New: !jb.has}
+		if p.New {
+			// Queued, not sent: the worker commits "sending" before it sends.
+			p.Entry = r.newEntry(jb, r.now())
+			p.Entry.State = NotSent
+		}
+		if chunk = append(chunk, p); len(chunk) == dispatchChunk {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := send(); err != nil {
+		return err
+	}
+	if err := d.Wait(ctx, r.run, r.settle); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("batch: interrupted: %w", err)
+	}
+	return nil
+}
+
 // plan walks the rows with the journal and what the lookups found: what the run is about to send.
 func (r *runner) plan(ctx context.Context, rows iter.Seq2[Row, error], checked *Report) (Plan, error) {
 	p := Plan{Rows: checked.Rows, Total: checked.Total, Methods: map[gen.DeliveryMethod]Sum{}}
-	cur := r.j.cursor()
+	cur := newCursor(r.s)
 	for row, err := range rows {
 		if err != nil {
 			return p, err
@@ -666,12 +815,19 @@ func (r *runner) keyNew(chunk []*job) error {
 		jb.has = true
 		entries = append(entries, jb.e)
 	}
-	return r.j.putKeys(entries)
+	if len(entries) == 0 {
+		return nil
+	}
+	ws := make([]Write, len(entries))
+	for i, e := range entries {
+		ws[i] = Write{Op: InsertRow, Entry: e}
+	}
+	return r.s.Write(context.Background(), true, ws...)
 }
 
 // newEntry is the journal entry of a row that has none: its key is derived from its reference,
 // or random for a row without one.
-func (r *runner) newEntry(jb *job, now time.Time) Entry {
+func (r payer) newEntry(jb *job, now time.Time) Entry {
 	key := api.NewIdempotencyKey()
 	if jb.row.Reference != "" {
 		key = ReferenceKey(jb.row.Reference)
@@ -736,7 +892,7 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 // recordFound records a row's link found on Dots (by its reference, or by its key): the row is
 // made, unless the link's amount is not the row's: then it is a conflict, and the row fails
 // with nothing sent.
-func (r *runner) recordFound(ctx context.Context, jb *job, link *gen.PayoutLink) (Outcome, bool, error) {
+func (r payer) recordFound(ctx context.Context, jb *job, link *gen.PayoutLink) (Outcome, bool, error) {
 	if link.Amount == jb.row.Payout.Amount {
 		return r.record(ctx, jb, Made, link, true, nil)
 	}
@@ -802,7 +958,7 @@ func (r *runner) work(ctx context.Context, jb *job, stop <-chan struct{}, abort 
 
 // attempt sends a row once (after committing its key) and journals the outcome. again says the
 // row is worth another try in this run. An error (from the journal) stops the run.
-func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, err error) {
+func (r payer) attempt(ctx context.Context, jb *job) (o Outcome, again bool, err error) {
 	if err := r.throttle.Wait(ctx); err != nil {
 		return r.unsent(jb, fmt.Errorf("interrupted before it was sent: %w", err))
 	}
@@ -825,10 +981,10 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 		if jb.row.Reference == "" {
 			// A random key is replaced by a new one.
 			jb.e.Key = api.NewIdempotencyKey()
-			if err := r.j.rekey(jb.e, old); err != nil {
+			if err := r.s.Write(context.Background(), true, Write{Op: RekeyRow, Entry: jb.e, OldKey: old}); err != nil {
 				return OutcomeUnknown, false, err
 			}
-		} else if err := r.j.put(jb.e); err != nil {
+		} else if err := r.s.Write(context.Background(), true, Write{Op: UpdateRow, Entry: jb.e}); err != nil {
 			// A key derived from the reference cannot be: it is sent again, new to Dots now.
 			return OutcomeUnknown, false, err
 		}
@@ -837,7 +993,7 @@ func (r *runner) attempt(ctx context.Context, jb *job) (o Outcome, again bool, e
 	if jb.e.State == NotSent {
 		// From here on the row may be sent: a crash must leave it "sending", not "not sent".
 		jb.e.State, jb.e.Run, jb.e.Updated = Sending, r.run, now
-		if err := r.j.put(jb.e); err != nil {
+		if err := r.s.Write(context.Background(), true, Write{Op: UpdateRow, Entry: jb.e}); err != nil {
 			return OutcomeUnknown, false, err
 		}
 	}
@@ -913,7 +1069,7 @@ func surelyNotSent(err error) bool {
 
 // unsent records an attempt of the row that did not reach Dots, or was not made: the row is not
 // sent, unless an earlier attempt may have been applied (it stays unknown).
-func (r *runner) unsent(jb *job, cause error) (Outcome, bool, error) {
+func (r payer) unsent(jb *job, cause error) (Outcome, bool, error) {
 	if jb.uncertain {
 		return r.record(context.Background(), jb, jb.e.State, nil, false, fmt.Errorf("%w; an earlier attempt may have reached Dots", cause))
 	}
@@ -921,7 +1077,7 @@ func (r *runner) unsent(jb *job, cause error) (Outcome, bool, error) {
 }
 
 // record commits a row's state and returns the outcome it stands for.
-func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutLink, found bool, cause error) (Outcome, bool, error) {
+func (r payer) record(ctx context.Context, jb *job, s State, link *gen.PayoutLink, found bool, cause error) (Outcome, bool, error) {
 	e := &jb.e
 	e.State, e.Found, e.Run, e.Updated, e.Error = s, found, r.run, r.now(), ""
 	if cause != nil {
@@ -930,12 +1086,12 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 	if link != nil {
 		e.LinkID, e.LinkStatus, e.LinkURL = link.ID, string(link.Status), link.Link
 	}
-	put := r.j.putLater
+	op := UpdateRow
 	if !jb.has {
 		// A row first written with its outcome: its link was found before anything was sent.
-		put, jb.has = r.j.insertLater, true
+		op, jb.has = InsertRow, true
 	}
-	if err := put(*e); err != nil {
+	if err := r.s.Write(context.Background(), false, Write{Op: op, Entry: *e}); err != nil {
 		return OutcomeUnknown, false, err
 	}
 	switch {
@@ -954,7 +1110,7 @@ func (r *runner) record(ctx context.Context, jb *job, s State, link *gen.PayoutL
 // report walks the rows and the journal together: the final counts, and each row's result.
 func (r *runner) report(ctx context.Context, rows iter.Seq2[Row, error]) (*Report, error) {
 	rep := &Report{Run: r.run}
-	cur := r.j.cursor()
+	cur := newCursor(r.s)
 	for row, err := range rows {
 		if err != nil {
 			return nil, err
@@ -1058,19 +1214,22 @@ type foundLink struct {
 // lookupStale looks up, in one walk of the links, every row whose key is over StaleAfter old and
 // has no outcome: Dots may have forgotten those keys, so they are not sent again blindly.
 func (r *runner) lookupStale(ctx context.Context) error {
-	cutoff := r.now().Add(-StaleAfter).UTC().Format(timeFormat)
 	keys := map[string]int{}
 	var since time.Time
-	for e, err := range r.j.entries(ctx, "WHERE state IN (?, ?) AND key_created <= ?", string(Sending), string(Unknown), cutoff) {
+	var lines []int
+	for e, err := range r.s.Uncertain(ctx, r.now().Add(-StaleAfter)) {
 		if err != nil {
 			return err
 		}
-		ks, oldest, err := r.j.keysOf(ctx, e.Line)
+		lines = append(lines, e.Line)
+	}
+	for _, line := range lines {
+		ks, oldest, err := r.s.Keys(ctx, line)
 		if err != nil {
 			return err
 		}
 		for _, k := range ks {
-			keys[k] = e.Line
+			keys[k] = line
 		}
 		if since.IsZero() || oldest.Before(since) {
 			since = oldest
@@ -1091,8 +1250,8 @@ func (r *runner) lookupStale(ctx context.Context) error {
 }
 
 // find looks for the link of one row by its keys.
-func (r *runner) find(ctx context.Context, jb *job) (*gen.PayoutLink, bool, error) {
-	ks, oldest, err := r.j.keysOf(ctx, jb.row.Line)
+func (r payer) find(ctx context.Context, jb *job) (*gen.PayoutLink, bool, error) {
+	ks, oldest, err := r.s.Keys(ctx, jb.row.Line)
 	if err != nil {
 		return nil, false, err
 	}
@@ -1116,7 +1275,7 @@ const lookupMargin = time.Hour
 // keys (key to line), and returns them by line. It stops when every line has its link, or at
 // links created over an hour before since (the oldest key's commit): no older link can carry
 // one of the keys.
-func (r *runner) findLinks(ctx context.Context, keys map[string]int, since time.Time) (map[int]gen.PayoutLink, error) {
+func (r payer) findLinks(ctx context.Context, keys map[string]int, since time.Time) (map[int]gen.PayoutLink, error) {
 	lines := map[int]bool{}
 	for _, l := range keys {
 		lines[l] = true
