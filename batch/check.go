@@ -208,3 +208,31 @@ func (e *InvalidError) Error() string {
 	}
 	return fmt.Sprintf("batch: %d of %d rows are bad, nothing was sent; first: %v", len(e.Rows), e.Total, e.Rows[0])
 }
+
+// CheckRow runs on one row the checks Check runs on each, with the same options: the SDK's
+// checks on the request the row would send, Options.MaxAmount, and a reference unless
+// Options.AllowNoReference is set. It returns an *InvalidError naming the row's problems, or a
+// *NoReferenceError, or nil.
+func CheckRow(ctx context.Context, row Row, opts Options) error {
+	if row.Reference == "" && !opts.AllowNoReference {
+		return &NoReferenceError{Rows: 1, Total: 1, Line: row.Line}
+	}
+	if p := newChecker(opts).check(ctx, row); len(p) > 0 {
+		return &InvalidError{Rows: []RowError{{Line: row.Line, Fields: p}}, Total: 1}
+	}
+	return nil
+}
+
+// RowHash is the hash of a row's content that a journal keeps (Entry.Hash): the hex SHA-256 of
+// its payout as JSON, reference included and key left out. A row whose hash is not its entry's
+// changed since its key was committed, and is never sent with that key.
+func RowHash(row Row) (string, error) { return hash(row) }
+
+// NewKey returns the idempotency key a new row gets: derived from its reference (ReferenceKey),
+// or, for a row without one, random.
+func NewKey(row Row) string {
+	if row.Reference != "" {
+		return ReferenceKey(row.Reference)
+	}
+	return api.NewIdempotencyKey()
+}

@@ -828,11 +828,7 @@ func (r *runner) keyNew(chunk []*job) error {
 // newEntry is the journal entry of a row that has none: its key is derived from its reference,
 // or random for a row without one.
 func (r payer) newEntry(jb *job, now time.Time) Entry {
-	key := api.NewIdempotencyKey()
-	if jb.row.Reference != "" {
-		key = ReferenceKey(jb.row.Reference)
-	}
-	return Entry{Line: jb.row.Line, Key: key, KeyCreated: now, Hash: jb.hash, Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
+	return Entry{Line: jb.row.Line, Key: NewKey(jb.row), KeyCreated: now, Hash: jb.hash, Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
 }
 
 // prepare reads a row's journal entry and returns its job, or nil for a row already settled
