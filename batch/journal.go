@@ -575,3 +575,6 @@ func (j *Journal) beginRun(ctx context.Context, now time.Time) (int, error) {
 func (j *Journal) endRun(run int, now time.Time) error {
 	return j.exec("UPDATE runs SET finished = ? WHERE run = ?", now.UTC().Format(timeFormat), run)
 }
+
+// Store returns the journal as a Store: for RunOn, CheckOn and Reconcile.
+func (j *Journal) Store() Store { return journalStore{j} }

@@ -350,3 +350,16 @@ func (w *writer) commit(group []*pgWrite) error {
 		return br.Close()
 	})
 }
+
+// Batches returns the names of the batches the journal holds, in order.
+func (q *Queue) Batches(ctx context.Context) ([]string, error) {
+	rows, err := q.pool.Query(ctx, "SELECT DISTINCT batch FROM dots_batch_rows ORDER BY batch")
+	if err != nil {
+		return nil, fmt.Errorf("pgqueue: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("pgqueue: %w", err)
+	}
+	return names, nil
+}

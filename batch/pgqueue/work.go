@@ -204,45 +204,58 @@ func (d *dispatcher) Dispatch(ctx context.Context, run int, rows []batch.Pending
 	return nil
 }
 
-// waitCounts counts the rows dispatched that have an outcome, or no live job (their worker
-// gave up on them), by state.
-const waitCounts = `SELECT r.state, count(*) FROM dots_batch_rows r WHERE r.batch = $1 AND r.line = ANY($2)
-  AND (r.state IN ('made', 'failed') OR NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = $3
-    AND j.state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
-    AND j.args->>'batch' = r.batch AND (j.args->>'line')::bigint = r.line))
-  GROUP BY r.state`
+// The queries of Wait: the rows dispatched by state, and the live jobs of the batch.
+const (
+	waitStates = `SELECT r.state, count(*) FROM dots_batch_rows r JOIN unnest($2::bigint[]) AS d(line) ON r.line = d.line
+  WHERE r.batch = $1 GROUP BY r.state`
+	waitLive = live + ` AND args->>'batch' = $2`
+)
 
 func (d *dispatcher) Wait(ctx context.Context, run int, settled func(batch.Outcome)) error {
 	seen := map[batch.State]int{}
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
 	for {
-		rows, err := d.q.pool.Query(ctx, waitCounts, d.batch, d.lines, Kind)
+		// Live jobs first: a row whose job is gone by the time its state is read has its
+		// outcome, or will get none in this run.
+		var n int
+		if err := d.q.pool.QueryRow(ctx, waitLive, Kind, d.batch).Scan(&n); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("pgqueue: %w", err)
+		}
+		counts := map[batch.State]int{}
+		rows, err := d.q.pool.Query(ctx, waitStates, d.batch, d.lines)
+		if err == nil {
+			for rows.Next() {
+				var state string
+				var c int
+				if err = rows.Scan(&state, &c); err != nil {
+					break
+				}
+				counts[batch.State(state)] = c
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("pgqueue: %w", err)
 		}
-		total := 0
-		for rows.Next() {
-			var state string
-			var n int
-			if err := rows.Scan(&state, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("pgqueue: %w", err)
+		for s, c := range counts {
+			if s == batch.Made || s == batch.Failed || n == 0 {
+				for range c - seen[s] {
+					settled(outcomeOf(s))
+				}
+				seen[s] = max(seen[s], c)
 			}
-			s := batch.State(state)
-			for range n - seen[s] {
-				settled(outcomeOf(s))
-			}
-			seen[s], total = max(n, seen[s]), total+n
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("pgqueue: %w", err)
-		}
-		if total >= len(d.lines) {
+		if n == 0 {
 			return nil
 		}
 		select {

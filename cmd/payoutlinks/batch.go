@@ -23,6 +23,7 @@ import (
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/batch"
+	"github.com/payoutkit/dots-go/batch/pgqueue"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -64,9 +65,18 @@ var batchClientOptions []api.Option
 
 // runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	if len(args) > 0 {
+		if sub, ok := batchCommands[args[0]]; ok {
+			return sub(ctx, args[1:], stdout, stderr, lookup)
+		}
+	}
 	fs := newFlagSet("payoutlinks batch")
 	dryRun := fs.Bool("dry-run", false, "check every row and send nothing")
-	journalPath := fs.String("journal", "", "the journal `FILE` (default FILE.csv.journal)")
+	journalPath := fs.String("journal", "", "the journal: an SQLite `FILE` (default FILE.csv.journal), or a Postgres URL\n"+
+		"(postgres://...) that workers on other machines share ('payoutlinks batch work')")
+	batchName := fs.String("batch", "", "with a Postgres journal, the batch's `NAME` in it (default: the file's name)")
+	jobTimeout := fs.Duration("job-timeout", time.Minute, "with a Postgres journal, the longest an attempt at a row may take (`DURATION`); a\n"+
+		"dead worker's rows go to others after this and 10s more")
 	resultsPath := fs.String("results", "", "write each row's result to this `FILE` (default FILE.results.csv)")
 	concurrency := fs.Int("concurrency", 4, "`N` creates in flight at once")
 	rate := fs.Float64("rate", 0, "at most `N` creates per second (0: no cap)")
@@ -153,17 +163,43 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), *journalPath)
-	j, err := batch.OpenJournal(ctx, *journalPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-		return 1
-	}
-	defer func() {
-		if err := j.Close(); err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch: closing the journal: %v\n", err)
+	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), redactURL(*journalPath))
+	var store batch.Store
+	if isPostgres(*journalPath) {
+		if *batchName == "" {
+			*batchName = filepath.Base(file)
 		}
-	}()
+		q, err := pgqueue.Connect(ctx, *journalPath, pgqueue.Options{RetryDelay: *retryDelay, JobTimeout: *jobTimeout})
+		if err != nil {
+			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", redactErr(err, *journalPath))
+			return 1
+		}
+		defer q.Close()
+		store, opts.Dispatcher = q.Journal(*batchName), q.Dispatcher(*batchName)
+		// This process works the batch too, beside the workers of other machines.
+		workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+		worked := make(chan error, 1)
+		go func() {
+			worked <- q.Work(workCtx, client, pgqueue.WorkOptions{Concurrency: *concurrency,
+				Payer: batch.NewPayer(client, batch.Options{Throttle: throttle, RetryDelay: *retryDelay})})
+		}()
+		defer func() {
+			stopWork()
+			<-worked
+		}()
+	} else {
+		j, err := batch.OpenJournal(ctx, *journalPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := j.Close(); err != nil {
+				fmt.Fprintf(stderr, "payoutlinks batch: closing the journal: %v\n", err)
+			}
+		}()
+		store = j.Store()
+	}
 
 	results, err := newResultsFile(*resultsPath)
 	if err != nil {
@@ -187,7 +223,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		return nil
 	}
-	rep, runErr := batch.Run(ctx, client, rows, j, opts)
+	rep, runErr := batch.RunOn(ctx, client, rows, store, opts)
 	prog.finish()
 	if rep == nil || rep.Run == 0 {
 		// Nothing was sent: bad rows, a bad header, or a journal that does not match.
@@ -197,7 +233,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fmt.Fprintf(stderr, "payoutlinks batch: writing the results: %v\n", err)
 		runErr = errors.Join(runErr, err)
 	}
-	printSummary(stdout, stderr, rep, *journalPath, *resultsPath)
+	printSummary(stdout, stderr, rep, redactURL(*journalPath), *resultsPath)
 	if runErr != nil {
 		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", runErr)
 	}
