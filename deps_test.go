@@ -11,23 +11,29 @@ import (
 // the generated client and the webhook verifier link the JSON codec, uuid and the generated
 // code's own runtime, and no OpenAPI or YAML package (the spec is parsed by package spec, which
 // only the client, the mock and the tools import); no SDK package links what only batch payouts
-// and the command line need (SQLite, the rate limiter, the progress bar, the terminal).
+// and the command line need (SQLite, the rate limiter, the progress bar, the terminal), nor River
+// and pgx, which only the Postgres journal (batch/pgqueue) needs: package batch (SQLite) links
+// neither.
 func TestWhatEachPackageLinks(t *testing.T) {
 	t.Parallel()
 	const module = "github.com/payoutkit/dots-go"
 	lean := []string{module, "github.com/go-json-experiment/json", "github.com/google/uuid",
 		"github.com/oapi-codegen/runtime", "github.com/apapsch/go-jsonmerge/v2"}
 	batchOnly := []string{"modernc.org/", "github.com/schollz/", "golang.org/x/time", "golang.org/x/term", module + "/batch"}
+	// What only the Postgres journal (batch/pgqueue) needs: River and pgx.
+	postgres := []string{"github.com/riverqueue/", "github.com/jackc/", module + "/batch/pgqueue"}
+	sdkBanned := append(append([]string(nil), batchOnly...), postgres...)
 	tests := []struct {
 		pkg    string
 		only   []string // the modules it may link besides the standard library; nil: any
 		banned []string // package path prefixes it must not link
 	}{
-		{module, lean, nil},
-		{module + "/gen", lean, nil},
+		{module, lean, sdkBanned},
+		{module + "/gen", lean, sdkBanned},
 		{module + "/webhook", lean, nil},
-		{module + "/api", nil, batchOnly},
-		{module + "/mock", nil, batchOnly},
+		{module + "/api", nil, sdkBanned},
+		{module + "/mock", nil, sdkBanned},
+		{module + "/batch", nil, postgres},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
