@@ -30,6 +30,12 @@ import (
 )
 
 var batchUsage = `Usage: payoutlinks batch [flags] FILE.csv
+       payoutlinks batch work --journal postgres://...        join a Postgres run as a worker
+       payoutlinks batch status --journal FILE|postgres://...  each row's state, and the totals
+       payoutlinks batch reconcile --journal FILE|postgres://... [--out FILE.csv]
+                                                              compare the journal with Dots
+       payoutlinks batch plan FILE.csv                        write a plan for someone to approve
+       payoutlinks batch apply PLAN                           pay the planned file, if unchanged
 
 Pay everyone in a CSV file: one payout link per row, crash-safe. Every row is checked first, and
 nothing is sent if any row is bad. Each row's idempotency key is committed to a journal (an SQLite
@@ -51,6 +57,12 @@ Before anything is sent, the command prints what it is about to pay: the links, 
 the totals by delivery method (Dots pays in USD). On a terminal it asks "Pay N links, $X in all?
 [y/N]" and sends nothing unless answered yes; when stdin is not a terminal (a script, a cron job)
 it needs --yes. A row over --max-amount (default $10,000) is refused.
+
+With --journal postgres://... the journal is in Postgres, shared by machines: the command queues
+the file's rows (once; a changed row is refused as with SQLite) and works them, and
+'payoutlinks batch work --journal postgres://...' on other machines works them too. Each row is
+created exactly once, whatever happens to the workers. Run 'payoutlinks batch SUBCOMMAND --help'
+for the subcommands.
 
 Exit codes: 0 every row has its link; 1 some row failed or was not sent (stopped by Ctrl-C, or
 Dots could not be reached: the run stops after 10 creates in a row could not reach it); 2 bad

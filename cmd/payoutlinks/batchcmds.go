@@ -45,16 +45,24 @@ func redactURL(journal string) string {
 	if err != nil {
 		return "postgres://(unreadable URL)"
 	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
 
 // redactErr is err with the journal URL's password, if any, taken out of its text.
 func redactErr(err error, journal string) error {
 	u, perr := url.Parse(journal)
-	if perr != nil || u.User == nil {
+	if perr != nil {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+	pw := u.Query().Get("password")
+	if p, ok := u.User.Password(); ok {
+		pw = p
+	}
+	if pw != "" && strings.Contains(err.Error(), pw) {
 		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 	}
 	return err

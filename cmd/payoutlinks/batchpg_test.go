@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -201,4 +202,67 @@ func TestBatchWorkersSurviveKills(t *testing.T) {
 			t.Errorf("report: %v", r)
 		}
 	}
+}
+
+// BenchmarkBatchPostgres pays b.N rows from a CSV file against one mock over loopback, twice in
+// the same run: with the SQLite journal ('payoutlinks batch --concurrency 8', one process), and
+// with a Postgres journal and three workers (the command, --concurrency 64, and two 'batch work'
+// processes with as many). Each run pays its own references (the mock is reset between the
+// two), the whole command included: the checks, the lookups, the journal, the results file. It
+// reports rows/s of both and their ratio (x-sqlite-tput: Postgres over SQLite).
+func BenchmarkBatchPostgres(b *testing.B) {
+	db := pgtest.Database(b)
+	srv := mock.NewServer(mock.WithCredentials(testClientID, testAPIKey))
+	defer srv.Close()
+	env := map[string]string{"DOTS_CLIENT_ID": testClientID, "DOTS_API_KEY": testAPIKey, "DOTS_BASE_URL": srv.BaseURL()}
+	write := func(prefix string) string {
+		var text strings.Builder
+		text.WriteString("reference,amount,email,method,memo,metadata.row\n")
+		for i := range b.N {
+			fmt.Fprintf(&text, "%s-%d,%d,payee%d@example.com,email,batch %d,%d\n", prefix, i, 100+i, i, i, i+2)
+		}
+		path := filepath.Join(b.TempDir(), prefix+".csv")
+		if err := os.WriteFile(path, []byte(text.String()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		return path
+	}
+	sqlitePath, pgPath := write("S"), write("P")
+	// The two other workers start first, and wait for rows.
+	var workers []*exec.Cmd
+	for range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBatchChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+strings.Join([]string{"work", "--stay", "--journal", db, "--concurrency", "64"}, "\x1f"),
+			"DOTS_CLIENT_ID="+testClientID, "DOTS_API_KEY="+testAPIKey, "DOTS_BASE_URL="+srv.BaseURL())
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	defer func() {
+		for _, w := range workers {
+			_ = w.Process.Signal(os.Interrupt)
+			_ = w.Wait()
+		}
+	}()
+	run := func(args ...string) time.Duration {
+		var errb bytes.Buffer
+		start := time.Now()
+		if code := runBatch(context.Background(), args, io.Discard, &errb, lookupIn(env)); code != 0 {
+			b.Fatalf("exit %d: %s", code, errb.String())
+		}
+		if !strings.Contains(errb.String(), fmt.Sprintf("%d links made", b.N)) {
+			b.Fatalf("not every row was made by this run:\n%s", errb.String())
+		}
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	sqlite := run("--yes", "--concurrency", "8", sqlitePath)
+	srv.Reset()
+	pg := run("--yes", "--concurrency", "64", "--journal", db, pgPath)
+	b.StopTimer()
+	sqliteRate, pgRate := float64(b.N)/sqlite.Seconds(), float64(b.N)/pg.Seconds()
+	b.ReportMetric(pgRate, "pg-rows/s")
+	b.ReportMetric(sqliteRate, "sqlite-rows/s")
+	b.ReportMetric(pgRate/sqliteRate, "x-sqlite-tput")
 }
