@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,3 +87,80 @@ func TestOutboxPaysExactlyTheCommittedTransactions(t *testing.T) {
 }
 
 var errRollback = errors.New("the business change is rolled back")
+
+// TestEnqueueChecksAndDeduplicates: a bad row is refused naming its field, with nothing
+// written; a reference enqueued again with the same content is the same payout (its entry, no
+// second job); with other content it is a conflict, with nothing written.
+func TestEnqueueChecksAndDeduplicates(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t, pgqueue.Options{})
+	enqueue := func(row batch.Row) (batch.Entry, error) {
+		var e batch.Entry
+		err := pgx.BeginFunc(ctx, q.Pool(), func(tx pgx.Tx) error {
+			var err error
+			e, err = q.Enqueue(ctx, tx, row)
+			return err
+		})
+		return e, err
+	}
+	first, err := enqueue(payout("sale-1", 500))
+	if err != nil || first.State != batch.NotSent || first.Key != batch.ReferenceKey("sale-1") {
+		t.Fatalf("first: %+v, %v", first, err)
+	}
+	noEmail := payout("sale-3", 700)
+	noEmail.Payout.Payee.Email = nil
+	tests := []struct {
+		name  string
+		row   batch.Row
+		check func(batch.Entry, error) string
+	}{
+		{"the same payout again", payout("sale-1", 500), func(e batch.Entry, err error) string {
+			if err != nil || e.Line != first.Line || e.Key != first.Key {
+				return fmt.Sprintf("%+v, %v; want the first entry", e, err)
+			}
+			return ""
+		}},
+		{"its reference with another amount", payout("sale-1", 501), func(e batch.Entry, err error) string {
+			var c *pgqueue.ConflictError
+			if !errors.As(err, &c) || c.Line != first.Line {
+				return fmt.Sprintf("%v; want a *ConflictError naming row %d", err, first.Line)
+			}
+			return ""
+		}},
+		{"an amount over the cap", payout("sale-2", 2_000_000), func(e batch.Entry, err error) string {
+			var inv *batch.InvalidError
+			if !errors.As(err, &inv) || inv.Rows[0].Fields[0].Field != "amount" {
+				return fmt.Sprintf("%v; want an *InvalidError naming amount", err)
+			}
+			return ""
+		}},
+		{"email delivery without an email", noEmail, func(e batch.Entry, err error) string {
+			var inv *batch.InvalidError
+			if !errors.As(err, &inv) || !strings.Contains(inv.Error(), "payee.email") {
+				return fmt.Sprintf("%v; want an *InvalidError naming payee.email", err)
+			}
+			return ""
+		}},
+		{"no reference", payout("", 800), func(e batch.Entry, err error) string {
+			var nr *batch.NoReferenceError
+			if !errors.As(err, &nr) {
+				return fmt.Sprintf("%v; want a *NoReferenceError", err)
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if msg := tt.check(enqueue(tt.row)); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+	var rows, jobs int
+	if err := q.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM dots_batch_rows), (SELECT count(*) FROM river_job)").Scan(&rows, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || jobs != 1 {
+		t.Errorf("%d rows and %d jobs in the queue; want the first payout's only", rows, jobs)
+	}
+}
