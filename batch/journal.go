@@ -409,30 +409,6 @@ func (j *Journal) putKeys(entries []Entry) error {
 	return errors.Join(errs...)
 }
 
-// rekey commits e's new key in place of oldKey and returns once it is durable.
-func (j *Journal) rekey(e Entry, oldKey string) error {
-	return j.submit(&write{op: opRekey, e: e, oldKey: oldKey}, true)
-}
-
-// put commits e, the state of a row under its current key, and returns once it is durable.
-func (j *Journal) put(e Entry) error {
-	return j.submit(&write{op: opUpdate, e: e}, true)
-}
-
-// insertLater queues e, a row the journal does not have, with its key, to be committed with the
-// next group, and returns at once (see putLater).
-func (j *Journal) insertLater(e Entry) error {
-	return j.submit(&write{op: opInsert, e: e}, false)
-}
-
-// putLater queues e, the state of a row under its current key, to be committed with the next
-// group, and returns at once: for an outcome, which a crash can lose without harm (the row is
-// sent again with its key, and Dots answers with its link). flush makes it durable, and
-// reports its error.
-func (j *Journal) putLater(e Entry) error {
-	return j.submit(&write{op: opUpdate, e: e}, false)
-}
-
 // flush waits until every write queued so far is committed, and returns the errors of those
 // nobody waited for.
 func (j *Journal) flush() error {

@@ -23,7 +23,6 @@ package pgqueue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -187,7 +186,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 			return err
 		}
 		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("River's migrations: %w", err)
+			return fmt.Errorf("running the migrations of River: %w", err)
 		}
 		_, err = conn.Exec(ctx, schema)
 		return err
@@ -314,5 +313,3 @@ func (q *Queue) Enqueue(ctx context.Context, tx pgx.Tx, row batch.Row) (batch.En
 
 // Outbox returns the journal of the rows Enqueue queues.
 func (q *Queue) Outbox() *Journal { return q.Journal(q.opts.Outbox) }
-
-var errNoRow = errors.New("no such row")
