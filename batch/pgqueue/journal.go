@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"sync"
 	"time"
@@ -152,7 +153,7 @@ func (j *Journal) Write(ctx context.Context, wait bool, ws ...batch.Write) error
 		if wait {
 			pws[i].done = make(chan error, 1)
 		}
-		if err := j.q.w.submit(pws[i]); err != nil {
+		if err := j.q.writer(j.batch, w.Entry.Line).submit(pws[i]); err != nil {
 			return err
 		}
 	}
@@ -170,7 +171,34 @@ func (j *Journal) Write(ctx context.Context, wait bool, ws ...batch.Write) error
 
 // Flush returns once every write made so far is committed, with the errors of those nobody
 // waited for.
-func (j *Journal) Flush(ctx context.Context) error { return j.q.w.flush() }
+func (j *Journal) Flush(ctx context.Context) error {
+	errs := make([]error, len(j.q.ws))
+	var wg sync.WaitGroup
+	for i, w := range j.q.ws {
+		wg.Go(func() { errs[i] = w.flush() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// durable is a journal whose every write returns once committed, with its own error: what a
+// worker needs, since its job must not complete before the row's outcome is committed.
+type durable struct{ *Journal }
+
+func (d durable) Write(ctx context.Context, _ bool, ws ...batch.Write) error {
+	return d.Journal.Write(ctx, true, ws...)
+}
+
+// writers is how many committers a queue runs: the writes of a row always go to the same one, in
+// order, and each commits as many writes as are waiting in one transaction.
+const writers = 2
+
+// writer returns the committer of a row.
+func (q *Queue) writer(batchName string, line int) *writer {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(batchName))
+	return q.ws[(int(h.Sum32())+line)%len(q.ws)]
+}
 
 // BeginRun records the start of a run of the batch and returns its number.
 func (j *Journal) BeginRun(ctx context.Context, now time.Time) (int, error) {
@@ -203,7 +231,7 @@ type pgWrite struct {
 }
 
 // writer commits queued writes, as many as are waiting, in one transaction: the workers of a
-// process share a commit.
+// process share commits.
 type writer struct {
 	pool   *pgxpool.Pool
 	mu     sync.RWMutex

@@ -22,7 +22,7 @@ package pgqueue
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS dots_batch_rows (
   updated     timestamptz NOT NULL,
   PRIMARY KEY (batch, line),
   UNIQUE (batch, key)
-);
+) WITH (fillfactor = 70);                -- room on each page: a row's updates are HOT (no index changes)
 CREATE TABLE IF NOT EXISTS dots_batch_keys (
   batch   text NOT NULL,
   key     text NOT NULL,
@@ -76,7 +76,6 @@ CREATE TABLE IF NOT EXISTS dots_batch_keys (
   PRIMARY KEY (batch, key)
 );
 CREATE INDEX IF NOT EXISTS dots_batch_keys_line ON dots_batch_keys (batch, line);
-CREATE INDEX IF NOT EXISTS dots_batch_rows_state ON dots_batch_rows (batch, state);
 CREATE SEQUENCE IF NOT EXISTS dots_batch_outbox_line;
 `
 
@@ -120,10 +119,12 @@ type Queue struct {
 	ownsDB bool
 	opts   Options
 	insert *river.Client[pgx.Tx] // an insert-only client
-	w      *writer
+	ws     []*writer             // the committers of the journal's writes
 }
 
-// Connect opens a pool on the database at url (postgres://...) and the queue on it (Open).
+// Connect opens a pool on the database at url (postgres://...) and the queue on it (Open). The
+// pool is pgx's default (pool_max_conns in the URL sets its size): on a small machine, few
+// connections serve many workers best.
 func Connect(ctx context.Context, url string, opts Options) (*Queue, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -166,7 +167,11 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Queue, error)
 	if err != nil {
 		return nil, fmt.Errorf("pgqueue: %w", err)
 	}
-	return &Queue{pool: pool, opts: opts, insert: rc, w: newWriter(pool)}, nil
+	q := &Queue{pool: pool, opts: opts, insert: rc}
+	for range writers {
+		q.ws = append(q.ws, newWriter(pool))
+	}
+	return q, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -199,7 +204,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Close waits for pending commits, and closes the pool if Connect opened it.
 func (q *Queue) Close() error {
-	err := q.w.close()
+	var errs []error
+	for _, w := range q.ws {
+		errs = append(errs, w.close())
+	}
+	err := errors.Join(errs...)
 	if q.ownsDB {
 		q.pool.Close()
 	}
@@ -213,12 +222,15 @@ func (q *Queue) Pool() *pgxpool.Pool { return q.pool }
 // entry in dots_batch_rows has the rest (its state, and its key now: a random key over 23 hours
 // old may have been replaced).
 type payoutArgs struct {
-	Batch     string          `json:"batch" river:"unique"`
-	Line      int             `json:"line" river:"unique"`
-	Run       int             `json:"run"`
-	Key       string          `json:"key"`
-	Reference string          `json:"reference,omitempty"`
-	Payout    json.RawMessage `json:"payout"` // the create request, as the SDK's codec writes it
+	Batch     string `json:"batch" river:"unique"`
+	Line      int    `json:"line" river:"unique"`
+	Run       int    `json:"run"`
+	Key       string `json:"key"`
+	Reference string `json:"reference,omitempty"`
+	// Payout is the create request as JSON text (the SDK's codec), kept a string: River indexes
+	// the arguments of every job (GIN), each key and value of each version, and a string is one
+	// value.
+	Payout string `json:"payout"`
 }
 
 // Kind is the job kind, Kind.
@@ -229,13 +241,13 @@ func argsOf(batchName string, run int, row batch.Row, key string) (payoutArgs, e
 	if err != nil {
 		return payoutArgs{}, fmt.Errorf("pgqueue: encoding row %d: %w", row.Line, err)
 	}
-	return payoutArgs{Batch: batchName, Line: row.Line, Run: run, Key: key, Reference: row.Reference, Payout: b}, nil
+	return payoutArgs{Batch: batchName, Line: row.Line, Run: run, Key: key, Reference: row.Reference, Payout: string(b)}, nil
 }
 
 func (a payoutArgs) row() (batch.Row, error) {
 	row := batch.Row{Line: a.Line, Reference: a.Reference}
 	var p gen.CreatePayoutLinkRequest
-	if err := codec.Unmarshal(a.Payout, &p); err != nil {
+	if err := codec.Unmarshal([]byte(a.Payout), &p); err != nil {
 		return row, fmt.Errorf("pgqueue: the job of row %d of %s: %w", a.Line, a.Batch, err)
 	}
 	row.Payout = p

@@ -54,10 +54,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[payoutArgs]) error {
 	if !ok {
 		return river.JobCancel(fmt.Errorf("pgqueue: row %d of %s is not in the journal", a.Line, a.Batch))
 	}
-	o, _, err := w.payer.Pay(ctx, j, max(a.Run, e.Run), row, e)
-	if ferr := j.Flush(context.WithoutCancel(ctx)); err == nil {
-		err = ferr
-	}
+	o, _, err := w.payer.Pay(ctx, durable{j}, max(a.Run, e.Run), row, e)
 	switch {
 	case err != nil:
 		return err
@@ -104,7 +101,7 @@ func (q *Queue) Work(ctx context.Context, client *api.Client, opts WorkOptions) 
 		RetryPolicy:          retryPolicy{base: q.opts.RetryDelay},
 		JobTimeout:           q.opts.JobTimeout,
 		RescueStuckJobsAfter: q.opts.RescueAfter,
-		FetchCooldown:        5 * time.Millisecond,
+		FetchCooldown:        50 * time.Millisecond, // fewer fetches of more jobs: a fetch costs the database more than a job
 		FetchPollInterval:    250 * time.Millisecond,
 		Logger:               q.opts.Logger,
 	})
@@ -160,14 +157,14 @@ func (q *Queue) waitIdle(ctx context.Context, poll time.Duration) error {
 // one transaction per chunk, and waits for their outcomes, which workers (Work) on any machine
 // commit.
 func (q *Queue) Dispatcher(name string) batch.Dispatcher {
-	return &dispatcher{q: q, batch: name, poll: 100 * time.Millisecond}
+	return &dispatcher{q: q, batch: name, poll: 200 * time.Millisecond}
 }
 
 type dispatcher struct {
 	q     *Queue
 	batch string
 	poll  time.Duration
-	lines []int64
+	count int // rows dispatched
 }
 
 func (d *dispatcher) Dispatch(ctx context.Context, run int, rows []batch.Pending) error {
@@ -198,72 +195,90 @@ func (d *dispatcher) Dispatch(ctx context.Context, run int, rows []batch.Pending
 	if err != nil {
 		return fmt.Errorf("pgqueue: queueing rows of %s: %w", d.batch, err)
 	}
-	for _, p := range rows {
-		d.lines = append(d.lines, int64(p.Row.Line))
-	}
+	d.count += len(rows)
 	return nil
 }
 
-// The queries of Wait: the rows dispatched by state, and the live jobs of the batch.
+// The queries of Wait: the batch's rows by state (and those this run settled), and its live
+// jobs.
 const (
-	waitStates = `SELECT r.state, count(*) FROM dots_batch_rows r JOIN unnest($2::bigint[]) AS d(line) ON r.line = d.line
-  WHERE r.batch = $1 GROUP BY r.state`
-	waitLive = live + ` AND args->>'batch' = $2`
+	waitStates = `SELECT state, count(*), count(*) FILTER (WHERE run = $2) FROM dots_batch_rows WHERE batch = $1 GROUP BY state`
+	waitLive   = live + ` AND args->>'batch' = $2`
 )
 
 func (d *dispatcher) Wait(ctx context.Context, run int, settled func(batch.Outcome)) error {
-	seen := map[batch.State]int{}
+	reported := map[batch.State]int{} // rows of this run reported settled, by state
+	lastOpen := -1
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
 	for {
-		// Live jobs first: a row whose job is gone by the time its state is read has its
-		// outcome, or will get none in this run.
-		var n int
-		if err := d.q.pool.QueryRow(ctx, waitLive, Kind, d.batch).Scan(&n); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("pgqueue: %w", err)
-		}
-		counts := map[batch.State]int{}
-		rows, err := d.q.pool.Query(ctx, waitStates, d.batch, d.lines)
-		if err == nil {
-			for rows.Next() {
-				var state string
-				var c int
-				if err = rows.Scan(&state, &c); err != nil {
-					break
-				}
-				counts[batch.State(state)] = c
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
-		}
+		counts, ours, err := d.states(ctx, run)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("pgqueue: %w", err)
+			return err
 		}
-		for s, c := range counts {
-			if s == batch.Made || s == batch.Failed || n == 0 {
-				for range c - seen[s] {
-					settled(outcomeOf(s))
+		for _, s := range []batch.State{batch.Made, batch.Failed} {
+			for range ours[s] - reported[s] {
+				settled(outcomeOf(s))
+			}
+			reported[s] = max(reported[s], ours[s])
+		}
+		open := counts[batch.NotSent] + counts[batch.Sending] + counts[batch.Unknown]
+		if open > 0 && open == lastOpen {
+			// Nothing moved since the last look: is any worker still at it?
+			var n int
+			if err := d.q.pool.QueryRow(ctx, waitLive, Kind, d.batch).Scan(&n); err != nil {
+				if ctx.Err() != nil {
+					return nil
 				}
-				seen[s] = max(seen[s], c)
+				return fmt.Errorf("pgqueue: %w", err)
+			}
+			if n == 0 {
+				open = 0 // the rows left are given up for this run
 			}
 		}
-		if n == 0 {
+		if open == 0 {
+			// The rows left: settled by an earlier run's job, or given up.
+			left := d.count - reported[batch.Made] - reported[batch.Failed]
+			for _, s := range []batch.State{batch.Unknown, batch.Sending, batch.NotSent, batch.Failed, batch.Made} {
+				for range min(left, counts[s]-reported[s]) {
+					settled(outcomeOf(s))
+					left--
+				}
+			}
 			return nil
 		}
+		lastOpen = open
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// states counts the batch's rows by state, all of them and those this run settled.
+func (d *dispatcher) states(ctx context.Context, run int) (all, ours map[batch.State]int, err error) {
+	all, ours = map[batch.State]int{}, map[batch.State]int{}
+	rows, err := d.q.pool.Query(ctx, waitStates, d.batch, run)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgqueue: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n, mine int
+		if err := rows.Scan(&state, &n, &mine); err != nil {
+			return nil, nil, fmt.Errorf("pgqueue: %w", err)
+		}
+		all[batch.State(state)], ours[batch.State(state)] = n, mine
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("pgqueue: %w", err)
+	}
+	return all, ours, nil
 }
 
 func outcomeOf(s batch.State) batch.Outcome {
