@@ -87,3 +87,9 @@ contract:
 
 ## ci-kit: what examples/ci/github-actions.yml runs, for your CI (README, "Your CI")
 ci-kit: spec-gate spec-watch contract
+## bench-batch: the batch runners against one mock in the same run (BENCHMARKS.md, "Batch
+## payouts"): the SQLite runner and three Postgres workers paying 5,000 rows each, BENCHCOUNT
+## times. Postgres comes from DOTS_TEST_POSTGRES, or a throwaway server from the local binaries.
+.PHONY: bench-batch
+bench-batch:
+	$(GO) test -run '^$$' -bench 'BatchPostgres' -benchtime 5000x -count $(BENCHCOUNT) ./cmd/payoutlinks

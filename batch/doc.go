@@ -49,4 +49,11 @@
 // reached, Options.MaxUnreachable creates in a row). The report (Report) counts the rows by
 // outcome, and Options.Results gets every row's result in order, from which the command line
 // writes its results file.
+//
+// The payout logic is written once (Payer: one attempt at a row whose key is committed) over a
+// Store, the journal: the SQLite Journal (Journal.Store), or package batch/pgqueue's journal in
+// Postgres, whose Dispatcher (Options.Dispatcher, with RunOn) hands the rows to River workers on
+// any machine, and whose Enqueue queues a payout in the caller's own transaction (an outbox).
+// Reconcile compares a journal with the links on Dots. Importing batch links neither Postgres
+// nor River.
 package batch
