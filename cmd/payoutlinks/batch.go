@@ -165,8 +165,11 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	rows := batch.CSVFile(file)
 	opts := batch.Options{Concurrency: *concurrency, Retries: *retries, RetryDelay: *retryDelay, MaxAmount: dots.Amount(*maxAmount),
 		AllowNoReference: *allowNoRef, Lookback: lookback}
+	if *batchName == "" {
+		*batchName = filepath.Base(file)
+	}
 	if *dryRun {
-		return dryRunBatch(ctx, rows, *journalPath, opts, stdout, stderr)
+		return dryRunBatch(ctx, rows, *journalPath, *batchName, opts, stdout, stderr)
 	}
 
 	throttle := batch.NewThrottle(*rate)
@@ -178,9 +181,6 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), redactURL(*journalPath))
 	var store batch.Store
 	if isPostgres(*journalPath) {
-		if *batchName == "" {
-			*batchName = filepath.Base(file)
-		}
 		q, err := pgqueue.Connect(ctx, *journalPath, pgqueue.Options{RetryDelay: *retryDelay, JobTimeout: *jobTimeout})
 		if err != nil {
 			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", redactErr(err, *journalPath))
@@ -262,18 +262,28 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	return 0
 }
 
-// dryRunBatch checks every row (and compares it with the journal, if there is one) and sends
-// nothing.
-func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath string, opts batch.Options, stdout, stderr io.Writer) int {
-	var j *batch.Journal
-	if _, err := os.Stat(journalPath); err == nil {
-		if j, err = batch.OpenJournalReadOnly(ctx, journalPath); err != nil {
+// dryRunBatch checks every row (and compares it with the journal, if there is one: an SQLite
+// file, or the batch's rows in Postgres) and sends nothing.
+func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath, batchName string, opts batch.Options, stdout, stderr io.Writer) int {
+	var s batch.Store
+	if isPostgres(journalPath) {
+		q, err := pgqueue.Connect(ctx, journalPath, pgqueue.Options{})
+		if err != nil {
+			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", redactErr(err, journalPath))
+			return 1
+		}
+		defer q.Close()
+		s = q.Journal(batchName)
+	} else if _, err := os.Stat(journalPath); err == nil {
+		j, err := batch.OpenJournalReadOnly(ctx, journalPath)
+		if err != nil {
 			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
 			return 1
 		}
 		defer j.Close()
+		s = j.Store()
 	}
-	rep, err := batch.Check(ctx, rows, j, opts)
+	rep, err := batch.CheckOn(ctx, rows, s, opts)
 	if rep == nil {
 		return reportRefusal(err, stderr)
 	}

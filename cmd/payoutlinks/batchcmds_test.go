@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -184,9 +185,11 @@ func TestBatchPostgresJournal(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Replace(sampleCSV, "730,", "731,", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut = batchCmd(t, getenv, "--journal", db, path)
-	if code != exitUsage || !strings.Contains(errOut, "line 4: row: changed since its link") || len(srv.Requests()) != before {
-		t.Fatalf("changed row: exit %d:\n%s", code, errOut)
+	for _, dry := range []bool{true, false} {
+		code, _, errOut = batchCmd(t, getenv, "--journal", db, "--dry-run="+fmt.Sprint(dry), path)
+		if code != exitUsage || !strings.Contains(errOut, "line 4: row: changed since its link") || len(srv.Requests()) != before {
+			t.Fatalf("changed row (dry run %v): exit %d:\n%s", dry, code, errOut)
+		}
 	}
 	code, out, _ = batchSub(t, getenv, "status", "--journal", db)
 	if code != 0 || !strings.Contains(out, "payouts.csv: 3 rows") || !totals.MatchString(out) {
