@@ -50,19 +50,20 @@ func (s *Spec) Router(basePath string) *Router {
 // Match returns the operation of r and its path parameters, unescaped.
 func (rt *Router) Match(r *http.Request) (*Operation, map[string]string, bool) {
 	m := &match{}
-	rt.mux.ServeHTTP(discard{}, r.WithContext(context.WithValue(r.Context(), matchKey{}, m)))
+	rt.mux.ServeHTTP(sink{}, r.WithContext(context.WithValue(r.Context(), matchKey{}, m)))
 	return m.op, m.params, m.op != nil
 }
 
 // Spec returns the spec the router routes by.
 func (rt *Router) Spec() *Spec { return rt.spec }
 
-// discard is the ResponseWriter of Match: what ServeMux itself answers (404, 405) is dropped.
-type discard struct{}
+// sink is a ResponseWriter that keeps the header of what ServeMux itself answers (404, 405 with
+// Allow) and drops the rest.
+type sink http.Header
 
-func (discard) Header() http.Header         { return http.Header{} }
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-func (discard) WriteHeader(int)             {}
+func (s sink) Header() http.Header       { return http.Header(s) }
+func (sink) Write(b []byte) (int, error) { return len(b), nil }
+func (sink) WriteHeader(int)             {}
 
 type opKey struct{}
 
@@ -84,18 +85,22 @@ type MiddlewareOptions struct {
 	// Answered, if set, gets the violations of every answer the handler writes; validating
 	// answers costs about as much as the request's, so it is off without it.
 	Answered func(r *http.Request, op *Operation, status int, vs []Violation)
-	// NotFound answers a request for no operation of the spec; nil answers 404 (405 with Allow
-	// for a path that takes other methods), as http.ServeMux does.
+	// NotFound answers a request that no pattern matches, where http.ServeMux would answer 404,
+	// or 405 for a path that takes other methods: then the Allow header is already set on w. nil
+	// lets ServeMux answer.
 	NotFound http.Handler
+	// Mux, if set, is where the operations are registered, beside routes of your own outside
+	// the spec (not validated; they share NotFound); nil makes a new one.
+	Mux *http.ServeMux
 }
 
 // Middleware routes every request to an operation of the spec, validates it, and hands the ones
 // that conform to next, with the operation in the context (OperationOf) and the path parameters
 // in Request.PathValue. It is the validating front of the mock and of the test servers.
 func (s *Spec) Middleware(next http.Handler, o MiddlewareOptions) http.Handler {
-	mux := http.NewServeMux()
-	if o.NotFound != nil {
-		mux.Handle("/", o.NotFound)
+	mux := o.Mux
+	if mux == nil {
+		mux = http.NewServeMux()
 	}
 	refuse := o.Refuse
 	if refuse == nil {
@@ -127,7 +132,22 @@ func (s *Spec) Middleware(next http.Handler, o MiddlewareOptions) http.Handler {
 			}
 		})
 	}
-	return mux
+	if o.NotFound == nil {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		answer := sink{}
+		h.ServeHTTP(answer, r) // ServeMux's own 404, or 405 with Allow
+		if allow := answer.Header().Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		o.NotFound.ServeHTTP(w, r)
+	})
 }
 
 // readBody reads the request body and puts it back, for the handler to read again.
