@@ -3,6 +3,7 @@ package mock
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // factsNull are the response fields the real API writes as null when it has no value (FACTS.md:
@@ -40,36 +42,20 @@ type linkSchema struct {
 	nulls [][]string
 }
 
-// newLinkSchema finds the schemas of operationID's JSON request body and of its 201 answer.
-func newLinkSchema(doc *openapi3.T, operationID string) (*linkSchema, error) {
-	for _, item := range doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			if op.OperationID != operationID {
-				continue
-			}
-			req := jsonSchema(op.RequestBody.Value.Content)
-			var resp *openapi3.Schema
-			if r := op.Responses.Status(201); r != nil && r.Value != nil {
-				resp = jsonSchema(r.Value.Content)
-			}
-			if req == nil || resp == nil {
-				return nil, fmt.Errorf("%s has no JSON request body or no JSON 201 answer", operationID)
-			}
-			ls := &linkSchema{req: req, resp: resp}
-			for _, p := range factsNull {
-				ls.nulls = append(ls.nulls, resolveNull(resp, strings.Split(p, "."))...)
-			}
-			return ls, nil
-		}
+// newLinkSchema reads the schemas of operationID's JSON request body and of its 201 answer.
+func newLinkSchema(sp *spec.Spec, operationID string) (*linkSchema, error) {
+	op, ok := sp.Operation(operationID)
+	if !ok {
+		return nil, fmt.Errorf("the spec has no operation %s", operationID)
 	}
-	return nil, fmt.Errorf("the spec has no operation %s", operationID)
-}
-
-func jsonSchema(c openapi3.Content) *openapi3.Schema {
-	if mt := c.Get("application/json"); mt != nil && mt.Schema != nil {
-		return mt.Schema.Value
+	ls := &linkSchema{req: op.RequestSchema(), resp: op.Schema(http.StatusCreated)}
+	if ls.req == nil || ls.resp == nil {
+		return nil, fmt.Errorf("%s has no JSON request body or no JSON 201 answer", operationID)
 	}
-	return nil
+	for _, p := range factsNull {
+		ls.nulls = append(ls.nulls, resolveNull(ls.resp, strings.Split(p, "."))...)
+	}
+	return ls, nil
 }
 
 // resolveNull expands one factsNull path against schema s: the paths of the nullable properties

@@ -10,6 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 // TestLinkBuilderIsDrivenBySpec builds a link from a made-up spec whose fields the mock has no
@@ -23,7 +24,7 @@ func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
 	if err := doc.Validate(loader.Context); err != nil {
 		t.Fatal(err)
 	}
-	ls, err := newLinkSchema(doc, "make-thing")
+	ls, err := newLinkSchema(spec.New(doc), "make-thing")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
 		t.Errorf("memo written although the spec forbids null: %v", got["memo"])
 	}
 
-	if _, err := newLinkSchema(doc, "no-such-operation"); err == nil || !strings.Contains(err.Error(), "no-such-operation") {
+	if _, err := newLinkSchema(spec.New(doc), "no-such-operation"); err == nil || !strings.Contains(err.Error(), "no-such-operation") {
 		t.Errorf("a missing operation: %v", err)
 	}
 }
@@ -92,7 +93,7 @@ func TestOperationWithoutHandler(t *testing.T) {
 func TestAnswerChecks(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		s := New(WithAnswerChecks(on))
-		s.handlers["get-payout-link"] = func(*http.Request, map[string]string, *createInput) (int, any, *apiError) {
+		s.handlers["get-payout-link"] = func(*call) (int, any, *apiError) {
 			return http.StatusOK, json.RawMessage(`{"amount":"twelve"}`), nil
 		}
 		r := httptest.NewRequest("GET", "/api/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)

@@ -134,8 +134,8 @@ func (l *requestLog) list() []Request {
 	return out
 }
 
-// callOf names the call a request belongs to.
-func callOf(r *http.Request, idempotencyKey string, body []byte) callKey {
+// digest names the call a request belongs to.
+func digest(r *http.Request, idempotencyKey string, body []byte) callKey {
 	h := sha256.New()
 	if idempotencyKey != "" {
 		h.Write([]byte("key " + strings.ToLower(idempotencyKey)))

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -22,7 +23,7 @@ type Server struct {
 
 	ts        *httptest.Server
 	v         *spec.Spec
-	rt        *spec.Router // the spec's paths, after /api
+	handler   http.Handler // the routes, after serveHTTP
 	links     *linkSchema
 	handlers  map[string]opHandler // by operationId
 	now       func() time.Time
@@ -137,13 +138,13 @@ func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
 // URL is empty and BaseURL is "/api". Close it when done.
 func New(opts ...Option) *Server {
 	sp := spec.MustEmbedded() // the module's own tests load it
-	links, err := newLinkSchema(sp.Document(), "create-payout-link")
+	links, err := newLinkSchema(sp, "create-payout-link")
 	if err != nil {
 		panic(fmt.Sprintf("mock: %v", err))
 	}
 	s := &Server{
 		v:        sp,
-		rt:       sp.Router(""),
+		handlers: maps.Clone(builtin),
 		links:    links,
 		now:      time.Now,
 		done:     make(chan struct{}),
@@ -152,7 +153,6 @@ func New(opts ...Option) *Server {
 		maxReqs:  DefaultMaxRequests,
 		timeouts: DefaultTimeouts,
 	}
-	s.handlers = s.operations()
 	for _, o := range opts {
 		o(s)
 	}
@@ -160,6 +160,7 @@ func New(opts ...Option) *Server {
 	if s.events == nil {
 		s.events = newEventQueue(nil)
 	}
+	s.handler = s.routes()
 	return s
 }
 
@@ -414,9 +415,6 @@ func (s *Server) Reset() {
 	}
 	s.logMu.Unlock()
 }
-
-// checkCredentials compares the Basic credentials with WithCredentials', in constant time.
-func (s *Server) checkCredentials(r *http.Request) bool { return s.creds == nil || s.creds(r) }
 
 // Format prints the server as its base URL, for every verb: never the credentials of
 // WithCredentials or the webhook secret of WithWebhooks, which the server keeps in closures, out

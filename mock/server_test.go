@@ -439,7 +439,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"unknown path", "GET", "/v2/payouts", "", 404, "not-found", ""},
 		{"path without /api", "GET", "@/v2/payout-links", "", 404, "not-found", ""},
 		{"path with extra prefix", "GET", "/x/v2/payout-links", "", 404, "not-found", ""},
-		{"wrong method", "PUT", "/v2/payout-links/" + known.ID, "", 405, "method-not-allowed", "GET, DELETE"},
+		{"wrong method", "PUT", "/v2/payout-links/" + known.ID, "", 405, "method-not-allowed", "DELETE, GET"}, // ServeMux's Allow
 		{"bad fault header", "GET", "/v2/payout-links", "", 400, "invalid-input", "X-Mock-Fault"},
 	}
 	for _, tt := range tests {

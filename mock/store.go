@@ -163,9 +163,9 @@ func errState(msg string) *apiError { return &apiError{http.StatusConflict, "inv
 // create makes a link from a create request that passed the spec, or finds the one its
 // idempotency key made. The handler holds the key in progress (claimKey), so no other create with
 // it runs meanwhile.
-func (s *Server) create(in *createInput, key string) ([]byte, *apiError) {
+func (s *Server) create(in *createInput) ([]byte, *apiError) {
 	now := s.now().UTC()
-	k, hasKey := parseUUID(key)
+	k, hasKey := parseUUID(in.str("idempotency_key"))
 	if hasKey {
 		s.mu.Lock()
 		e := s.st.byKey[k]
