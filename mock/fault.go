@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,54 +23,43 @@ const (
 	DropAfterApply
 )
 
-// String returns the X-Mock-Fault token of d ("drop-before", "drop-after"), or "no-drop".
-func (d Drop) String() string {
-	switch d {
-	case DropBeforeApply:
-		return "drop-before"
-	case DropAfterApply:
-		return "drop-after"
-	}
-	return "no-drop"
-}
+var dropNames = []string{"no-drop", "drop-before", "drop-after"}
 
-// BodyFault says how a fault breaks the body of an answer.
+// String returns the X-Mock-Fault token of d ("drop-before", "drop-after"), or "no-drop".
+func (d Drop) String() string { return name(dropNames, int(d)) }
+
+// BodyFault says how a fault breaks the body of an answer. Each applies the request and answers
+// its status, still labelled Content-Type: application/json.
 type BodyFault int
 
 const (
 	// BodyIntact leaves the body alone.
 	BodyIntact BodyFault = iota
-	// TruncatedBody applies the request and answers its status with only the first half of the
-	// JSON body; Content-Length matches what is sent, so the client reads a short, broken document.
+	// TruncatedBody answers the first half of the JSON body, with a Content-Length to match.
 	TruncatedBody
-	// NonJSONBody applies the request and answers its status with an HTML page, still labelled
-	// Content-Type: application/json.
+	// NonJSONBody answers an HTML page.
 	NonJSONBody
-	// EmptyBody applies the request and answers its status with no body at all, still labelled
-	// Content-Type: application/json.
+	// EmptyBody answers no body at all.
 	EmptyBody
 )
 
+var bodyNames = []string{"intact", "truncated", "non-json", "empty"}
+
 // String returns the X-Mock-Fault token of b ("truncated", "non-json", "empty"), or "intact".
-func (b BodyFault) String() string {
-	switch b {
-	case TruncatedBody:
-		return "truncated"
-	case NonJSONBody:
-		return "non-json"
-	case EmptyBody:
-		return "empty"
+func (b BodyFault) String() string { return name(bodyNames, int(b)) }
+
+func name(names []string, i int) string {
+	if i < 0 || i >= len(names) {
+		i = 0
 	}
-	return "intact"
+	return names[i]
 }
 
 // Fault is a failure the server injects into one request instead of, or on top of, handling it.
-//
 // The parts act in this order: Delay, then Drop == DropBeforeApply, then Status without
 // ApplyFirst (neither applies the request); otherwise the request is handled, and then
-// Drop == DropAfterApply, Status with ApplyFirst, or Body decides what the client gets. When a
-// Fault sets several of Drop, Status and Body, Drop wins over Status, and Status over Body;
-// ParseFault refuses such combinations.
+// Drop == DropAfterApply, Status with ApplyFirst, or Body decides what the client gets. Drop wins
+// over Status, and Status over Body; ParseFault refuses such combinations.
 type Fault struct {
 	// Status, when not zero, is answered with an Error body (error_code from the status, such as
 	// "service-unavailable" for 503) without applying the request, unless ApplyFirst is set.
@@ -85,8 +75,7 @@ type Fault struct {
 	// the server closes) first, the request is not applied and the connection is closed, unless
 	// Late is set.
 	Delay time.Duration
-	// Late, with a Delay, applies the request after the delay even when the client gave up
-	// waiting first: the server acts after the client saw a timeout.
+	// Late, with a Delay, applies the request after the delay even when the client gave up.
 	Late bool
 	// Body applies the request and answers its status with a broken body.
 	Body BodyFault
@@ -107,27 +96,18 @@ func (f Fault) status() int {
 // "delay=250ms; drop-after". The zero Fault is "none".
 func (f Fault) String() string {
 	var parts []string
-	if f.Delay > 0 {
-		parts = append(parts, "delay="+f.Delay.String())
+	add := func(on bool, s string) {
+		if on {
+			parts = append(parts, s)
+		}
 	}
-	if f.Status != 0 {
-		parts = append(parts, strconv.Itoa(f.Status))
-	}
-	if f.ApplyFirst {
-		parts = append(parts, "apply-first")
-	}
-	if f.Late {
-		parts = append(parts, "late")
-	}
-	if f.RetryAfter != "" {
-		parts = append(parts, "retry-after="+f.RetryAfter)
-	}
-	if f.Drop != NoDrop {
-		parts = append(parts, f.Drop.String())
-	}
-	if f.Body != BodyIntact {
-		parts = append(parts, f.Body.String())
-	}
+	add(f.Delay > 0, "delay="+f.Delay.String())
+	add(f.Status != 0, strconv.Itoa(f.Status))
+	add(f.ApplyFirst, "apply-first")
+	add(f.Late, "late")
+	add(f.RetryAfter != "", "retry-after="+f.RetryAfter)
+	add(f.Drop != NoDrop, f.Drop.String())
+	add(f.Body != BodyIntact, f.Body.String())
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -160,65 +140,44 @@ func ParseFault(header string) (Fault, error) {
 			continue
 		}
 		name, val, hasVal := strings.Cut(tok, "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		val = strings.TrimSpace(val)
-		kind := name
-		if isDigits(name) && !hasVal {
-			kind = "status"
-		}
-		group := kind
-		switch kind {
-		case "drop-before", "drop-after":
-			group = "drop"
-		case "truncated", "non-json", "empty":
-			group = "body"
+		name, val = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(val)
+		group, err := name, error(nil)
+		drop, body := slices.Index(dropNames, name), slices.Index(bodyNames, name)
+		switch {
+		case hasVal != (name == "delay" || name == "retry-after"):
+			if hasVal {
+				return Fault{}, fmt.Errorf("%q takes no value", name)
+			}
+			return Fault{}, fmt.Errorf("%q needs a value, as in %s=VALUE", name, name)
+		case isDigits(name):
+			group = "status"
+			if f.Status, err = strconv.Atoi(name); err != nil || f.Status < 400 || f.Status > 599 {
+				return Fault{}, fmt.Errorf("status %q is not between 400 and 599", name)
+			}
+		case name == "delay":
+			if f.Delay, err = time.ParseDuration(val); err != nil || f.Delay < 0 {
+				return Fault{}, fmt.Errorf("delay %q is not a duration such as 250ms", val)
+			}
+		case name == "retry-after":
+			if err := checkRetryAfter(val); err != nil {
+				return Fault{}, err
+			}
+			f.RetryAfter = val
+		case name == "apply-first":
+			f.ApplyFirst = true
+		case name == "late":
+			f.Late = true
+		case drop > 0:
+			f.Drop, group = Drop(drop), "drop"
+		case body > 0:
+			f.Body, group = BodyFault(body), "body"
+		case name != "none":
+			return Fault{}, fmt.Errorf("unknown fault %q", name)
 		}
 		if seen[group] {
 			return Fault{}, fmt.Errorf("%q repeats or contradicts an earlier token", tok)
 		}
 		seen[group] = true
-		if hasVal != (kind == "delay" || kind == "retry-after") {
-			if hasVal {
-				return Fault{}, fmt.Errorf("%q takes no value", name)
-			}
-			return Fault{}, fmt.Errorf("%q needs a value, as in %s=VALUE", name, name)
-		}
-		switch kind {
-		case "status":
-			n, err := strconv.Atoi(name)
-			if err != nil || n < 400 || n > 599 {
-				return Fault{}, fmt.Errorf("status %q is not between 400 and 599", name)
-			}
-			f.Status = n
-		case "none":
-		case "apply-first":
-			f.ApplyFirst = true
-		case "late":
-			f.Late = true
-		case "drop-before":
-			f.Drop = DropBeforeApply
-		case "drop-after":
-			f.Drop = DropAfterApply
-		case "truncated":
-			f.Body = TruncatedBody
-		case "non-json":
-			f.Body = NonJSONBody
-		case "empty":
-			f.Body = EmptyBody
-		case "delay":
-			d, err := time.ParseDuration(val)
-			if err != nil || d < 0 {
-				return Fault{}, fmt.Errorf("delay %q is not a duration such as 250ms", val)
-			}
-			f.Delay = d
-		case "retry-after":
-			if err := checkRetryAfter(val); err != nil {
-				return Fault{}, err
-			}
-			f.RetryAfter = val
-		default:
-			return Fault{}, fmt.Errorf("unknown fault %q", name)
-		}
 	}
 	if seen["none"] && len(seen) > 1 {
 		return Fault{}, errors.New(`"none" cannot be combined with other faults`)
@@ -231,18 +190,8 @@ func ParseFault(header string) (Fault, error) {
 
 // check refuses combinations whose meaning is not obvious.
 func (f Fault) check() error {
-	n := 0
-	if f.Status != 0 {
-		n++
-	}
-	if f.Drop != NoDrop {
-		n++
-	}
-	if f.Body != BodyIntact {
-		n++
-	}
 	switch {
-	case n > 1:
+	case (f.Status != 0 && (f.Drop != NoDrop || f.Body != BodyIntact)) || (f.Drop != NoDrop && f.Body != BodyIntact):
 		return errors.New("a status, a drop and a broken body exclude one another")
 	case f.ApplyFirst && f.Status == 0:
 		return errors.New("apply-first needs a status, as in 500; apply-first")
@@ -255,25 +204,14 @@ func (f Fault) check() error {
 }
 
 func checkRetryAfter(v string) error {
-	if isDigits(v) {
-		return nil
+	if _, err := http.ParseTime(v); err != nil && !isDigits(v) {
+		return fmt.Errorf("retry-after %q is neither whole seconds nor an HTTP-date", v)
 	}
-	if _, err := http.ParseTime(v); err == nil {
-		return nil
-	}
-	return fmt.Errorf("retry-after %q is neither whole seconds nor an HTTP-date", v)
+	return nil
 }
 
 func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // Header names that script faults per request.
@@ -287,54 +225,38 @@ const (
 // headerFault reads the fault a request scripts for itself: nil without the headers, and the
 // zero Fault for "X-Mock-Fault: none" (or an empty value), which asks for no fault at all.
 func headerFault(h http.Header) (*Fault, error) {
-	fv, hasFault := h[http.CanonicalHeaderKey(FaultHeader)]
-	rv, hasRetry := h[http.CanonicalHeaderKey(RetryAfterHeader)]
+	fv, hasFault := h[FaultHeader]
+	rv, hasRetry := h[RetryAfterHeader]
 	if !hasFault && !hasRetry {
 		return nil, nil
 	}
 	var f Fault
+	var err error
 	if hasFault {
-		var err error
 		if f, err = ParseFault(strings.Join(fv, ";")); err != nil {
 			return nil, fmt.Errorf("header %s: %w", FaultHeader, err)
 		}
 	}
 	if hasRetry {
-		v := strings.TrimSpace(strings.Join(rv, ","))
-		if err := checkRetryAfter(v); err != nil {
-			return nil, fmt.Errorf("header %s: %w", RetryAfterHeader, err)
+		f.RetryAfter = strings.TrimSpace(strings.Join(rv, ","))
+		if err = checkRetryAfter(f.RetryAfter); err == nil {
+			err = f.check()
 		}
-		f.RetryAfter = v
-		if err := f.check(); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("header %s: %w", RetryAfterHeader, err)
 		}
 	}
 	return &f, nil
 }
 
-// errorCode is the error_code an injected status answers with.
+// errorCodes are the error_code an injected status answers with; any other is "injected-fault".
+var errorCodes = map[int]string{400: "invalid-input", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+	409: "resource-busy", 429: "rate-limited", 500: "internal-error", 502: "bad-gateway", 503: "service-unavailable",
+	504: "gateway-timeout"}
+
 func errorCode(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "invalid-input"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not-found"
-	case http.StatusConflict:
-		return "resource-busy"
-	case http.StatusTooManyRequests:
-		return "rate-limited"
-	case http.StatusInternalServerError:
-		return "internal-error"
-	case http.StatusBadGateway:
-		return "bad-gateway"
-	case http.StatusServiceUnavailable:
-		return "service-unavailable"
-	case http.StatusGatewayTimeout:
-		return "gateway-timeout"
+	if c, ok := errorCodes[status]; ok {
+		return c
 	}
 	return "injected-fault"
 }

@@ -27,8 +27,8 @@ type call struct {
 	rec   *Request
 	start time.Time
 	body  []byte
-	in    createInput // the body of an operation that takes an idempotency key
-	drawn *Fault      // chaos mode's draw
+	in    object // the body of an operation that takes an idempotency key
+	drawn *Fault // chaos mode's draw
 	// check is the operation the answer is validated against; nil for none.
 	check *spec.Operation
 	// broken is how a body fault breaks the answer.
@@ -49,10 +49,10 @@ type opHandler func(c *call) (int, any, *apiError)
 // builtin are the handlers of the spec's operations, by operationId.
 var builtin = map[string]opHandler{
 	"create-payout-link": func(c *call) (int, any, *apiError) {
-		if !c.in.valid() {
+		if c.in == nil {
 			return 0, nil, errInput("$: the body is not a JSON object")
 		}
-		b, aerr := c.s.create(&c.in)
+		b, aerr := c.s.create(c.in)
 		return http.StatusCreated, json.RawMessage(b), aerr
 	},
 	"get-payout-link":    func(c *call) (int, any, *apiError) { return linkAnswer(c.s.get(c.linkID())) },
@@ -141,7 +141,7 @@ func (c *call) route(op *spec.Operation, name string) {
 	if op != nil {
 		name, c.check = op.ID, op
 		if op.TakesIdempotencyKey() {
-			c.in, _ = parseCreate(c.body)
+			c.in = parseObject(c.body)
 			key = c.in.str("idempotency_key")
 		}
 	}
@@ -376,7 +376,9 @@ func (c *call) writeJSON(status int, v any) {
 	var b []byte
 	if v != nil {
 		var err error
-		if b, _ = v.(json.RawMessage); b == nil {
+		if raw, ok := v.(json.RawMessage); ok {
+			b = raw
+		} else {
 			b, err = json.Marshal(v)
 		}
 		if err != nil {

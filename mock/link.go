@@ -1,9 +1,10 @@
 package mock
 
 import (
-	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,31 +16,26 @@ import (
 	"github.com/payoutkit/dots-go/spec"
 )
 
-// factsNull are the response fields the real API writes as null when it has no value (FACTS.md:
-// claimed_user_id, the payee's fields, memo, metadata), as paths; "payee.*" is every property
-// the spec gives the payee. Every other field without a value is left out, never null: Dots' own
-// spec does not allow null in most of them (transfer_id, delivery.email, ...).
+// factsNull are the link's fields the real API writes as null when it has no value (FACTS.md),
+// as paths; "payee.*" is every property the spec gives the payee. Every other field without a
+// value is left out: Dots' own spec does not allow null in most of them (transfer_id, ...).
 var factsNull = []string{"claimed_user_id", "memo", "metadata", "payee.*"}
 
-// computed are the response fields the mock works out itself, as paths; a request field at the
-// same path is not echoed.
+// computed are the link's fields the mock works out itself; the request's are not echoed.
 var computed = map[string]bool{
 	"id": true, "created": true, "link": true, "amount": true, "status": true, "flow_id": true,
 	"claimed_user_id": true, "transfer_id": true, "delivery.method": true, "delivery.email": true,
 	"delivery.country_code": true, "delivery.phone_number": true,
 }
 
-// linkSchema is what the mock reads from the spec to build the link a create makes: the schemas
-// of the create request and of its 201 answer. Nothing else about the fields is written in Go:
-// every property of the request that the payout link also has is kept and answered back
-// (recursively inside objects both schemas describe with properties), a property the request
-// does not carry gets the default the spec gives it, and factsNull are written as null when the
-// spec allows it. So a field added to openapi.yaml round-trips with no change to the mock.
+// linkSchema is what the mock reads from the spec to build the link a create makes, so that a
+// field added to openapi.yaml round-trips with no change to the mock: every property of the
+// request that the link also has is answered back (inside objects both schemas describe with
+// properties, member by member), one the request left out gets the spec's default, and factsNull
+// are written as null where the spec allows it.
 type linkSchema struct {
 	req, resp *openapi3.Schema
-	// nulls are factsNull resolved against resp: paths of nullable properties, such as
-	// ["payee", "email"].
-	nulls [][]string
+	nulls     [][]string // factsNull resolved against resp, such as ["payee", "email"]
 }
 
 // newLinkSchema reads the schemas of operationID's JSON request body and of its 201 answer.
@@ -58,33 +54,17 @@ func newLinkSchema(sp *spec.Spec, operationID string) (*linkSchema, error) {
 	return ls, nil
 }
 
-// resolveNull expands one factsNull path against schema s: the paths of the nullable properties
-// it names ("*" names every property of an object).
-func resolveNull(s *openapi3.Schema, path []string) [][]string {
-	if s == nil || len(path) == 0 {
-		return nil
-	}
-	names := []string{path[0]}
-	if path[0] == "*" {
-		names = names[:0]
-		for name := range s.Properties {
-			names = append(names, name)
-		}
-	}
-	var out [][]string
-	for _, name := range names {
-		p := s.Properties[name]
-		if p == nil || p.Value == nil {
-			continue
-		}
-		if len(path) == 1 {
-			if acceptsNull(p.Value) {
-				out = append(out, []string{name})
+// resolveNull expands a factsNull path against s to the paths of the nullable properties it names.
+func resolveNull(s *openapi3.Schema, path []string) (out [][]string) {
+	for name, p := range s.Properties {
+		switch {
+		case path[0] != "*" && path[0] != name || p.Value == nil:
+		case len(path) == 1 && acceptsNull(p.Value):
+			out = append(out, []string{name})
+		case len(path) > 1:
+			for _, rest := range resolveNull(p.Value, path[1:]) {
+				out = append(out, append([]string{name}, rest...))
 			}
-			continue
-		}
-		for _, rest := range resolveNull(p.Value, path[1:]) {
-			out = append(out, append([]string{name}, rest...))
 		}
 	}
 	return out
@@ -93,89 +73,60 @@ func resolveNull(s *openapi3.Schema, path []string) [][]string {
 // acceptsNull reports whether the spec allows null for s: it is nullable, one of its oneOf or
 // anyOf alternatives is (as Metadata's object form is), or every part of its allOf is.
 func acceptsNull(s *openapi3.Schema) bool {
-	if s.Nullable {
-		return true
-	}
-	for _, alt := range append(append(openapi3.SchemaRefs(nil), s.OneOf...), s.AnyOf...) {
+	for _, alt := range slices.Concat(s.OneOf, s.AnyOf) {
 		if alt.Value != nil && acceptsNull(alt.Value) {
 			return true
 		}
 	}
-	if len(s.AllOf) == 0 {
-		return false
-	}
+	all := len(s.AllOf) > 0
 	for _, part := range s.AllOf {
-		if part.Value == nil || !acceptsNull(part.Value) {
-			return false
-		}
+		all = all && part.Value != nil && acceptsNull(part.Value)
 	}
-	return true
+	return s.Nullable || all
 }
 
-// createInput is a create request (or one of its objects) as the mock reads it: its members,
-// each as written, and the objects among them once read.
-type createInput struct {
-	members map[string]jsontext.Value
-	objects map[string]createInput
+// object is a JSON object as the mock reads a request: its members as written; nil when the
+// text is no object.
+type object map[string]jsontext.Value
+
+func parseObject(b []byte) object {
+	var m object
+	if codec.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
 }
 
-// parseCreate reads a create body (or one of its objects); an error when it is not a JSON object.
-func parseCreate(body []byte) (createInput, error) {
-	var m map[string]jsontext.Value
-	if err := codec.Unmarshal(body, &m); err != nil || m == nil {
-		return createInput{}, errors.New("$: the body is not a JSON object")
+// obj reads the member name as an object.
+func (o object) obj(name string) object {
+	if v := o[name]; v.Kind() == '{' {
+		return parseObject(v)
 	}
-	return createInput{members: m}, nil
-}
-
-// valid reports whether the input was read.
-func (in createInput) valid() bool { return in.members != nil }
-
-// obj reads the member name as an object, once; not valid when it is not one.
-func (in *createInput) obj(name string) createInput {
-	if sub, ok := in.objects[name]; ok {
-		return sub
-	}
-	v := in.members[name]
-	if v.Kind() != '{' {
-		return createInput{}
-	}
-	sub, _ := parseCreate(v)
-	if in.objects == nil {
-		in.objects = map[string]createInput{}
-	}
-	in.objects[name] = sub
-	return sub
+	return nil
 }
 
 // str reads the member name as a string, or "".
-func (in createInput) str(name string) string {
-	v := in.members[name]
+func (o object) str(name string) string {
 	var s string
-	if v.Kind() != '"' || codec.Unmarshal(v, &s) != nil {
-		return ""
+	if v := o[name]; v.Kind() == '"' && codec.Unmarshal(v, &s) == nil {
+		return s
 	}
-	return s
+	return ""
 }
 
-// echo keeps the members of the request object in that the response schema resp also has,
-// except the computed ones (prefix is the path of in, such as "payee."); objects both schemas
-// describe with properties are kept member by member. Whole numbers written as floats (42.0) are
-// written as integers where resp says integer.
-func echo(in *createInput, req, resp *openapi3.Schema, prefix string) map[string]any {
-	out := make(map[string]any, len(in.members))
-	for name, v := range in.members {
+// echo keeps the members of in that resp also has, except the computed ones (prefix is the
+// path of in, such as "payee."); whole numbers written as floats (42.0) are written as integers
+// where resp says integer.
+func echo(in object, req, resp *openapi3.Schema, prefix string) map[string]any {
+	out := make(map[string]any, len(in))
+	for name, v := range in {
 		rp := resp.Properties[name]
 		if v.Kind() == 'n' || rp == nil || rp.Value == nil || computed[prefix+name] {
 			continue
 		}
-		if v.Kind() == '{' && len(rp.Value.Properties) > 0 {
-			if qp := req.Properties[name]; qp != nil && qp.Value != nil && len(qp.Value.Properties) > 0 {
-				if sub := in.obj(name); sub.valid() {
-					out[name] = echo(&sub, qp.Value, rp.Value, prefix+name+".")
-					continue
-				}
-			}
+		if qp := req.Properties[name]; v.Kind() == '{' && len(rp.Value.Properties) > 0 && qp != nil && qp.Value != nil && len(qp.Value.Properties) > 0 {
+			out[name] = echo(parseObject(v), qp.Value, rp.Value, prefix+name+".")
+			continue
 		}
 		if v.Kind() == '0' && rp.Value.Type.Is(openapi3.TypeInteger) {
 			if whole, err := dots.ParseWholeNumber(string(v)); err == nil {
@@ -189,7 +140,7 @@ func echo(in *createInput, req, resp *openapi3.Schema, prefix string) map[string
 
 // build makes the document of a new link: the echo of the request, the spec's defaults for what
 // the request left out, factsNull as null, then the computed fields, which win.
-func (ls *linkSchema) build(in *createInput, computedFields map[string]any) map[string]any {
+func (ls *linkSchema) build(in object, computedFields map[string]any) map[string]any {
 	doc := echo(in, ls.req, ls.resp, "")
 	for name, p := range ls.resp.Properties {
 		if _, ok := doc[name]; !ok && p.Value != nil && p.Value.Default != nil && !computed[name] {
@@ -211,15 +162,12 @@ func (ls *linkSchema) build(in *createInput, computedFields map[string]any) map[
 		}
 	}
 	for name, v := range computedFields {
-		if sub, ok := v.(map[string]any); ok {
-			if have, ok := doc[name].(map[string]any); ok {
-				for k, x := range sub {
-					have[k] = x
-				}
-				continue
-			}
+		sub, isMap := v.(map[string]any)
+		if have, ok := doc[name].(map[string]any); ok && isMap {
+			maps.Copy(have, sub)
+		} else {
+			doc[name] = v
 		}
-		doc[name] = v
 	}
 	return doc
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,7 +27,7 @@ type Request struct {
 	Path   string
 	// Operation is the operationId ("create-payout-link"), "mock-claim", "mock-pay-out",
 	// "mock-expire" or "mock-reset" for the test triggers, or "" for a path the server does not
-	// serve.
+	// serve or a body it could not read.
 	Operation string
 	// IdempotencyKey is the create body's idempotency_key, or "".
 	IdempotencyKey string
@@ -47,8 +48,7 @@ type Request struct {
 	// Duration is how long the server took with it.
 	Duration time.Duration
 
-	call    callKey // the call it belongs to, once its body is read
-	counted bool    // Attempt is counted
+	call callKey // the call it belongs to, once counted
 }
 
 // Result is the answered status as text, "dropped", "canceled" or "pending".
@@ -61,81 +61,14 @@ func (r Request) Result() string {
 	case r.Status == 0:
 		return "pending"
 	}
-	return fmt.Sprint(r.Status)
+	return strconv.Itoa(r.Status)
 }
 
 // callKey names a call for counting attempts: a digest of the idempotency key, or of the method,
 // path, query and body.
 type callKey [16]byte
 
-// attempts counts the kept requests of one call.
-type attempts struct {
-	n       int
-	lastSeq int
-}
-
-// requestLog keeps the most recent requests, a ring of at most max (max <= 0 keeps all), and the
-// attempt counts of their calls. Server.logMu guards it.
-type requestLog struct {
-	max      int
-	ring     []*Request
-	seq      int // requests so far
-	attempts map[callKey]attempts
-}
-
-func newRequestLog(max int) requestLog {
-	return requestLog{max: max, attempts: map[callKey]attempts{}}
-}
-
-// add records rec as it arrives, setting its Seq, and forgets the oldest request when full.
-func (l *requestLog) add(rec *Request) {
-	l.seq++
-	rec.Seq = l.seq
-	if l.max <= 0 || len(l.ring) < l.max {
-		l.ring = append(l.ring, rec)
-		return
-	}
-	i := (rec.Seq - 1) % l.max
-	if old := l.ring[i]; old.counted {
-		if a := l.attempts[old.call]; a.lastSeq == old.Seq {
-			delete(l.attempts, old.call)
-		}
-	}
-	l.ring[i] = rec
-}
-
-// count sets rec's Attempt once its call is known. A request the log does not keep (forgotten,
-// or from before a Reset) is not counted.
-func (l *requestLog) count(rec *Request, call callKey) {
-	i := rec.Seq - 1
-	if l.max > 0 {
-		i %= l.max
-	}
-	if i >= len(l.ring) || l.ring[i] != rec {
-		return
-	}
-	a := l.attempts[call]
-	a.n++
-	a.lastSeq = max(a.lastSeq, rec.Seq)
-	l.attempts[call] = a
-	rec.Attempt, rec.call, rec.counted = a.n, call, true
-}
-
-// list returns copies of the kept requests, oldest first.
-func (l *requestLog) list() []Request {
-	out := make([]Request, 0, len(l.ring))
-	start := 0
-	if l.max > 0 && len(l.ring) == l.max {
-		start = l.seq % l.max
-	}
-	for i := range l.ring {
-		out = append(out, *l.ring[(start+i)%len(l.ring)])
-	}
-	return out
-}
-
-// digest names the call a request belongs to.
-func digest(r *http.Request, idempotencyKey string, body []byte) callKey {
+func digest(r *http.Request, idempotencyKey string, body []byte) (k callKey) {
 	h := sha256.New()
 	if idempotencyKey != "" {
 		h.Write([]byte("key " + strings.ToLower(idempotencyKey)))
@@ -143,8 +76,53 @@ func digest(r *http.Request, idempotencyKey string, body []byte) callKey {
 		fmt.Fprintf(h, "%s %s?%s %d\n", r.Method, r.URL.EscapedPath(), r.URL.RawQuery, len(body))
 		h.Write(body)
 	}
-	var sum [sha256.Size]byte
-	var k callKey
-	copy(k[:], h.Sum(sum[:0]))
+	copy(k[:], h.Sum(nil))
 	return k
+}
+
+// requestLog keeps the most recent requests (at most max; max <= 0 keeps all) and the attempt
+// counts of their calls: how many, and the newest one's Seq. Server.logMu guards it.
+type requestLog struct {
+	max      int
+	reqs     []*Request // oldest first
+	seq      int        // requests so far
+	attempts map[callKey][2]int
+}
+
+func newRequestLog(max int) requestLog { return requestLog{max: max, attempts: map[callKey][2]int{}} }
+
+// add records rec as it arrives, setting its Seq, and forgets the oldest request when full,
+// with its call's count if it was the call's newest.
+func (l *requestLog) add(rec *Request) {
+	l.seq++
+	rec.Seq = l.seq
+	l.reqs = append(l.reqs, rec)
+	if l.max > 0 && len(l.reqs) > l.max {
+		old := l.reqs[0]
+		if old.Attempt > 0 && l.attempts[old.call][1] == old.Seq {
+			delete(l.attempts, old.call)
+		}
+		l.reqs[0], l.reqs = nil, l.reqs[1:]
+	}
+}
+
+// count sets rec's Attempt once its call is known, unless the log no longer keeps it
+// (forgotten, or from before a Reset).
+func (l *requestLog) count(rec *Request, call callKey) {
+	if i := rec.Seq - l.seq + len(l.reqs) - 1; i < 0 || i >= len(l.reqs) || l.reqs[i] != rec {
+		return
+	}
+	a := l.attempts[call]
+	a = [2]int{a[0] + 1, max(a[1], rec.Seq)}
+	l.attempts[call] = a
+	rec.Attempt, rec.call = a[0], call
+}
+
+// list returns copies of the kept requests, oldest first.
+func (l *requestLog) list() []Request {
+	out := make([]Request, len(l.reqs))
+	for i, r := range l.reqs {
+		out[i] = *r
+	}
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -24,74 +23,53 @@ type Timeouts struct {
 	Idle time.Duration
 }
 
-// DefaultTimeouts are the timeouts of a server without WithTimeouts: headers in 10 s, the whole
-// request in 10 s, the answer in 30 s, and 60 s of idle keep-alive.
+// DefaultTimeouts are the timeouts of a server without WithTimeouts.
 var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: 60 * time.Second}
 
-// WithTimeouts sets the timeouts of the connections NewServer and Serve accept (DefaultTimeouts
-// without this option).
-func WithTimeouts(t Timeouts) Option {
-	return func(s *Server) { s.timeouts = t }
-}
+// WithTimeouts sets the timeouts of the connections NewServer and Serve accept.
+func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
 
-// configure applies the timeouts to hs.
 func (t Timeouts) configure(hs *http.Server) {
 	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout = t.ReadHeader, t.Read, t.Write, t.Idle
 }
 
-// served is what Serve runs.
-type served struct {
-	mu  sync.Mutex
-	hss []*http.Server
-}
-
 // Serve serves the Handler on ln with the server's Timeouts until Shutdown or Close, as a
 // public-facing server: slow headers and bodies are cut, idle connections closed, and each
-// client is served on its own goroutine, so slow clients do not hold up others. It returns
-// http.ErrServerClosed after Shutdown or Close.
+// client is served on its own goroutine. It returns http.ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler()}
 	s.timeouts.configure(hs)
-	s.served.mu.Lock()
-	select {
-	case <-s.done:
-		s.served.mu.Unlock()
-		return http.ErrServerClosed
-	default:
+	s.servedMu.Lock()
+	closed := s.closed
+	if !closed {
+		s.served = append(s.served, hs)
 	}
-	s.served.hss = append(s.served.hss, hs)
-	s.served.mu.Unlock()
+	s.servedMu.Unlock()
+	if closed {
+		return http.ErrServerClosed
+	}
 	return hs.Serve(ln)
 }
 
 // Shutdown stops what Serve serves gracefully: injected delays end at once (their requests end
-// unanswered, as with Close), the listeners close, idle connections close, and Shutdown waits for
-// the other requests in flight until ctx ends. Then it closes the server as Close does.
+// unanswered), the listeners and idle connections close, and Shutdown waits for the other
+// requests in flight until ctx ends. Then it closes the server as Close does.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.endDelays()
-	s.served.mu.Lock()
-	hss := s.served.hss
-	s.served.mu.Unlock()
 	var errs []error
-	for _, hs := range hss {
+	for _, hs := range s.stop() {
 		errs = append(errs, hs.Shutdown(ctx))
 	}
 	s.Close()
 	return errors.Join(errs...)
 }
 
-// endDelays closes done, once: delays end, and Serve refuses to start.
-func (s *Server) endDelays() {
-	s.served.mu.Lock()
-	defer s.served.mu.Unlock()
-	s.doneOnce.Do(func() { close(s.done) })
-}
-
-// closeServed closes what Serve serves at once.
-func (s *Server) closeServed() {
-	s.served.mu.Lock()
-	defer s.served.mu.Unlock()
-	for _, hs := range s.served.hss {
-		_ = hs.Close()
+// stop ends the delays, keeps Serve from starting, and returns what Serve serves.
+func (s *Server) stop() []*http.Server {
+	s.servedMu.Lock()
+	defer s.servedMu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
 	}
+	return s.served
 }

@@ -21,26 +21,28 @@ type Server struct {
 	// empty for a Server made with New.
 	URL string
 
-	ts        *httptest.Server
-	v         *spec.Spec
-	handler   http.Handler // the routes, after serveHTTP
-	links     *linkSchema
-	handlers  map[string]opHandler // by operationId
-	now       func() time.Time
-	logger    *slog.Logger
-	creds     func(r *http.Request) bool // set by WithCredentials; a closure, out of reach of fmt and reflection
-	events    *eventQueue
-	webhooks  *webhookSender // set by WithWebhooks
-	done      chan struct{}
-	closeOnce sync.Once
-	doneOnce  sync.Once // closes done
-	busy      counter   // requests being handled
-	maxLinks  int
-	maxReqs   int
-	timeouts  Timeouts
-	// noAnswerChecks turns off the check of answers against the spec (WithAnswerChecks).
+	ts             *httptest.Server
+	v              *spec.Spec
+	handler        http.Handler         // the routes
+	handlers       map[string]opHandler // by operationId
+	links          *linkSchema
+	now            func() time.Time
+	logger         *slog.Logger
+	creds          func(r *http.Request) bool // WithCredentials'; a closure, out of reach of fmt and reflection
+	events         *eventQueue
+	webhooks       *webhookSender
+	chaos          *chaos
+	maxLinks       int
+	maxReqs        int
+	timeouts       Timeouts
 	noAnswerChecks bool
-	served         served // the http.Servers of Serve
+	busy           counter // requests being handled
+	closeOnce      sync.Once
+
+	servedMu sync.Mutex // guards what follows
+	served   []*http.Server
+	done     chan struct{} // closed by Close and Shutdown: delays end
+	closed   bool
 
 	mu sync.Mutex // guards st
 	st state
@@ -51,7 +53,6 @@ type Server struct {
 	moreViolate int // violations past maxViolations
 	failNext    []queuedFault
 	chooser     func(*http.Request) *Fault
-	chaos       *chaos // set by WithChaos
 }
 
 type queuedFault struct {
@@ -62,31 +63,20 @@ type queuedFault struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithMaxLinks keeps at most n links (DefaultMaxLinks, 100,000, without this option): a create
-// beyond it forgets the oldest link, with its id and its idempotency key, so a get of that id
-// answers 404 and a create with that key makes a new link. n <= 0 keeps every link. Memory grows
-// with n: about 1 KiB per link of the usual size.
-func WithMaxLinks(n int) Option {
-	return func(s *Server) { s.maxLinks = n }
-}
+// WithMaxLinks keeps at most n links (DefaultMaxLinks without it; n <= 0 keeps all): a create
+// beyond it forgets the oldest link, with its id and idempotency key. A link takes about 1 KiB.
+func WithMaxLinks(n int) Option { return func(s *Server) { s.maxLinks = n } }
 
-// WithAnswerChecks turns the check of every answer against the spec on (the default) or off.
-// The checks are what Violations reports; they cost about a third of a create's time. Tests keep
-// them on; `payoutlinks mock` turns them off unless --check-answers is given, as a service whose
-// answers the mock's own tests check. Requests are always checked.
-func WithAnswerChecks(on bool) Option {
-	return func(s *Server) { s.noAnswerChecks = !on }
-}
+// WithMaxRequests keeps at most the n most recent requests for Requests (DefaultMaxRequests
+// without it; n <= 0 keeps all), and counts attempts (Request.Attempt) among those only.
+func WithMaxRequests(n int) Option { return func(s *Server) { s.maxReqs = n } }
 
-// WithMaxRequests keeps at most the n most recent requests for Requests (DefaultMaxRequests,
-// 50,000, without this option), and counts attempts (Request.Attempt) among those only. n <= 0
-// keeps every request.
-func WithMaxRequests(n int) Option {
-	return func(s *Server) { s.maxReqs = n }
-}
+// WithAnswerChecks turns the check of every answer against the spec (Violations) on, the
+// default, or off; it costs about a third of a create's time. Requests are always checked.
+func WithAnswerChecks(on bool) Option { return func(s *Server) { s.noAnswerChecks = !on } }
 
-// WithClock makes the server read the time from now instead of time.Now: it stamps created
-// and expires idempotency keys (after IdempotencyTTL). now must be safe for concurrent use.
+// WithClock makes the server read the time from now, which must be safe for concurrent use:
+// it stamps created and expires idempotency keys.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) {
 		if now != nil {
@@ -95,71 +85,50 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithCredentials makes the server answer 401 unless a request's Basic credentials are
-// exactly clientID and apiKey, on the API and on the /_mock endpoints alike. Without it any Basic
-// credentials with a client id pass. The server keeps them in a closure, out of reach of fmt and
-// of reflection; see Format.
+// WithCredentials makes the server answer 401 unless a request's Basic credentials are exactly
+// clientID and apiKey, on the API and the /_mock endpoints alike; without it any Basic
+// credentials with a client id pass. No fmt verb prints them (see Format).
 func WithCredentials(clientID, apiKey string) Option {
 	id, key := []byte(clientID), []byte(apiKey)
 	return func(s *Server) {
 		s.creds = func(r *http.Request) bool {
 			gotID, gotKey, ok := r.BasicAuth()
 			// Both compared in constant time, whichever is wrong.
-			idOK := subtle.ConstantTimeCompare([]byte(gotID), id)
-			keyOK := subtle.ConstantTimeCompare([]byte(gotKey), key)
-			return ok && idOK&keyOK == 1
+			return ok && subtle.ConstantTimeCompare([]byte(gotID), id)&subtle.ConstantTimeCompare([]byte(gotKey), key) == 1
 		}
 	}
 }
 
-// WithLogger logs one line per request: request id, method, path, status (or "dropped",
-// "canceled"), duration and injected fault; at Info when answered below 400, at Warn for an error
-// status, a drop, a cancel or an injected fault. An answer that departs from the spec is logged at
-// Error. Headers and bodies are never logged. The logger's level filters the lines.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *Server) { s.logger = l }
-}
+// WithLogger logs a line per request: request id, method, path, status (or "dropped",
+// "canceled"), duration and injected fault; at Warn for an error status, a drop, a cancel or a
+// fault, else at Info. An answer that departs from the spec is logged at Error. Headers and
+// bodies are never logged.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
-// WithEventHook calls hook after each state change with the event type (EventSent,
-// EventUpdated, EventClaimed, EventPaidOut) and the link as it was right after the change.
-//
-// The hook runs on a goroutine of the server's, never under its lock, and no response waits
-// for it; events reach it one at a time, in the order the changes happened. An event is queued
-// before the response that caused it is written, so after a response arrives, WaitEvents
-// returns once the hook has seen that event: call it in tests before looking at what the hook
-// recorded.
+// WithEventHook calls hook after each change with the event type (EventSent, EventUpdated,
+// EventClaimed, EventPaidOut) and the link right after it, on a goroutine of the server's, one
+// event at a time, in order. An event is queued before the answer that caused it is written:
+// WaitEvents then waits for the hook. It replaces WithWebhooks given before it.
 func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
 	return func(s *Server) {
-		s.events = newEventQueue(func(typ string, body []byte) { hook(typ, decodeLink(body)) })
+		s.events = &eventQueue{hook: func(typ string, body []byte) { hook(typ, decodeLink(body)) }}
 	}
 }
 
-// New returns a Server that does not listen: serve its Handler on a listener of your own.
-// URL is empty and BaseURL is "/api". Close it when done.
+// New returns a Server that does not listen: serve its Handler on a listener of your own. URL
+// is empty and BaseURL is "/api". Close it when done.
 func New(opts ...Option) *Server {
 	sp := spec.MustEmbedded() // the module's own tests load it
 	links, err := newLinkSchema(sp, "create-payout-link")
 	if err != nil {
-		panic(fmt.Sprintf("mock: %v", err))
+		panic("mock: " + err.Error())
 	}
-	s := &Server{
-		v:        sp,
-		handlers: maps.Clone(builtin),
-		links:    links,
-		now:      time.Now,
-		done:     make(chan struct{}),
-		st:       newState(),
-		maxLinks: DefaultMaxLinks,
-		maxReqs:  DefaultMaxRequests,
-		timeouts: DefaultTimeouts,
-	}
+	s := &Server{v: sp, handlers: maps.Clone(builtin), links: links, now: time.Now, events: &eventQueue{}, st: newState(),
+		maxLinks: DefaultMaxLinks, maxReqs: DefaultMaxRequests, timeouts: DefaultTimeouts, done: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
 	s.reqs = newRequestLog(s.maxReqs)
-	if s.events == nil {
-		s.events = newEventQueue(nil)
-	}
 	s.handler = s.routes()
 	return s
 }
@@ -177,9 +146,8 @@ func NewServer(opts ...Option) *Server {
 // BaseURL is the base URL a client uses: URL + "/api".
 func (s *Server) BaseURL() string { return s.URL + "/api" }
 
-// Handler returns the server's HTTP handler. It serves the spec's operations under
-// /api/v2/payout-links and the test triggers under /_mock (also under /api), which ask for the
-// same credentials, and works on any listener.
+// Handler returns the server's HTTP handler, for any listener: the spec's operations under
+// /api, and the test triggers under /_mock (also under /api).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Client returns an HTTP client for the server (http.DefaultClient for a Server made with New).
@@ -195,16 +163,17 @@ func (s *Server) Client() *http.Client {
 // It does not wait for the event hook (see WaitEvents). Calling Close again does nothing.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		s.endDelays()
+		for _, hs := range s.stop() {
+			_ = hs.Close()
+		}
 		if s.ts != nil {
 			s.ts.Close()
 		}
-		s.closeServed()
 	})
 }
 
 // WaitEvents blocks until the event hook has handled every event queued so far.
-func (s *Server) WaitEvents() { s.events.wait() }
+func (s *Server) WaitEvents() { s.events.pending.waitZero() }
 
 // WaitIdle blocks until no request is being handled, such as one still in the delay of a late
 // fault. Requests that arrive meanwhile are waited for too.
@@ -220,10 +189,7 @@ type counter struct {
 func (c *counter) add(d int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.zero == nil {
-		c.zero = sync.NewCond(&c.mu)
-	}
-	if c.n += d; c.n == 0 {
+	if c.n += d; c.n == 0 && c.zero != nil {
 		c.zero.Broadcast()
 	}
 }
@@ -232,27 +198,27 @@ func (c *counter) waitZero() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.n > 0 {
+		if c.zero == nil {
+			c.zero = sync.NewCond(&c.mu)
+		}
 		c.zero.Wait()
 	}
 }
 
-// FailNext makes the next n requests to the spec's operations get f. Calls queue up:
-// FailNext(2, a) then FailNext(1, b) fails three requests, a, a, b. A request that scripts its
-// own fault with the X-Mock-Fault or X-Mock-Retry-After header takes that fault instead and
-// leaves the queue alone; requests to /_mock and to unknown paths never fault.
+// FailNext makes the next n requests to the spec's operations get f; calls queue up. A request
+// that scripts its own fault in its headers takes that one instead, and leaves the queue alone.
 func (s *Server) FailNext(n int, f Fault) {
-	if n <= 0 {
-		return
+	if n > 0 {
+		s.logMu.Lock()
+		s.failNext = append(s.failNext, queuedFault{n, f})
+		s.logMu.Unlock()
 	}
-	s.logMu.Lock()
-	s.failNext = append(s.failNext, queuedFault{n, f})
-	s.logMu.Unlock()
 }
 
 // SetFaults installs a chooser asked for every request to the spec's operations that neither
 // scripts a fault in its headers nor is taken by FailNext; it returns the fault to inject, or
-// nil for none. It runs concurrently with itself, outside the server's locks, and must not read
-// the request's body. nil removes the chooser.
+// nil. It runs concurrently, outside the server's locks, and must not read the request's body.
+// nil removes it.
 func (s *Server) SetFaults(fn func(r *http.Request) *Fault) {
 	s.logMu.Lock()
 	s.chooser = fn
@@ -270,9 +236,8 @@ func (s *Server) pickFault(r *http.Request, drawn *Fault) (*Fault, error) {
 	}
 	s.logMu.Lock()
 	if len(s.failNext) > 0 {
-		q := &s.failNext[0]
-		f := q.f
-		if q.n--; q.n == 0 {
+		f := s.failNext[0].f
+		if s.failNext[0].n--; s.failNext[0].n == 0 {
 			s.failNext = s.failNext[1:]
 		}
 		s.logMu.Unlock()
@@ -297,9 +262,8 @@ func (s *Server) Requests() []Request {
 	return s.reqs.list()
 }
 
-// Violations lists every way an answer the server wrote departed from the spec; tests assert
-// it is empty. Injected faults are not checked. The first 1,000 are kept, and a last line counts
-// the rest.
+// Violations lists every way an answer departed from the spec (injected faults are not
+// checked); tests assert it is empty. The first 1,000 are kept, and a last line counts the rest.
 func (s *Server) Violations() []string {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
@@ -313,9 +277,10 @@ func (s *Server) Violations() []string {
 // Links returns copies of the links kept, oldest first.
 func (s *Server) Links() []gen.PayoutLink {
 	s.mu.Lock()
-	bodies := make([][]byte, 0, len(s.st.live()))
-	for _, e := range s.st.live() {
-		bodies = append(bodies, e.body)
+	live := s.st.live()
+	bodies := make([][]byte, len(live))
+	for i, e := range live {
+		bodies[i] = e.body
 	}
 	s.mu.Unlock()
 	out := make([]gen.PayoutLink, len(bodies))
@@ -348,41 +313,33 @@ func (s *Server) LinkCount() int {
 }
 
 // LinkByIdempotencyKey returns a copy of the newest link a create with key made, whether the
-// key has expired or not (but not once the link was forgotten: see WithMaxLinks). Keys compare
-// case-insensitively.
+// key has expired or not (but not once the link was forgotten: see WithMaxLinks).
 func (s *Server) LinkByIdempotencyKey(key string) (gen.PayoutLink, bool) {
 	k, ok := parseUUID(key)
-	var b []byte
-	if ok {
-		s.mu.Lock()
-		var e *entry
-		if e, ok = s.st.byKey[k]; ok {
-			b = e.body
-		}
-		s.mu.Unlock()
-	}
-	if !ok {
+	s.mu.Lock()
+	e := s.st.byKey[k]
+	s.mu.Unlock()
+	if !ok || e == nil {
 		return gen.PayoutLink{}, false
 	}
-	return decodeLink(b), true
+	return decodeLink(e.body), true
 }
 
 // Claim marks a link claimed, as if its payee finished the flow: status "claimed" and a new
-// claimed_user_id. Claiming a claimed link returns it unchanged; a canceled or expired link gives
-// ErrInvalidState and an unknown id ErrNotFound. The event hook gets EventClaimed.
+// claimed_user_id, with EventClaimed. A claimed link is returned unchanged; a canceled or expired
+// one gives ErrInvalidState, an unknown id ErrNotFound.
 func (s *Server) Claim(id string) (gen.PayoutLink, error) { return lifecycle(s.claim(id)) }
 
-// PayOut pays a link out, as Dots does once the payee has chosen how to be paid: the link gets a
-// transfer_id and keeps the status "claimed" (the spec has no paid-out status); a link nobody
-// claimed yet is claimed first (with EventClaimed). The event hook gets EventPaidOut. Paying out
-// a paid-out link returns it unchanged; a canceled or expired link gives ErrInvalidState and an
-// unknown id ErrNotFound.
+// PayOut pays a link out, as Dots does once the payee has chosen how to be paid: a transfer_id,
+// with EventPaidOut, and the status "claimed" (the spec has no paid-out status), claiming it
+// first if nobody had. A paid-out link is returned unchanged; a canceled or expired one gives
+// ErrInvalidState, an unknown id ErrNotFound.
 func (s *Server) PayOut(id string) (gen.PayoutLink, error) { return lifecycle(s.payOut(id)) }
 
-// Expire lets a link expire, as Dots does with a link nobody claims: status "expired". The
-// event hook gets EventUpdated. Expiring an expired link returns it unchanged; a claimed or
-// canceled link gives ErrInvalidState and an unknown id ErrNotFound. An expired link is no
-// longer redelivered, claimed, paid out or canceled.
+// Expire lets a link expire, as Dots does with a link nobody claims: status "expired", with
+// EventUpdated; it can no longer be redelivered, claimed, paid out or canceled. An expired link
+// is returned unchanged; a claimed or canceled one gives ErrInvalidState, an unknown id
+// ErrNotFound.
 func (s *Server) Expire(id string) (gen.PayoutLink, error) { return lifecycle(s.expire(id)) }
 
 func lifecycle(body []byte, aerr *apiError) (gen.PayoutLink, error) {
@@ -396,9 +353,9 @@ func lifecycle(body []byte, aerr *apiError) (gen.PayoutLink, error) {
 }
 
 // Reset forgets all links, idempotency keys, recorded requests, violations and pending faults
-// (FailNext and SetFaults), and restarts chaos mode's sequence from its seed; POST /_mock/reset
-// does the same over HTTP. Options stay; events already queued are still delivered. Creates in
-// progress hold on to their idempotency keys until they end.
+// (FailNext and SetFaults), and restarts chaos mode's sequence; POST /_mock/reset does the same.
+// Options stay; events already queued are still delivered. Creates in progress hold on to their
+// idempotency keys until they end.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	inProgress := s.st.inProgress
@@ -407,9 +364,7 @@ func (s *Server) Reset() {
 	s.mu.Unlock()
 	s.logMu.Lock()
 	s.reqs = newRequestLog(s.maxReqs)
-	s.violations, s.moreViolate = nil, 0
-	s.failNext = nil
-	s.chooser = nil
+	s.violations, s.moreViolate, s.failNext, s.chooser = nil, 0, nil, nil
 	if s.chaos != nil {
 		s.chaos.reset()
 	}

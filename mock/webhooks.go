@@ -15,6 +15,53 @@ import (
 	"github.com/payoutkit/dots-go/webhook"
 )
 
+// eventQueue hands events to the hook one at a time, in the order the state changed, on a
+// goroutine of its own, so no lock is held and no answer waits while the hook runs.
+type eventQueue struct {
+	hook    func(eventType string, link []byte) // nil: events are dropped
+	pending counter                             // queued or running
+
+	mu      sync.Mutex
+	queue   []event
+	running bool
+}
+
+type event struct {
+	typ  string
+	link []byte
+}
+
+// push queues an event. It is called with Server.mu held, which orders events as the changes.
+func (q *eventQueue) push(typ string, link []byte) {
+	if q.hook == nil {
+		return
+	}
+	q.pending.add(1)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queue = append(q.queue, event{typ, link})
+	if !q.running {
+		q.running = true
+		go q.run()
+	}
+}
+
+func (q *eventQueue) run() {
+	for {
+		q.mu.Lock()
+		if len(q.queue) == 0 {
+			q.queue, q.running = nil, false
+			q.mu.Unlock()
+			return
+		}
+		ev := q.queue[0]
+		q.queue = q.queue[1:]
+		q.mu.Unlock()
+		q.hook(ev.typ, ev.link)
+		q.pending.add(-1)
+	}
+}
+
 // Delivery is one webhook the server sent (WithWebhooks).
 type Delivery struct {
 	// MessageID is the svix-id of the delivery.
@@ -42,32 +89,25 @@ type webhookSender struct {
 
 // WithWebhooks makes the server deliver each event to url the way Dots does through Svix: a POST
 // signed with secret (the whsec_... form) in the svix-id, svix-timestamp and svix-signature
-// headers. Events: payout_link.sent after a create that delivers, payout_link.updated after a
-// cancel or an expiry (body {"event", "payout_link_id"}), payout_link.claimed after a claim (POST
-// /_mock/payout-links/{id}/claim or Server.Claim), payout_link.paid_out after a pay-out (POST
-// /_mock/payout-links/{id}/pay-out or Server.PayOut). The link events carry the payout link with
-// an added "event" field naming the type, so one endpoint can tell them apart. Each event is sent
-// once, in order, with a 5 second timeout; WaitEvents waits for the deliveries, and Deliveries
-// lists them. It panics on a malformed secret, as a test setup mistake.
-//
-// WithWebhooks replaces an event hook given before it and is replaced by one given after it.
+// headers. payout_link.updated carries {"event", "payout_link_id"}; the other events carry the
+// link with an "event" field naming the type. Each event is sent once, in order, with a 5 second
+// timeout; WaitEvents waits for the deliveries, and Deliveries lists them. It panics on a
+// malformed secret, as a setup mistake, and replaces WithEventHook given before it.
 func WithWebhooks(url, secret string) Option {
 	signer, err := webhook.NewSigner(secret)
 	if err != nil {
 		panic(fmt.Sprintf("mock: WithWebhooks: %v", err))
 	}
 	return func(s *Server) {
-		w := &webhookSender{url: url, signer: signer, client: &http.Client{Timeout: 5 * time.Second}, now: func() time.Time { return s.now() }}
-		s.webhooks = w
-		s.events = newEventQueue(w.send)
+		s.webhooks = &webhookSender{url: url, signer: signer, client: &http.Client{Timeout: 5 * time.Second}, now: func() time.Time { return s.now() }}
+		s.events = &eventQueue{hook: s.webhooks.send}
 	}
 }
 
 // maxKeptDeliveries is how many deliveries Deliveries keeps at least: the most recent ones.
 const maxKeptDeliveries = 10_000
 
-// Deliveries lists the webhooks sent so far, in order: the most recent 10,000 at least (older
-// ones are forgotten).
+// Deliveries lists the webhooks sent so far, in order: the most recent 10,000 at least.
 func (s *Server) Deliveries() []Delivery {
 	if s.webhooks == nil {
 		return nil
@@ -78,54 +118,39 @@ func (s *Server) Deliveries() []Delivery {
 }
 
 func (w *webhookSender) send(eventType string, link []byte) {
-	var head struct {
-		ID string `json:"id"`
+	var doc map[string]json.RawMessage
+	err := json.Unmarshal(link, &doc)
+	var id string
+	_ = json.Unmarshal(doc["id"], &id)
+	d := Delivery{MessageID: "msg_" + randomHex(12), Event: eventType, PayoutLinkID: id}
+	var body []byte
+	if err == nil && eventType == EventUpdated {
+		body, err = json.Marshal(gen.PayoutLinkUpdatedEvent{Event: gen.WebhookEventType(eventType), PayoutLinkID: id})
+	} else if err == nil {
+		doc["event"], _ = json.Marshal(eventType)
+		body, err = json.Marshal(doc)
 	}
-	_ = json.Unmarshal(link, &head)
-	d := Delivery{MessageID: "msg_" + randomHex(12), Event: eventType, PayoutLinkID: head.ID}
-	body, err := payload(eventType, head.ID, link)
+	var req *http.Request
 	if err == nil {
-		err = w.post(d.MessageID, body, &d.Status)
+		req, err = http.NewRequestWithContext(context.Background(), http.MethodPost, w.url, bytes.NewReader(body))
+	}
+	if err == nil {
+		req.Header = w.signer.Headers(d.MessageID, w.now(), body)
+		req.Header.Set("Content-Type", "application/json")
+		var resp *http.Response
+		if resp, err = w.client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			d.Status = resp.StatusCode
+		}
 	}
 	if err != nil {
 		d.Err = err.Error()
 	}
 	w.mu.Lock()
-	w.deliveries = append(w.deliveries, d)
-	if len(w.deliveries) > 2*maxKeptDeliveries {
+	defer w.mu.Unlock()
+	if w.deliveries = append(w.deliveries, d); len(w.deliveries) > 2*maxKeptDeliveries {
 		w.deliveries = append([]Delivery(nil), w.deliveries[len(w.deliveries)-maxKeptDeliveries:]...)
 	}
-	w.mu.Unlock()
-}
-
-func (w *webhookSender) post(id string, body []byte, status *int) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, w.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header = w.signer.Headers(id, w.now(), body)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return err
-	}
-	_ = resp.Body.Close()
-	*status = resp.StatusCode
-	return nil
-}
-
-// payload writes an event body: {"event", "payout_link_id"} for updates, else the link's JSON
-// with an "event" field first.
-func payload(eventType, id string, link []byte) ([]byte, error) {
-	if eventType == EventUpdated {
-		return json.Marshal(gen.PayoutLinkUpdatedEvent{Event: gen.WebhookEventType(eventType), PayoutLinkID: id})
-	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(link, &doc); err != nil {
-		return nil, err
-	}
-	doc["event"], _ = json.Marshal(eventType)
-	return json.Marshal(doc)
 }
 
 func randomHex(n int) string {
