@@ -93,9 +93,7 @@ func TestOperationWithoutHandler(t *testing.T) {
 func TestAnswerChecks(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		s := New(WithAnswerChecks(on))
-		s.handlers["get-payout-link"] = func(*call) (int, any, *apiError) {
-			return http.StatusOK, json.RawMessage(`{"amount":"twelve"}`), nil
-		}
+		s.handlers["get-payout-link"] = func(c *call) { c.applied(http.StatusOK)([]byte(`{"amount":"twelve"}`), nil) }
 		r := httptest.NewRequest("GET", "/api/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)
 		r.SetBasicAuth("pk_test_x", "sk_test_x")
 		w := httptest.NewRecorder()

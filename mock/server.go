@@ -1,82 +1,83 @@
 package mock
 
 import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/spec"
+	"github.com/payoutkit/dots-go/webhook"
 )
 
-// Server is an in-memory Dots. Make one listening on 127.0.0.1 with NewServer, or one that
-// only serves through Handler with New. All methods are safe for concurrent use.
+// Server is an in-memory Dots, safe for concurrent use.
 type Server struct {
-	// URL is the server's root, such as http://127.0.0.1:41234, without a trailing slash; it is
-	// empty for a Server made with New.
-	URL string
+	URL string // the root, such as http://127.0.0.1:41234; empty for a Server from New
 
-	ts             *httptest.Server
-	v              *spec.Spec
-	handler        http.Handler         // the routes
-	handlers       map[string]opHandler // by operationId
-	links          *linkSchema
-	now            func() time.Time
-	logger         *slog.Logger
-	creds          func(r *http.Request) bool // WithCredentials'; a closure, out of reach of fmt and reflection
-	events         *eventQueue
-	webhooks       *webhookSender
-	chaos          *chaos
-	maxLinks       int
-	maxReqs        int
-	timeouts       Timeouts
-	noAnswerChecks bool
-	busy           counter // requests being handled
-	closeOnce      sync.Once
+	ts                  *httptest.Server
+	hs                  *http.Server // what Serve serves
+	v                   *spec.Spec
+	handler             http.Handler           // the routes
+	handlers            map[string]func(*call) // by operationId
+	links               *linkSchema
+	now                 func() time.Time
+	logger              *slog.Logger
+	creds               func(r *http.Request) bool              // a closure, out of reach of fmt and reflection
+	hook                func(eventType, id string, link []byte) // WithEventHook's or WithWebhooks'
+	maxLinks, maxReqs   int
+	timeouts            Timeouts
+	noAnswerChecks      bool
+	busy, events        counter       // requests being handled, events queued
+	lastEvent           chan struct{} // closed once the last event was handled; mu guards it
+	done                chan struct{} // closed by Close and Shutdown: delays end
+	stopOnce, closeOnce sync.Once
 
-	servedMu sync.Mutex // guards what follows
-	served   []*http.Server
-	done     chan struct{} // closed by Close and Shutdown: delays end
-	closed   bool
-
-	mu sync.Mutex // guards st
-	st state
+	mu             sync.Mutex // guards st
+	st             state
+	keysInProgress sync.Map // of creates, in lower case (Reset leaves them)
 
 	logMu       sync.Mutex // guards what follows
 	reqs        requestLog
 	violations  []string
-	moreViolate int // violations past maxViolations
-	failNext    []queuedFault
+	moreViolate int // violations past the first 1,000
+	failNext    []Fault
+	failCounts  []int // how many requests each of failNext is for
 	chooser     func(*http.Request) *Fault
-}
-
-type queuedFault struct {
-	n int
-	f Fault
+	deliveries  []Delivery
+	rng         *mrand.Rand // chaos mode's, with its rate, seed and faults
+	chaosRate   float64
+	chaosSeed   uint64
+	chaosFaults []Fault
 }
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithMaxLinks keeps at most n links (DefaultMaxLinks without it; n <= 0 keeps all): a create
-// beyond it forgets the oldest link, with its id and idempotency key. A link takes about 1 KiB.
+// WithMaxLinks keeps n links (n <= 0: all), forgetting the oldest and its key; each ~1 KiB.
 func WithMaxLinks(n int) Option { return func(s *Server) { s.maxLinks = n } }
 
-// WithMaxRequests keeps at most the n most recent requests for Requests (DefaultMaxRequests
-// without it; n <= 0 keeps all), and counts attempts (Request.Attempt) among those only.
+// WithMaxRequests keeps the n most recent requests (n <= 0: all) for Requests and attempts.
 func WithMaxRequests(n int) Option { return func(s *Server) { s.maxReqs = n } }
 
-// WithAnswerChecks turns the check of every answer against the spec (Violations) on, the
-// default, or off; it costs about a third of a create's time. Requests are always checked.
+// WithAnswerChecks turns the check of answers against the spec (Violations) on or off.
 func WithAnswerChecks(on bool) Option { return func(s *Server) { s.noAnswerChecks = !on } }
 
-// WithClock makes the server read the time from now, which must be safe for concurrent use:
-// it stamps created and expires idempotency keys.
+// WithClock stamps links and expires idempotency keys by now instead of time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) {
 		if now != nil {
@@ -85,59 +86,49 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithCredentials makes the server answer 401 unless a request's Basic credentials are exactly
-// clientID and apiKey, on the API and the /_mock endpoints alike; without it any Basic
-// credentials with a client id pass. No fmt verb prints them (see Format).
+// WithCredentials takes only these Basic credentials (else any with a client id), never printed.
 func WithCredentials(clientID, apiKey string) Option {
 	id, key := []byte(clientID), []byte(apiKey)
 	return func(s *Server) {
 		s.creds = func(r *http.Request) bool {
-			gotID, gotKey, ok := r.BasicAuth()
-			// Both compared in constant time, whichever is wrong.
+			gotID, gotKey, ok := r.BasicAuth() // both compared in constant time, whichever is wrong
 			return ok && subtle.ConstantTimeCompare([]byte(gotID), id)&subtle.ConstantTimeCompare([]byte(gotKey), key) == 1
 		}
 	}
 }
 
-// WithLogger logs a line per request: request id, method, path, status (or "dropped",
-// "canceled"), duration and injected fault; at Warn for an error status, a drop, a cancel or a
-// fault, else at Info. An answer that departs from the spec is logged at Error. Headers and
-// bodies are never logged.
+// WithLogger logs each request (errors and faults at Warn) and violation (Error), no headers or bodies.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
 
-// WithEventHook calls hook after each change with the event type (EventSent, EventUpdated,
-// EventClaimed, EventPaidOut) and the link right after it, on a goroutine of the server's, one
-// event at a time, in order. An event is queued before the answer that caused it is written:
-// WaitEvents then waits for the hook. It replaces WithWebhooks given before it.
+// WithEventHook calls hook after each change, in order, on a goroutine of the server's.
 func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
-	return func(s *Server) {
-		s.events = &eventQueue{hook: func(typ string, body []byte) { hook(typ, decodeLink(body)) }}
-	}
+	return func(s *Server) { s.hook = func(typ, _ string, body []byte) { hook(typ, decodeLink(body)) } }
 }
 
-// New returns a Server that does not listen: serve its Handler on a listener of your own. URL
-// is empty and BaseURL is "/api". Close it when done.
+// New returns a Server that does not listen (BaseURL is "/api"): serve its Handler, or Serve.
 func New(opts ...Option) *Server {
 	sp := spec.MustEmbedded() // the module's own tests load it
 	links, err := newLinkSchema(sp, "create-payout-link")
 	if err != nil {
 		panic("mock: " + err.Error())
 	}
-	s := &Server{v: sp, handlers: maps.Clone(builtin), links: links, now: time.Now, events: &eventQueue{}, st: newState(),
+	s := &Server{v: sp, handlers: maps.Clone(builtin), links: links, now: time.Now, st: newState(),
 		maxLinks: DefaultMaxLinks, maxReqs: DefaultMaxRequests, timeouts: DefaultTimeouts, done: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
-	s.reqs = newRequestLog(s.maxReqs)
+	s.reqs = requestLog{max: s.maxReqs, attempts: map[callKey][2]int{}}
 	s.handler = s.routes()
+	s.hs = &http.Server{Handler: s.Handler()}
+	s.timeouts.set(s.hs)
 	return s
 }
 
-// NewServer starts a Server on a loopback port, with its Timeouts. Close it when done.
+// NewServer starts a Server on a loopback port, with its Timeouts.
 func NewServer(opts ...Option) *Server {
 	s := New(opts...)
 	s.ts = httptest.NewUnstartedServer(s.Handler())
-	s.timeouts.configure(s.ts.Config)
+	s.timeouts.set(s.ts.Config)
 	s.ts.Start()
 	s.URL = s.ts.URL
 	return s
@@ -146,11 +137,10 @@ func NewServer(opts ...Option) *Server {
 // BaseURL is the base URL a client uses: URL + "/api".
 func (s *Server) BaseURL() string { return s.URL + "/api" }
 
-// Handler returns the server's HTTP handler, for any listener: the spec's operations under
-// /api, and the test triggers under /_mock (also under /api).
+// Handler serves the operations under /api, the triggers under /_mock and /api/_mock.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// Client returns an HTTP client for the server (http.DefaultClient for a Server made with New).
+// Client returns an HTTP client for the server (http.DefaultClient for a Server from New).
 func (s *Server) Client() *http.Client {
 	if s.ts == nil {
 		return http.DefaultClient
@@ -158,14 +148,34 @@ func (s *Server) Client() *http.Client {
 	return s.ts.Client()
 }
 
-// Close stops the server: delays in progress end at once, for a Server from NewServer the
-// listener closes and Close waits for requests in flight, and what Serve serves closes at once.
-// It does not wait for the event hook (see WaitEvents). Calling Close again does nothing.
+// Timeouts limit each connection: headers, whole request (else 408), answer (plus any delay), idle.
+type Timeouts struct{ ReadHeader, Read, Write, Idle time.Duration }
+
+// DefaultTimeouts are the timeouts of a server without WithTimeouts.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: time.Minute}
+
+// WithTimeouts sets the Timeouts.
+func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
+
+func (t Timeouts) set(hs *http.Server) {
+	hs.ReadHeaderTimeout, hs.ReadTimeout, hs.WriteTimeout, hs.IdleTimeout = t.ReadHeader, t.Read, t.Write, t.Idle
+}
+
+// Serve serves on ln until Shutdown or Close (then it returns http.ErrServerClosed).
+func (s *Server) Serve(ln net.Listener) error { return s.hs.Serve(ln) }
+
+// Shutdown ends delays, waits for the other requests until ctx ends, and closes the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.done) })
+	defer s.Close()
+	return s.hs.Shutdown(ctx)
+}
+
+// Close stops the server; NewServer's waits for its requests in flight, not for events.
 func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.done) })
 	s.closeOnce.Do(func() {
-		for _, hs := range s.stop() {
-			_ = hs.Close()
-		}
+		_ = s.hs.Close()
 		if s.ts != nil {
 			s.ts.Close()
 		}
@@ -173,10 +183,28 @@ func (s *Server) Close() {
 }
 
 // WaitEvents blocks until the event hook has handled every event queued so far.
-func (s *Server) WaitEvents() { s.events.pending.waitZero() }
+func (s *Server) WaitEvents() { s.events.waitZero() }
 
-// WaitIdle blocks until no request is being handled, such as one still in the delay of a late
-// fault. Requests that arrive meanwhile are waited for too.
+// emit hands an event to the hook once the one before is done (s.mu, held, orders them).
+func (s *Server) emit(typ string, e *entry) {
+	if s.hook == nil {
+		return
+	}
+	id, link := e.id.String(), e.body
+	s.events.add(1)
+	prev, done := s.lastEvent, make(chan struct{})
+	s.lastEvent = done
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		s.hook(typ, id, link)
+		s.events.add(-1)
+		close(done)
+	}()
+}
+
+// WaitIdle blocks until no request is being handled (say, in a late fault's delay).
 func (s *Server) WaitIdle() { s.busy.waitZero() }
 
 // counter is a number that can be waited on to reach zero.
@@ -205,69 +233,76 @@ func (c *counter) waitZero() {
 	}
 }
 
-// FailNext makes the next n requests to the spec's operations get f; calls queue up. A request
-// that scripts its own fault in its headers takes that one instead, and leaves the queue alone.
+// FailNext makes the next n requests to the operations without their own fault get f (queued).
 func (s *Server) FailNext(n int, f Fault) {
 	if n > 0 {
 		s.logMu.Lock()
-		s.failNext = append(s.failNext, queuedFault{n, f})
+		s.failNext, s.failCounts = append(s.failNext, f), append(s.failCounts, n)
 		s.logMu.Unlock()
 	}
 }
 
-// SetFaults installs a chooser asked for every request to the spec's operations that neither
-// scripts a fault in its headers nor is taken by FailNext; it returns the fault to inject, or
-// nil. It runs concurrently, outside the server's locks, and must not read the request's body.
-// nil removes it.
+// SetFaults has fn choose the fault (or nil) of requests without another; not reading bodies.
 func (s *Server) SetFaults(fn func(r *http.Request) *Fault) {
 	s.logMu.Lock()
 	s.chooser = fn
 	s.logMu.Unlock()
 }
 
-// pickFault decides the fault of one request: its headers ("none" included), then FailNext,
-// then the chooser, then chaos mode's draw.
-func (s *Server) pickFault(r *http.Request, drawn *Fault) (*Fault, error) {
-	if f, err := headerFault(r.Header); f != nil || err != nil {
-		if f != nil && f.IsZero() {
-			return nil, err // X-Mock-Fault: none
+// pickFault decides a request's fault; chaos mode draws in any case, to keep its sequence.
+func (s *Server) pickFault(r *http.Request) (Fault, error) {
+	var f *Fault // the request's own, from its headers ("none": zero)
+	var err error
+	fv, hasFault := r.Header[FaultHeader]
+	if rv, hasRetry := r.Header[RetryAfterHeader]; hasFault || hasRetry {
+		value := strings.Join(fv, ";")
+		if hasRetry {
+			value += "; retry-after=" + strings.Join(rv, ",")
 		}
-		return f, err
+		hf, perr := ParseFault(value)
+		if f, err = &hf, perr; err != nil {
+			f, err = nil, fmt.Errorf("header %s: %w", FaultHeader, err)
+		}
 	}
 	s.logMu.Lock()
-	if len(s.failNext) > 0 {
-		f := s.failNext[0].f
-		if s.failNext[0].n--; s.failNext[0].n == 0 {
-			s.failNext = s.failNext[1:]
+	var drawn *Fault
+	if s.rng != nil {
+		if x, i := s.rng.Float64(), s.rng.IntN(len(s.chaosFaults)); x < s.chaosRate {
+			drawn = &s.chaosFaults[i]
 		}
-		s.logMu.Unlock()
-		return &f, nil
 	}
 	fn := s.chooser
-	s.logMu.Unlock()
-	if fn != nil {
-		if f := fn(r); f != nil && !f.IsZero() {
-			c := *f
-			return &c, nil
+	if f == nil && err == nil && len(s.failNext) > 0 {
+		f = &s.failNext[0]
+		if s.failCounts[0]--; s.failCounts[0] == 0 {
+			s.failNext, s.failCounts = s.failNext[1:], s.failCounts[1:]
 		}
 	}
-	return drawn, nil
+	s.logMu.Unlock()
+	if f == nil && err == nil && fn != nil {
+		if f = fn(r); f != nil && f.IsZero() {
+			f = nil
+		}
+	}
+	return *cmp.Or(f, drawn, &Fault{}), err
 }
 
-// Requests returns copies of the requests received since New or Reset, in arrival order: the
-// most recent ones, as many as WithMaxRequests keeps.
+// Requests returns copies of the requests since New or Reset (WithMaxRequests), oldest first.
 func (s *Server) Requests() []Request {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	return s.reqs.list()
+	out := make([]Request, len(s.reqs.reqs))
+	for i, r := range s.reqs.reqs {
+		out[i] = *r
+	}
+	return out
 }
 
-// Violations lists every way an answer departed from the spec (injected faults are not
-// checked); tests assert it is empty. The first 1,000 are kept, and a last line counts the rest.
+// Violations lists how answers (not faults) broke the spec: the first 1,000, then a count.
 func (s *Server) Violations() []string {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
-	out := append([]string(nil), s.violations...)
+	out := slices.Clone(s.violations)
 	if s.moreViolate > 0 {
 		out = append(out, fmt.Sprintf("... and %d more", s.moreViolate))
 	}
@@ -277,22 +312,17 @@ func (s *Server) Violations() []string {
 // Links returns copies of the links kept, oldest first.
 func (s *Server) Links() []gen.PayoutLink {
 	s.mu.Lock()
-	live := s.st.live()
-	bodies := make([][]byte, len(live))
-	for i, e := range live {
-		bodies[i] = e.body
-	}
-	s.mu.Unlock()
-	out := make([]gen.PayoutLink, len(bodies))
-	for i, b := range bodies {
-		out[i] = decodeLink(b)
+	defer s.mu.Unlock()
+	out := make([]gen.PayoutLink, 0, len(s.st.links))
+	for _, e := range s.st.links {
+		out = append(out, decodeLink(e.body))
 	}
 	return out
 }
 
 // Link returns a copy of the link with this id.
 func (s *Server) Link(id string) (gen.PayoutLink, bool) {
-	b, aerr := s.get(id)
+	b, aerr := s.update(id, nil)
 	if aerr != nil {
 		return gen.PayoutLink{}, false
 	}
@@ -301,46 +331,36 @@ func (s *Server) Link(id string) (gen.PayoutLink, bool) {
 
 // LinkJSON returns the link with this id as the server writes it, byte for byte.
 func (s *Server) LinkJSON(id string) ([]byte, bool) {
-	b, aerr := s.get(id)
-	return append([]byte(nil), b...), aerr == nil
+	b, aerr := s.update(id, nil)
+	return slices.Clone(b), aerr == nil
 }
 
 // LinkCount is how many links are kept.
 func (s *Server) LinkCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.st.live())
+	return len(s.st.links)
 }
 
-// LinkByIdempotencyKey returns a copy of the newest link a create with key made, whether the
-// key has expired or not (but not once the link was forgotten: see WithMaxLinks).
+// LinkByIdempotencyKey returns a copy of the newest link key made, expired or not.
 func (s *Server) LinkByIdempotencyKey(key string) (gen.PayoutLink, bool) {
 	k, ok := parseUUID(key)
 	s.mu.Lock()
-	e := s.st.byKey[k]
-	s.mu.Unlock()
-	if !ok || e == nil {
-		return gen.PayoutLink{}, false
+	defer s.mu.Unlock()
+	if e := s.st.byKey[k]; ok && e != nil {
+		return decodeLink(e.body), true
 	}
-	return decodeLink(e.body), true
+	return gen.PayoutLink{}, false
 }
 
-// Claim marks a link claimed, as if its payee finished the flow: status "claimed" and a new
-// claimed_user_id, with EventClaimed. A claimed link is returned unchanged; a canceled or expired
-// one gives ErrInvalidState, an unknown id ErrNotFound.
-func (s *Server) Claim(id string) (gen.PayoutLink, error) { return lifecycle(s.claim(id)) }
+// Claim marks a link claimed, as if its payee finished the flow.
+func (s *Server) Claim(id string) (gen.PayoutLink, error) { return lifecycle(s.change("claim", id)) }
 
-// PayOut pays a link out, as Dots does once the payee has chosen how to be paid: a transfer_id,
-// with EventPaidOut, and the status "claimed" (the spec has no paid-out status), claiming it
-// first if nobody had. A paid-out link is returned unchanged; a canceled or expired one gives
-// ErrInvalidState, an unknown id ErrNotFound.
-func (s *Server) PayOut(id string) (gen.PayoutLink, error) { return lifecycle(s.payOut(id)) }
+// PayOut pays a link out: a transfer_id, and status "claimed", claiming it first if need be.
+func (s *Server) PayOut(id string) (gen.PayoutLink, error) { return lifecycle(s.change("pay-out", id)) }
 
-// Expire lets a link expire, as Dots does with a link nobody claims: status "expired", with
-// EventUpdated; it can no longer be redelivered, claimed, paid out or canceled. An expired link
-// is returned unchanged; a claimed or canceled one gives ErrInvalidState, an unknown id
-// ErrNotFound.
-func (s *Server) Expire(id string) (gen.PayoutLink, error) { return lifecycle(s.expire(id)) }
+// Expire lets a link nobody claimed expire.
+func (s *Server) Expire(id string) (gen.PayoutLink, error) { return lifecycle(s.change("expire", id)) }
 
 func lifecycle(body []byte, aerr *apiError) (gen.PayoutLink, error) {
 	switch {
@@ -352,32 +372,82 @@ func lifecycle(body []byte, aerr *apiError) (gen.PayoutLink, error) {
 	return gen.PayoutLink{}, fmt.Errorf("%w: %s", ErrInvalidState, aerr.message)
 }
 
-// Reset forgets all links, idempotency keys, recorded requests, violations and pending faults
-// (FailNext and SetFaults), and restarts chaos mode's sequence; POST /_mock/reset does the same.
-// Options stay; events already queued are still delivered. Creates in progress hold on to their
-// idempotency keys until they end.
+// Reset forgets links, keys (not in progress), requests, violations and faults, and restarts chaos.
 func (s *Server) Reset() {
 	s.mu.Lock()
-	inProgress := s.st.inProgress
 	s.st = newState()
-	s.st.inProgress = inProgress
 	s.mu.Unlock()
 	s.logMu.Lock()
-	s.reqs = newRequestLog(s.maxReqs)
-	s.violations, s.moreViolate, s.failNext, s.chooser = nil, 0, nil, nil
-	if s.chaos != nil {
-		s.chaos.reset()
+	defer s.logMu.Unlock()
+	s.reqs = requestLog{max: s.maxReqs, attempts: map[callKey][2]int{}}
+	s.violations, s.moreViolate, s.failNext, s.failCounts, s.chooser = nil, 0, nil, nil, nil
+	if s.rng != nil {
+		s.rng = chaosRNG(s.chaosSeed)
 	}
-	s.logMu.Unlock()
 }
 
-// Format prints the server as its base URL, for every verb: never the credentials of
-// WithCredentials or the webhook secret of WithWebhooks, which the server keeps in closures, out
-// of reach of fmt and of reflection, also when a Server is printed as part of another value.
+// Format prints the server's base URL, never its secrets (kept in closures, out of fmt's reach).
 func (s *Server) Format(f fmt.State, _ rune) {
 	creds := "any credentials"
 	if s.creds != nil {
 		creds = "credentials redacted"
 	}
 	_, _ = fmt.Fprintf(f, "mock.Server{%s, %s}", s.BaseURL(), creds)
+}
+
+// Delivery is a webhook sent: svix-id, event type, link id, and the receiver's status or error.
+type Delivery struct {
+	MessageID, Event, PayoutLinkID string
+	Status                         int
+	Err                            string
+}
+
+// WithWebhooks POSTs each event to url, signed with secret (whsec_...) as Svix does, in order. It
+// panics on a malformed secret.
+func WithWebhooks(url, secret string) Option {
+	signer, err := webhook.NewSigner(secret)
+	if err != nil {
+		panic(fmt.Sprintf("mock: WithWebhooks: %v", err))
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	return func(s *Server) {
+		s.hook = func(eventType, id string, link []byte) {
+			d := Delivery{MessageID: "msg_" + randomHex(12), Event: eventType, PayoutLinkID: id}
+			body := append([]byte(`{"event":"`+eventType+`",`), link[1:]...)
+			if eventType == EventUpdated {
+				body, _ = json.Marshal(gen.PayoutLinkUpdatedEvent{Event: gen.WebhookEventType(eventType), PayoutLinkID: id})
+			}
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+			if err == nil {
+				req.Header = signer.Headers(d.MessageID, s.now(), body)
+				req.Header.Set("Content-Type", "application/json")
+				var resp *http.Response
+				if resp, err = client.Do(req); err == nil {
+					_ = resp.Body.Close()
+					d.Status = resp.StatusCode
+				}
+			}
+			if err != nil {
+				d.Err = err.Error()
+			}
+			s.logMu.Lock()
+			defer s.logMu.Unlock()
+			if s.deliveries = append(s.deliveries, d); len(s.deliveries) > 20_000 {
+				s.deliveries = slices.Clone(s.deliveries[10_000:])
+			}
+		}
+	}
+}
+
+// Deliveries lists the webhooks sent (the most recent 10,000 at least), in order.
+func (s *Server) Deliveries() []Delivery {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.deliveries)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

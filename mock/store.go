@@ -3,64 +3,56 @@ package mock
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/internal/codec"
+	"github.com/payoutkit/dots-go/spec"
 )
 
 const (
-	// DefaultLimit is the page size of a list call without limit.
-	DefaultLimit = 10
-	// MaxDeliveries is how often one link is delivered at most, creation included: redeliver
-	// answers redelivered true until then, and false for a canceled, claimed or expired link.
+	DefaultLimit = 10 // the page size of a list call without limit
+	// MaxDeliveries is how often a link is delivered at most, creation included (redelivered
+	// true until then; never for a canceled, claimed or expired link).
 	MaxDeliveries = 5
-	// IdempotencyTTL is how long, by the WithClock clock, an idempotency key names the link it
-	// made: a create with the key answers that link as it is now, whatever the rest of its body.
-	IdempotencyTTL = 24 * time.Hour
-	// LinkBase is what a link's URL starts with; the link's id follows.
-	LinkBase = "https://my-sandbox.dots.dev/flow/"
-	// DefaultMaxLinks is how many links a server keeps unless WithMaxLinks says otherwise.
-	DefaultMaxLinks = 100_000
+	// IdempotencyTTL is how long an idempotency key (in any case) names the link it made: a
+	// create with it answers that link as it is now, whatever the rest of its body.
+	IdempotencyTTL  = 24 * time.Hour
+	LinkBase        = "https://my-sandbox.dots.dev/flow/" // a link's URL, before its id
+	DefaultMaxLinks = 100_000                             // links kept without WithMaxLinks
 )
 
-// Event types passed to the hook of WithEventHook.
+// Event types: after a create that delivers, a cancel or expiry, a claim, a pay-out.
 const (
-	// EventSent follows a create that delivered the link (sms, email, or all with a contact).
-	EventSent = "payout_link.sent"
-	// EventUpdated follows a cancel or an expiry that changed the link's status.
+	EventSent    = "payout_link.sent"
 	EventUpdated = "payout_link.updated"
-	// EventClaimed follows a claim, and a pay-out of a link nobody had claimed yet.
 	EventClaimed = "payout_link.claimed"
-	// EventPaidOut follows a pay-out.
 	EventPaidOut = "payout_link.paid_out"
 )
 
+// Errors of Claim, PayOut and Expire: an unknown id, or (wrapped) a status that forbids the change.
 var (
-	// ErrNotFound is what Claim, PayOut and Expire return for an id no link has.
-	ErrNotFound = errors.New("mock: no payout link has this id")
-	// ErrInvalidState is what Claim, PayOut and Expire return, wrapped (test with errors.Is), for
-	// a link whose status does not allow the change.
+	ErrNotFound     = errors.New("mock: no payout link has this id")
 	ErrInvalidState = errors.New("mock: the payout link is in a state that does not allow this")
 )
 
-// entry is one stored link: its JSON as the server answers it, and the few things that change.
-// It holds no strings, so the garbage collector has little to scan in a full store.
+// entry is a stored link: its JSON (replaced, never changed in place), and what changes.
 type entry struct {
-	id  uuid.UUID
-	seq uint64 // creation order, from 1
-	// body is the link's JSON. It is replaced when the link changes, never changed in place, so
-	// an answer may write it while another request replaces it.
+	id, key    uuid.UUID // key: the idempotency key that made it, when hasKey
+	seq        uint64    // creation order
 	body       []byte
 	status     gen.PayoutLinkStatus
-	key        uuid.UUID // the idempotency key that made it, when hasKey
-	keyExpires int64     // when the key stops naming it, in Unix nanoseconds
+	keyExpires int64 // in Unix nanoseconds
 	deliveries int8
 	hasKey     bool
 	paidOut    bool
@@ -68,18 +60,13 @@ type entry struct {
 
 // state is the mock's data; Server.mu guards it.
 type state struct {
-	links []*entry // oldest first; links[head:] are kept, links[:head] are nil
-	head  int
-	byID  map[uuid.UUID]*entry
-	byKey map[uuid.UUID]*entry // the newest link each idempotency key made, expired or not
-	// inProgress holds the keys of creates being handled now, in lower case.
-	inProgress map[string]bool
-	lastSeq    uint64
+	links   []*entry // kept, oldest first
+	byID    map[uuid.UUID]*entry
+	byKey   map[uuid.UUID]*entry // the newest link each idempotency key made
+	lastSeq uint64
 }
 
-func newState() state {
-	return state{byID: map[uuid.UUID]*entry{}, byKey: map[uuid.UUID]*entry{}, inProgress: map[string]bool{}}
-}
+func newState() state { return state{byID: map[uuid.UUID]*entry{}, byKey: map[uuid.UUID]*entry{}} }
 
 // parseUUID reads an id or an idempotency key in its 36-character form, in either case.
 func parseUUID(s string) (uuid.UUID, bool) {
@@ -87,52 +74,10 @@ func parseUUID(s string) (uuid.UUID, bool) {
 	return u, err == nil && len(s) == 36
 }
 
-// find is the link with this id.
 func (st *state) find(id string) (*entry, bool) {
 	u, ok := parseUUID(id)
 	e := st.byID[u]
 	return e, ok && e != nil
-}
-
-// live is the links kept, oldest first.
-func (st *state) live() []*entry { return st.links[st.head:] }
-
-// index is e's position in live.
-func (st *state) index(e *entry) int { return int(e.seq - st.links[st.head].seq) }
-
-// evict forgets the oldest links, their ids and their idempotency keys, until at most max remain
-// (max <= 0 keeps everything).
-func (st *state) evict(max int) {
-	for max > 0 && len(st.links)-st.head > max {
-		e := st.links[st.head]
-		st.links[st.head] = nil
-		st.head++
-		delete(st.byID, e.id)
-		if e.hasKey && st.byKey[e.key] == e {
-			delete(st.byKey, e.key)
-		}
-	}
-	if st.head > 1024 && st.head > len(st.links)/2 { // reclaim the dead front
-		st.links, st.head = slices.Clone(st.links[st.head:]), 0
-	}
-}
-
-// claimKey marks key as in progress, or reports false when another request holds it.
-func (s *Server) claimKey(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.st.inProgress[key] {
-		return false
-	}
-	s.st.inProgress[key] = true
-	return true
-}
-
-// releaseKey ends what claimKey began.
-func (s *Server) releaseKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.st.inProgress, key)
 }
 
 // apiError is an answer with an Error body.
@@ -143,8 +88,7 @@ type apiError struct {
 
 func errInput(msg string) *apiError { return &apiError{http.StatusBadRequest, "invalid-input", msg} }
 
-// create makes a link from a create request that passed the spec, or finds the one its
-// idempotency key made. The caller holds the key in progress, so no other create with it runs.
+// create makes a link, or answers the one its idempotency key (held by the caller) made.
 func (s *Server) create(in object) ([]byte, *apiError) {
 	now := s.now().UTC()
 	k, hasKey := parseUUID(in.str("idempotency_key"))
@@ -161,48 +105,46 @@ func (s *Server) create(in object) ([]byte, *apiError) {
 	e.key, e.hasKey, e.keyExpires = k, hasKey, now.Add(IdempotencyTTL).UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.lastSeq++
-	e.seq = s.st.lastSeq
-	s.st.links = append(s.st.links, e)
-	s.st.byID[e.id] = e
+	st := &s.st
+	st.lastSeq++
+	e.seq, st.links, st.byID[e.id] = st.lastSeq, append(st.links, e), e
 	if hasKey {
-		s.st.byKey[k] = e
+		st.byKey[k] = e
 	}
-	s.st.evict(s.maxLinks)
+	if old := st.links[0]; s.maxLinks > 0 && len(st.links) > s.maxLinks { // forget the oldest
+		st.links[0], st.links = nil, st.links[1:]
+		delete(st.byID, old.id)
+		if old.hasKey && st.byKey[old.key] == old {
+			delete(st.byKey, old.key)
+		}
+	}
 	if e.deliveries > 0 {
-		s.events.push(EventSent, e.body)
+		s.emit(EventSent, e)
 	}
 	return e.body, nil
 }
 
-// newLink makes the entry of the link a create request asks for. Delivery method sms, email, or
-// all with at least one contact delivers it (status sent); link, none, or all without contacts
-// does not (status created); sms without the payee's phone, or email without their email, is
-// refused.
+// newLink makes a link: sms, email, or all with a contact delivers it (status sent).
 func (s *Server) newLink(in object, now time.Time) (*entry, *apiError) {
-	amount := in["amount"]
-	cents, err := dots.ParseWholeNumber(string(amount))
-	if amount.Kind() != '0' || err != nil {
+	cents, err := dots.ParseWholeNumber(string(in["amount"])) // the spec checked it is a number
+	if err != nil {
 		return nil, errInput("$.amount: not a whole number of cents")
 	}
-	payee := in.obj("payee")
-	method := gen.DeliveryMethod(in.obj("delivery").str("method"))
+	payee, method := in.obj("payee"), gen.DeliveryMethod(in.obj("delivery").str("method"))
 	email, cc, phone := payee.str("email"), payee.str("country_code"), payee.str("phone_number")
-	hasEmail, hasPhone := email != "", cc != "" && phone != ""
 	switch {
 	case method == "":
 		method = gen.DeliveryMethodLink
-	case method == gen.DeliveryMethodSms && !hasPhone:
-		return nil, &apiError{http.StatusBadRequest, "invalid-phone-number",
-			"$.payee.phone_number: an sms delivery needs the payee's country_code and phone_number"}
-	case method == gen.DeliveryMethodEmail && !hasEmail:
+	case method == gen.DeliveryMethodSms && (cc == "" || phone == ""):
+		return nil, &apiError{http.StatusBadRequest, "invalid-phone-number", "$.payee.phone_number: an sms delivery needs the payee's country_code and phone_number"}
+	case method == gen.DeliveryMethodEmail && email == "":
 		return nil, &apiError{http.StatusBadRequest, "invalid-email", "$.payee.email: an email delivery needs the payee's email"}
 	}
 	delivery := map[string]any{"method": string(method)}
-	if hasEmail && (method == gen.DeliveryMethodEmail || method == gen.DeliveryMethodAll) {
+	if email != "" && (method == gen.DeliveryMethodEmail || method == gen.DeliveryMethodAll) {
 		delivery["email"] = email
 	}
-	if hasPhone && (method == gen.DeliveryMethodSms || method == gen.DeliveryMethodAll) {
+	if cc != "" && phone != "" && (method == gen.DeliveryMethodSms || method == gen.DeliveryMethodAll) {
 		delivery["country_code"], delivery["phone_number"] = cc, phone
 	}
 	e := &entry{id: uuid.New(), status: gen.PayoutLinkStatusCreated}
@@ -220,58 +162,7 @@ func (s *Server) newLink(in object, now time.Time) (*entry, *apiError) {
 	return e, nil
 }
 
-// get reads one link.
-func (s *Server) get(id string) ([]byte, *apiError) {
-	return s.update(id, func(*entry) *apiError { return nil })
-}
-
-// listPage is the body of a list answer. Unlike gen.PayoutLinkList it always writes data.
-type listPage struct {
-	HasMore bool              `json:"has_more"`
-	Data    []json.RawMessage `json:"data"`
-}
-
-// list answers one page, newest first: starting_after=ID gives the older links after ID,
-// ending_before=ID the newer links just before it (has_more then says whether even newer ones
-// exist). An unknown cursor, or both, are refused.
-func (s *Server) list(limit int, after, before string) (listPage, *apiError) {
-	if after != "" && before != "" {
-		return listPage{}, errInput("query starting_after, ending_before: give one cursor, not both")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	links := s.st.live()
-	lo, hi := 0, len(links) // the page is links[lo:hi], in reverse
-	name, cursor := "starting_after", after
-	if before != "" {
-		name, cursor = "ending_before", before
-	}
-	if cursor != "" {
-		e, ok := s.st.find(cursor)
-		if !ok {
-			return listPage{}, errInput("query " + name + ": no payout link has this id")
-		}
-		if after != "" {
-			hi = s.st.index(e)
-		} else {
-			lo = s.st.index(e) + 1
-		}
-	}
-	page := listPage{Data: []json.RawMessage{}}
-	if before != "" {
-		hi = min(lo+limit, hi)
-		page.HasMore = hi < len(links)
-	} else {
-		lo = max(hi-limit, lo)
-		page.HasMore = lo > 0
-	}
-	for i := hi - 1; i >= lo; i-- {
-		page.Data = append(page.Data, links[i].body)
-	}
-	return page, nil
-}
-
-// update applies fn to the link with this id under the lock, and returns its JSON after.
+// update applies fn (if any) to the link with this id under the lock, and returns its JSON.
 func (s *Server) update(id string, fn func(e *entry) *apiError) ([]byte, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -279,105 +170,225 @@ func (s *Server) update(id string, fn func(e *entry) *apiError) ([]byte, *apiErr
 	if !ok {
 		return nil, &apiError{http.StatusNotFound, "not-found", "no payout link has this id"}
 	}
-	if aerr := fn(e); aerr != nil {
-		return nil, aerr
+	if fn != nil {
+		if aerr := fn(e); aerr != nil {
+			return nil, aerr
+		}
 	}
 	return e.body, nil
 }
 
-// set rewrites a link's JSON with new values for some of its fields, and queues event with it.
-// Called with s.mu held, which orders events as the changes.
-func (s *Server) set(e *entry, event string, fields map[string]any) {
-	var doc map[string]jsontext.Value
-	err := codec.Unmarshal(e.body, &doc)
-	for k, v := range fields {
-		if err == nil {
-			doc[k], err = codec.Marshal(v)
+// list answers a page, newest first, older than starting_after or just newer than ending_before.
+func (s *Server) list(limit int, after, before string) (any, *apiError) {
+	if after != "" && before != "" {
+		return nil, errInput("query starting_after, ending_before: give one cursor, not both")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	links := s.st.links
+	lo, hi := max(len(links)-limit, 0), len(links) // the page is links[lo:hi], newest first
+	for name, cursor := range map[string]string{"starting_after": after, "ending_before": before} {
+		if cursor == "" {
+			continue
+		}
+		e, ok := s.st.find(cursor)
+		if !ok {
+			return nil, errInput("query " + name + ": no payout link has this id")
+		}
+		if i := int(e.seq - links[0].seq); name == "starting_after" {
+			lo, hi = max(i-limit, 0), i
+		} else {
+			lo, hi = i+1, min(i+1+limit, len(links))
 		}
 	}
-	body, err2 := codec.Marshal(doc)
-	if err = errors.Join(err, err2); err != nil {
-		panic("mock: a stored link: " + err.Error())
+	data := []json.RawMessage{} // data is written even when empty
+	for i := hi - 1; i >= lo; i-- {
+		data = append(data, links[i].body)
 	}
-	e.body = body
+	return map[string]any{"has_more": lo > 0 && before == "" || hi < len(links) && before != "", "data": data}, nil
+}
+
+// changes are the ways a link moves on: its new status, the event, and the word for it.
+var changes = map[string]struct {
+	to          gen.PayoutLinkStatus
+	event, done string
+}{
+	"cancel":  {gen.PayoutLinkStatusCanceled, EventUpdated, "canceled"},
+	"claim":   {gen.PayoutLinkStatusClaimed, EventClaimed, "claimed"},
+	"expire":  {gen.PayoutLinkStatusExpired, EventUpdated, "expired"},
+	"pay-out": {gen.PayoutLinkStatusClaimed, EventClaimed, "paid out"},
+}
+
+// change moves a link on to a final status: again, nothing changes; to another, 409.
+func (s *Server) change(name, id string) ([]byte, *apiError) {
+	ch := changes[name]
+	return s.update(id, func(e *entry) *apiError {
+		switch {
+		case e.status == ch.to:
+		case final(e.status):
+			return &apiError{http.StatusConflict, "invalid-state", "a " + string(e.status) + " payout link cannot be " + ch.done}
+		case ch.to == gen.PayoutLinkStatusClaimed:
+			s.set(e, ch.event, map[string]any{"status": ch.to, "claimed_user_id": uuid.NewString()})
+		default:
+			s.set(e, ch.event, map[string]any{"status": ch.to})
+		}
+		if name == "pay-out" && !e.paidOut {
+			e.paidOut = true
+			s.set(e, EventPaidOut, map[string]any{"transfer_id": uuid.NewString()})
+		}
+		return nil
+	})
+}
+
+// final reports whether a link keeps its status: canceled, claimed or expired.
+func final(st gen.PayoutLinkStatus) bool {
+	return st == gen.PayoutLinkStatusCanceled || st == gen.PayoutLinkStatusClaimed || st == gen.PayoutLinkStatusExpired
+}
+
+// set rewrites fields of a link's JSON and queues event, under s.mu, which orders the events.
+func (s *Server) set(e *entry, event string, fields map[string]any) {
+	var doc map[string]jsontext.Value
+	_ = codec.Unmarshal(e.body, &doc) // cannot fail: the mock's own JSON, and strings
+	for k, v := range fields {
+		doc[k], _ = codec.Marshal(v)
+	}
+	e.body, _ = codec.Marshal(doc)
 	if st, ok := fields["status"].(gen.PayoutLinkStatus); ok {
 		e.status = st
 	}
-	s.events.push(event, body)
+	s.emit(event, e)
 }
 
-// settle gives a link the final status to (canceled, claimed or expired) with more fields, and
-// queues event: nothing changes when it has that status, and another final status refuses it.
-func (s *Server) settle(e *entry, to gen.PayoutLinkStatus, cannot, event string, fields map[string]any) *apiError {
-	switch e.status {
-	case to:
-		return nil
-	case gen.PayoutLinkStatusCanceled, gen.PayoutLinkStatusClaimed, gen.PayoutLinkStatusExpired:
-		return &apiError{http.StatusConflict, "invalid-state", "a " + string(e.status) + " payout link cannot " + cannot}
-	}
-	fields["status"] = to
-	s.set(e, event, fields)
-	return nil
-}
-
-func (s *Server) cancel(id string) ([]byte, *apiError) {
-	return s.update(id, func(e *entry) *apiError {
-		return s.settle(e, gen.PayoutLinkStatusCanceled, "be canceled", EventUpdated, map[string]any{})
-	})
-}
-
-func (s *Server) claim(id string) ([]byte, *apiError) {
-	return s.update(id, func(e *entry) *apiError {
-		return s.settle(e, gen.PayoutLinkStatusClaimed, "be claimed", EventClaimed, map[string]any{"claimed_user_id": uuid.NewString()})
-	})
-}
-
-func (s *Server) expire(id string) ([]byte, *apiError) {
-	return s.update(id, func(e *entry) *apiError {
-		return s.settle(e, gen.PayoutLinkStatusExpired, "expire", EventUpdated, map[string]any{})
-	})
-}
-
-// payOut gives a link a transfer_id, claiming it first if nobody had.
-func (s *Server) payOut(id string) ([]byte, *apiError) {
-	return s.update(id, func(e *entry) *apiError {
-		if e.paidOut {
-			return nil
-		}
-		if aerr := s.settle(e, gen.PayoutLinkStatusClaimed, "be paid out", EventClaimed, map[string]any{"claimed_user_id": uuid.NewString()}); aerr != nil {
-			return aerr
-		}
-		e.paidOut = true
-		s.set(e, EventPaidOut, map[string]any{"transfer_id": uuid.NewString()})
-		return nil
-	})
-}
-
-// redeliverResult is the body of a redeliver answer.
-type redeliverResult struct {
-	PayoutLink  json.RawMessage `json:"payout_link"`
-	Redelivered bool            `json:"redelivered"`
-}
-
-// redeliver delivers a link once more while it has deliveries left and is not canceled, claimed
-// or expired; it changes neither its status nor events.
-func (s *Server) redeliver(id string) (res redeliverResult, aerr *apiError) {
-	res.PayoutLink, aerr = s.update(id, func(e *entry) *apiError {
-		if e.deliveries < MaxDeliveries && !slices.Contains([]gen.PayoutLinkStatus{gen.PayoutLinkStatusCanceled,
-			gen.PayoutLinkStatusClaimed, gen.PayoutLinkStatusExpired}, e.status) {
+// redeliver delivers a link once more (MaxDeliveries), with no change of status and no event.
+func (s *Server) redeliver(id string) (any, *apiError) {
+	redelivered := false
+	b, aerr := s.update(id, func(e *entry) *apiError {
+		if redelivered = e.deliveries < MaxDeliveries && !final(e.status); redelivered {
 			e.deliveries++
-			res.Redelivered = true
 		}
 		return nil
 	})
-	return res, aerr
+	return map[string]any{"payout_link": json.RawMessage(b), "redelivered": redelivered}, aerr
 }
 
-// decodeLink reads a stored link into the model users see.
-func decodeLink(body []byte) gen.PayoutLink {
-	var l gen.PayoutLink
+func decodeLink(body []byte) (l gen.PayoutLink) {
 	if err := codec.Unmarshal(body, &l); err != nil {
 		panic("mock: a stored link does not decode: " + err.Error())
 	}
 	return l
+}
+
+// factsNull are the fields Dots writes as null when empty (FACTS.md); others are left out.
+var factsNull = [][]string{{"claimed_user_id"}, {"memo"}, {"metadata"}, {"payee", "*"}}
+
+// computed are the link's fields the mock works out itself; the request's are not echoed.
+var computed = map[string]bool{"id": true, "created": true, "link": true, "amount": true, "status": true,
+	"flow_id": true, "claimed_user_id": true, "transfer_id": true, "delivery.method": true, "delivery.email": true,
+	"delivery.country_code": true, "delivery.phone_number": true}
+
+// linkSchema holds the schemas links are built from, so that new fields need no mock code.
+type linkSchema struct{ req, resp *openapi3.Schema }
+
+func newLinkSchema(sp *spec.Spec, operationID string) (*linkSchema, error) {
+	op, ok := sp.Operation(operationID)
+	if !ok {
+		return nil, fmt.Errorf("the spec has no operation %s", operationID)
+	}
+	if ls := (&linkSchema{op.RequestSchema(), op.Schema(http.StatusCreated)}); ls.req != nil && ls.resp != nil {
+		return ls, nil
+	}
+	return nil, fmt.Errorf("%s has no JSON request body or no JSON 201 answer", operationID)
+}
+
+// build makes a link: echo, the spec's defaults, factsNull's nulls, and the computed fields.
+func (ls *linkSchema) build(in object, computedFields map[string]any) map[string]any {
+	doc := echo(in, ls.req, ls.resp, "")
+	for name, p := range ls.resp.Properties {
+		if _, ok := doc[name]; !ok && p.Value != nil && p.Value.Default != nil && !computed[name] {
+			doc[name] = p.Value.Default
+		}
+	}
+	for _, path := range factsNull {
+		fillNull(doc, ls.resp, path)
+	}
+	for name, v := range computedFields {
+		have, ok := doc[name].(map[string]any)
+		if sub, isMap := v.(map[string]any); isMap && ok {
+			maps.Copy(have, sub)
+		} else {
+			doc[name] = v
+		}
+	}
+	return doc
+}
+
+// fillNull writes null at path ("*": any) in doc, of schema s, where empty and allowed.
+func fillNull(doc map[string]any, s *openapi3.Schema, path []string) {
+	for name, p := range s.Properties {
+		switch _, has := doc[name]; {
+		case path[0] != "*" && path[0] != name || p.Value == nil:
+		case len(path) == 1 && !has && acceptsNull(p.Value):
+			doc[name] = nil
+		case len(path) > 1:
+			sub, ok := doc[name].(map[string]any)
+			if !ok {
+				sub = map[string]any{}
+			}
+			if fillNull(sub, p.Value, path[1:]); len(sub) > 0 {
+				doc[name] = sub
+			}
+		}
+	}
+}
+
+// acceptsNull reports whether s, an alternative of it (as Metadata's), or all its parts are nullable.
+func acceptsNull(s *openapi3.Schema) bool {
+	nullable := func(r *openapi3.SchemaRef) bool { return r.Value != nil && acceptsNull(r.Value) }
+	return s.Nullable || slices.ContainsFunc(slices.Concat(s.OneOf, s.AnyOf), nullable) ||
+		len(s.AllOf) > 0 && !slices.ContainsFunc(s.AllOf, func(r *openapi3.SchemaRef) bool { return !nullable(r) })
+}
+
+// object is a request's JSON object: its members as written; nil for no object.
+type object map[string]jsontext.Value
+
+func parseObject(b []byte) (m object) {
+	if codec.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+func (o object) obj(name string) object {
+	if v := o[name]; v.Kind() == '{' {
+		return parseObject(v)
+	}
+	return nil
+}
+
+func (o object) str(name string) (s string) {
+	if v := o[name]; v.Kind() != '"' || codec.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// echo keeps in's members that resp has but not computed ones, by member in objects both
+// describe, and 42.0 as 42 where resp says integer.
+func echo(in object, req, resp *openapi3.Schema, prefix string) map[string]any {
+	out := make(map[string]any, len(in))
+	for name, v := range in {
+		rp := resp.Properties[name]
+		if v.Kind() == 'n' || rp == nil || rp.Value == nil || computed[prefix+name] {
+			continue
+		}
+		if qp := req.Properties[name]; v.Kind() == '{' && len(rp.Value.Properties) > 0 && qp != nil && qp.Value != nil && len(qp.Value.Properties) > 0 {
+			out[name] = echo(parseObject(v), qp.Value, rp.Value, prefix+name+".")
+			continue
+		}
+		if whole, err := dots.ParseWholeNumber(string(v)); v.Kind() == '0' && err == nil && rp.Value.Type.Is(openapi3.TypeInteger) {
+			v = jsontext.Value(strconv.AppendInt(nil, whole, 10))
+		}
+		out[name] = v
+	}
+	return out
 }
