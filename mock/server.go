@@ -105,6 +105,23 @@ func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
 	return func(s *Server) { s.hook = func(typ, _ string, body []byte) { hook(typ, decodeLink(body)) } }
 }
 
+// WithHandler serves operationID with h (instead of the mock, or of 501): requests reach it
+// validated, recorded and past the faults before applying; its answer gets the others, as JSON,
+// checked against the spec. It panics on an operationId the spec does not have.
+func WithHandler(operationID string, h http.Handler) Option {
+	if _, ok := spec.MustEmbedded().Operation(operationID); !ok {
+		panic("mock: WithHandler: the spec has no operation " + operationID)
+	}
+	return func(s *Server) {
+		s.handlers[operationID] = func(c *call) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, c.r)
+			maps.Copy(c.w.Header(), w.Header())
+			c.applied(w.Code)(w.Body.Bytes(), nil)
+		}
+	}
+}
+
 // New returns a Server that does not listen (BaseURL is "/api"): serve its Handler, or Serve.
 func New(opts ...Option) *Server {
 	sp := spec.MustEmbedded() // the module's own tests load it
