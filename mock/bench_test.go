@@ -294,6 +294,7 @@ func BenchmarkMockLoopback(b *testing.B) {
 // TestFloorHandlerAnswersLinks keeps the floor honest: it answers a link for each create, the
 // same one for a repeated key.
 func TestFloorHandlerAnswersLinks(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(floorHandler())
 	defer ts.Close()
 	body := createBody()

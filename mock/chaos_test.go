@@ -44,6 +44,7 @@ func chaosRun(t *testing.T, s *mock.Server, n int, opts ...opt) []string {
 }
 
 func TestChaosIsReproducible(t *testing.T) {
+	t.Parallel()
 	const n = 80
 	a := newServer(t, mock.WithChaos(0.5, 7, fastFaults...))
 	b := newServer(t, mock.WithChaos(0.5, 7, fastFaults...))
@@ -75,6 +76,7 @@ func TestChaosIsReproducible(t *testing.T) {
 }
 
 func TestChaosPrecedenceAndScope(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, mock.WithChaos(1, 1, mock.Fault{Status: 503}))
 	if r := send(t, s, "GET", "/v2/payout-links", nil); r.status != 503 {
 		t.Errorf("rate 1: %d, want the chaos fault", r.status)
@@ -126,6 +128,7 @@ func TestChaosPrecedenceAndScope(t *testing.T) {
 // a success holds the link its key made, and every failure whose link exists says the outcome
 // is unknown.
 func TestChaosWithTheSDKClient(t *testing.T) {
+	t.Parallel()
 	const intents, workers = 200, 16
 	s := newServer(t, mock.WithChaos(0.5, 2026))
 	c, err := api.NewClient(testClientID, testAPIKey, api.WithBaseURL(s.BaseURL()), api.WithLogger(nil),
@@ -208,6 +211,7 @@ func TestChaosWithTheSDKClient(t *testing.T) {
 // TestSetChaosRate: the storm can pass and start again on a running server, and the faults stay
 // the ones the seed gives at each place of the sequence.
 func TestSetChaosRate(t *testing.T) {
+	t.Parallel()
 	all := chaosRun(t, newServer(t, mock.WithChaos(1, 3, fastFaults...)), 30)
 	s := newServer(t, mock.WithChaos(1, 3, fastFaults...))
 	client := freshClient()

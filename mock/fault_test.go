@@ -17,6 +17,7 @@ import (
 )
 
 func TestParseFault(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    mock.Fault
@@ -78,6 +79,7 @@ func TestParseFault(t *testing.T) {
 // TestFaults drives each kind of fault at a create, scripted by header and by FailNext, and
 // checks what the client sees and what the server did.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	type outcome struct {
 		status     int    // 0: the transport fails
 		retryAfter string // the Retry-After header
@@ -180,6 +182,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestTruncatedAndNonJSONBodies(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	full := send(t, s, "GET", "/v2/payout-links", nil)
 	trunc := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "truncated"))
@@ -198,6 +201,7 @@ func TestTruncatedAndNonJSONBodies(t *testing.T) {
 
 // TestLateFaultAppliesAfterTheClientLeft: with "late", the server acts after the client gave up.
 func TestLateFaultAppliesAfterTheClientLeft(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -220,6 +224,7 @@ func TestLateFaultAppliesAfterTheClientLeft(t *testing.T) {
 // TestBusyKey: a create whose key another request is still handling is answered 409
 // resource-busy and applies nothing; once the first is done, the key works again.
 func TestBusyKey(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	body := `{"amount":9,"idempotency_key":"5d7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b"}`
 	ctx, cancel := context.WithCancel(t.Context())
@@ -248,6 +253,7 @@ func TestBusyKey(t *testing.T) {
 // is not applied, and the server stops waiting long before the delay of a minute is over (the
 // wait for it gives up after 30 seconds).
 func TestDelayEndsWithClient(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -273,6 +279,7 @@ func TestDelayEndsWithClient(t *testing.T) {
 }
 
 func TestCloseEndsDelays(t *testing.T) {
+	t.Parallel()
 	s := mock.NewServer()
 	done := make(chan error, 1)
 	go func() {
@@ -288,6 +295,7 @@ func TestCloseEndsDelays(t *testing.T) {
 }
 
 func TestDropsOtherOperations(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	l := create(t, s, `{"amount":1}`)
 	tests := []struct {
@@ -315,6 +323,7 @@ func TestDropsOtherOperations(t *testing.T) {
 }
 
 func TestFailNextQueue(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	s.FailNext(2, mock.Fault{Status: 503})
 	s.FailNext(1, mock.Fault{Status: 500, ApplyFirst: true})
@@ -351,6 +360,7 @@ func TestFailNextQueue(t *testing.T) {
 // gets an answer, against a chooser that faults about half of them, and checks that every key
 // made exactly one link and that the answers match the spec.
 func TestRandomFaults(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	faults := []*mock.Fault{
 		nil, nil, nil,
@@ -425,6 +435,7 @@ func TestRandomFaults(t *testing.T) {
 // TestFaultPrecedence checks what wins when a Fault (from FailNext, which does not refuse
 // combinations as ParseFault does) sets several outcomes: Drop over Status over Body.
 func TestFaultPrecedence(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		fault  mock.Fault

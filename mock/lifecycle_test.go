@@ -60,6 +60,7 @@ func (rc *receiver) take() []string {
 // TestLifecycleTriggers drives claim, pay-out and expire over HTTP, as a test in any language
 // would, and checks each status change and the webhook that follows it.
 func TestLifecycleTriggers(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t)
 	s := newServer(t, mock.WithWebhooks(rc.url, rc.secret))
 	newLink := func() string {
@@ -154,6 +155,7 @@ func TestLifecycleTriggers(t *testing.T) {
 
 // TestLifecycleInGo drives the same changes through the Server's methods.
 func TestLifecycleInGo(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var events []string
 	s := newServer(t, mock.WithEventHook(func(typ string, l gen.PayoutLink) {
@@ -199,6 +201,7 @@ func TestLifecycleInGo(t *testing.T) {
 // links on: without them, or with the wrong ones under WithCredentials, they answer 401 and
 // change nothing.
 func TestTriggersNeedCredentials(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		opts    []mock.Option

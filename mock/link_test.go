@@ -16,6 +16,7 @@ import (
 // TestLinkBuilderIsDrivenBySpec builds a link from a made-up spec whose fields the mock has no
 // Go code for: what is echoed, defaulted and written as null follows the spec alone.
 func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
+	t.Parallel()
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile("testdata/echo-spec.yaml")
 	if err != nil {
@@ -64,6 +65,7 @@ func TestLinkBuilderIsDrivenBySpec(t *testing.T) {
 // TestOperationWithoutHandler: an operation of the spec the mock has no handler for answers 501
 // with an Error body that names it, and the answer is one the spec allows (5XX).
 func TestOperationWithoutHandler(t *testing.T) {
+	t.Parallel()
 	s := New()
 	defer s.Close()
 	delete(s.handlers, "redeliver-payout-link")
@@ -91,6 +93,7 @@ func TestOperationWithoutHandler(t *testing.T) {
 // TestAnswerChecks: an answer that departs from the spec is reported in Violations (and still
 // written), unless WithAnswerChecks(false) turned the checks off.
 func TestAnswerChecks(t *testing.T) {
+	t.Parallel()
 	for _, on := range []bool{true, false} {
 		s := New(WithAnswerChecks(on))
 		s.handlers["get-payout-link"] = func(c *call) { c.applied(http.StatusOK)([]byte(`{"amount":"twelve"}`), nil) }

@@ -15,6 +15,7 @@ import (
 // metadata, values of any JSON type, and answers them back as sent, as Dots does: on the create
 // and on a later get.
 func TestCreateMetadataValues(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	tests := []struct {
 		name     string
@@ -56,6 +57,7 @@ func TestCreateMetadataValues(t *testing.T) {
 // forbids, gets 400 naming metadata and makes no link. The generated request type cannot send
 // null (it leaves an empty Metadata out), so this body is written out.
 func TestCreateMetadataNullRefused(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	r := send(t, s, "POST", "/v2/payout-links", `{"amount":100,"metadata":null}`)
 	if r.status != http.StatusBadRequest {

@@ -14,6 +14,7 @@ import (
 // (exported or not: fmt skips a Formatter behind an unexported field and walks the value
 // itself), in a slice or in a map.
 func TestServerNeverPrintsCredentials(t *testing.T) {
+	t.Parallel()
 	key := "sk_test_redaction0mock0key"
 	hookKey := "mock-webhook-secret-not-real"
 	s := newServer(t, mock.WithCredentials(testClientID, key),

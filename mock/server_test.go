@@ -21,6 +21,7 @@ import (
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestHappyPath(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	r := send(t, s, "POST", "/v2/payout-links", `{
 		"amount": 1250,
@@ -93,6 +94,7 @@ func TestHappyPath(t *testing.T) {
 }
 
 func TestCreateDelivery(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	tests := []struct {
 		name               string
@@ -153,6 +155,7 @@ func TestCreateDelivery(t *testing.T) {
 }
 
 func TestIdempotency(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -205,6 +208,7 @@ func TestIdempotency(t *testing.T) {
 }
 
 func TestIdempotencyConcurrent(t *testing.T) {
+	t.Parallel()
 	var events atomic.Int32
 	s := newServer(t, mock.WithEventHook(func(string, gen.PayoutLink) { events.Add(1) }))
 	const n = 50
@@ -249,6 +253,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	const total = 25
 	var made []string // oldest first
@@ -330,6 +335,7 @@ func TestPagination(t *testing.T) {
 }
 
 func TestCancelAndClaim(t *testing.T) {
+	t.Parallel()
 	type ev struct{ typ, id string }
 	var mu sync.Mutex
 	var events []ev
@@ -409,6 +415,7 @@ func TestCancelAndClaim(t *testing.T) {
 }
 
 func TestInvalidRequests(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	known := create(t, s, `{"amount":1}`)
 	tests := []struct {
@@ -468,6 +475,7 @@ func TestInvalidRequests(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
+	t.Parallel()
 	open := newServer(t)
 	strict := newServer(t, mock.WithCredentials(testClientID, testAPIKey))
 	tests := []struct {
@@ -514,6 +522,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestLogger(t *testing.T) {
+	t.Parallel()
 	var buf syncBuffer
 	s := newServer(t, mock.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	create(t, s, `{"amount":1}`)
@@ -554,6 +563,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestHandlerStandalone(t *testing.T) {
+	t.Parallel()
 	s := mock.New()
 	defer s.Close()
 	if s.URL != "" || s.BaseURL() != "/api" {
@@ -582,6 +592,7 @@ func TestHandlerStandalone(t *testing.T) {
 }
 
 func TestReset(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	create(t, s, `{"amount":1,"idempotency_key":"3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"}`)
 	s.FailNext(5, mock.Fault{Status: 503})
@@ -599,6 +610,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestLinksAreCopies(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	l := create(t, s, `{"amount":1,"payee":{"email":"a@example.com"},"metadata":{"k":"v"}}`)
 	got := s.Links()

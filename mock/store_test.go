@@ -31,6 +31,7 @@ func members(t *testing.T, b []byte) map[string]any {
 // sends null (FACTS.md: claimed_user_id, the payee's fields, memo, metadata), and left out where
 // Dots' published spec does not allow null (transfer_id, the delivery's contacts, ...).
 func TestWireFormat(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	tests := []struct {
 		name, body string
@@ -111,6 +112,7 @@ func contains(got, want any) bool {
 // openapi.yaml later is covered without a change here. amount and delivery are worked out by
 // the mock and checked elsewhere.
 func TestSharedFieldsRoundTrip(t *testing.T) {
+	t.Parallel()
 	sp, err := spec.Embedded()
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +164,7 @@ func TestSharedFieldsRoundTrip(t *testing.T) {
 }
 
 func TestMaxLinks(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, mock.WithMaxLinks(3))
 	var ids []string
 	for i := range 5 {
@@ -210,6 +213,7 @@ func TestMaxLinks(t *testing.T) {
 }
 
 func TestMaxRequests(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, mock.WithMaxRequests(4))
 	const key = "00000000-0000-4000-8000-0000000000aa"
 	for range 3 {
@@ -237,6 +241,7 @@ func TestMaxRequests(t *testing.T) {
 }
 
 func TestResetOverHTTP(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	for _, path := range []string{"@/_mock/reset", "/_mock/reset"} {
 		l := create(t, s, `{"amount":1,"idempotency_key":"3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"}`)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestWebhooksEndToEnd(t *testing.T) {
+	t.Parallel()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("mock-webhook-test-secret-not-real"))
 	v, err := webhook.NewVerifier(secret)
 	if err != nil {
@@ -73,6 +74,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 }
 
 func TestWebhooksWithAWrongSecretAreRefused(t *testing.T) {
+	t.Parallel()
 	good := "whsec_" + base64.StdEncoding.EncodeToString([]byte("receiver-secret-not-real-000"))
 	bad := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-secret-not-real-0000"))
 	v, _ := webhook.NewVerifier(good)
