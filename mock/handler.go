@@ -224,10 +224,8 @@ func (c *call) applied(status int) func(v any, aerr *apiError) {
 }
 
 func (c *call) release() {
-	if c.key != "" {
-		c.s.keysInProgress.Delete(c.key)
-		c.key = ""
-	}
+	c.s.keysInProgress.Delete(c.key) // "" when the call holds none
+	c.key = ""
 }
 
 func (c *call) note(fn func(*Request)) {

@@ -385,8 +385,10 @@ func echo(in object, req, resp *openapi3.Schema, prefix string) map[string]any {
 			out[name] = echo(parseObject(v), qp.Value, rp.Value, prefix+name+".")
 			continue
 		}
-		if whole, err := dots.ParseWholeNumber(string(v)); v.Kind() == '0' && err == nil && rp.Value.Type.Is(openapi3.TypeInteger) {
-			v = jsontext.Value(strconv.AppendInt(nil, whole, 10))
+		if v.Kind() == '0' && rp.Value.Type.Is(openapi3.TypeInteger) {
+			if whole, err := dots.ParseWholeNumber(string(v)); err == nil {
+				v = jsontext.Value(strconv.AppendInt(nil, whole, 10))
+			}
 		}
 		out[name] = v
 	}
