@@ -48,7 +48,13 @@ var builtin = map[string]func(c *call){
 	"list-payout-links": func(c *call) {
 		q := c.r.URL.Query()
 		limit, _ := strconv.Atoi(q.Get("limit")) // the middleware checked it
-		c.applied(http.StatusOK)(c.s.list(cmp.Or(limit, DefaultLimit), q.Get("starting_after"), q.Get("ending_before")))
+		op, _ := spec.OperationOf(c.r.Context())
+		keep, aerr := c.s.filter(op, q)
+		if aerr != nil {
+			c.answer(0, nil, aerr)
+			return
+		}
+		c.applied(http.StatusOK)(c.s.list(cmp.Or(limit, DefaultLimit), q.Get("starting_after"), q.Get("ending_before"), keep))
 	},
 }
 

@@ -107,12 +107,13 @@ func WithEventHook(hook func(eventType string, link gen.PayoutLink)) Option {
 
 // WithHandler serves operationID with h (instead of the mock, or of 501): requests reach it
 // validated, recorded and past the faults before applying; its answer gets the others, as JSON,
-// checked against the spec. It panics on an operationId the spec does not have.
+// checked against the spec. It panics on an operationId the spec does not have (give WithSpec
+// first when it is a spec of your own).
 func WithHandler(operationID string, h http.Handler) Option {
-	if _, ok := spec.MustEmbedded().Operation(operationID); !ok {
-		panic("mock: WithHandler: the spec has no operation " + operationID)
-	}
 	return func(s *Server) {
+		if _, ok := s.v.Operation(operationID); !ok {
+			panic("mock: WithHandler: the spec has no operation " + operationID)
+		}
 		s.handlers[operationID] = func(c *call) {
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, c.r)
@@ -122,18 +123,22 @@ func WithHandler(operationID string, h http.Handler) Option {
 	}
 }
 
+// WithSpec serves sp instead of the embedded openapi.yaml: an edited copy of it, say, to try a
+// change of the spec before regenerating. What the mock stores and answers follows sp's schemas.
+func WithSpec(sp *spec.Spec) Option { return func(s *Server) { s.v = sp } }
+
 // New returns a Server that does not listen (BaseURL is "/api"): serve its Handler, or Serve.
 func New(opts ...Option) *Server {
-	sp := spec.MustEmbedded() // the module's own tests load it
-	links, err := newLinkSchema(sp, "create-payout-link")
-	if err != nil {
-		panic("mock: " + err.Error())
-	}
-	s := &Server{v: sp, handlers: maps.Clone(builtin), links: links, now: time.Now, st: newState(),
+	s := &Server{v: spec.MustEmbedded(), handlers: maps.Clone(builtin), now: time.Now, st: newState(),
 		maxLinks: DefaultMaxLinks, maxReqs: DefaultMaxRequests, timeouts: DefaultTimeouts, done: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
+	links, err := newLinkSchema(s.v, "create-payout-link")
+	if err != nil {
+		panic("mock: " + err.Error())
+	}
+	s.links = links
 	s.reqs = requestLog{max: s.maxReqs, attempts: map[callKey][2]int{}}
 	s.handler = s.routes()
 	s.hs = &http.Server{Handler: s.Handler()}

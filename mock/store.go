@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -124,7 +126,8 @@ func (s *Server) create(in object) ([]byte, *apiError) {
 	return e.body, nil
 }
 
-// newLink makes a link: sms, email, or all with a contact delivers it (status sent).
+// newLink makes a link: every delivery method but link (and all without a contact) delivers it
+// (status sent), a method added to the spec too.
 func (s *Server) newLink(in object, now time.Time) (*entry, *apiError) {
 	cents, err := dots.ParseWholeNumber(string(in["amount"])) // the spec checked it is a number
 	if err != nil {
@@ -135,6 +138,7 @@ func (s *Server) newLink(in object, now time.Time) (*entry, *apiError) {
 	switch {
 	case method == "":
 		method = gen.DeliveryMethodLink
+	case !method.Valid(): // a method added to the spec: delivered, as every method but link
 	case method == gen.DeliveryMethodSms && (cc == "" || phone == ""):
 		return nil, &apiError{http.StatusBadRequest, "invalid-phone-number", "$.payee.phone_number: an sms delivery needs the payee's country_code and phone_number"}
 	case method == gen.DeliveryMethodEmail && email == "":
@@ -148,8 +152,8 @@ func (s *Server) newLink(in object, now time.Time) (*entry, *apiError) {
 		delivery["country_code"], delivery["phone_number"] = cc, phone
 	}
 	e := &entry{id: uuid.New(), status: gen.PayoutLinkStatusCreated}
-	if len(delivery) > 1 {
-		e.status, e.deliveries = gen.PayoutLinkStatusSent, 1
+	if method != gen.DeliveryMethodLink && (method != gen.DeliveryMethodAll || len(delivery) > 1) {
+		e.status, e.deliveries = gen.PayoutLinkStatusSent, 1 // all without a contact acts as link
 	}
 	e.body, err = codec.Marshal(s.links.build(in, map[string]any{
 		"id": e.id.String(), "created": now.Truncate(time.Microsecond).Format(time.RFC3339Nano),
@@ -178,24 +182,33 @@ func (s *Server) update(id string, fn func(e *entry) *apiError) ([]byte, *apiErr
 	return e.body, nil
 }
 
-// list answers a page, newest first, older than starting_after or just newer than ending_before.
-func (s *Server) list(limit int, after, before string) (any, *apiError) {
+// list answers a page, newest first, older than starting_after or just newer than ending_before,
+// of the links keep keeps (nil: all).
+func (s *Server) list(limit int, after, before string, keep func(*entry) bool) (any, *apiError) {
 	if after != "" && before != "" {
 		return nil, errInput("query starting_after, ending_before: give one cursor, not both")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	links := s.st.links
+	index := func(e *entry) int { return int(e.seq - links[0].seq) }
+	if keep != nil {
+		links = slices.DeleteFunc(slices.Clone(links), func(e *entry) bool { return !keep(e) })
+		index = func(e *entry) int { return slices.Index(links, e) }
+	}
 	lo, hi := max(len(links)-limit, 0), len(links) // the page is links[lo:hi], newest first
 	for name, cursor := range map[string]string{"starting_after": after, "ending_before": before} {
 		if cursor == "" {
 			continue
 		}
 		e, ok := s.st.find(cursor)
-		if !ok {
-			return nil, errInput("query " + name + ": no payout link has this id")
+		if ok && index(e) < 0 {
+			ok = false
 		}
-		if i := int(e.seq - links[0].seq); name == "starting_after" {
+		if !ok {
+			return nil, errInput("query " + name + ": no payout link on this list has this id")
+		}
+		if i := index(e); name == "starting_after" {
 			lo, hi = max(i-limit, 0), i
 		} else {
 			lo, hi = i+1, min(i+1+limit, len(links))
@@ -206,6 +219,63 @@ func (s *Server) list(limit int, after, before string) (any, *apiError) {
 		data = append(data, links[i].body)
 	}
 	return map[string]any{"has_more": lo > 0 && before == "" || hi < len(links) && before != "", "data": data}, nil
+}
+
+// filter reads the list's query parameters other than paging, as the spec names them, into
+// what a link must be to be listed: a parameter named as a field of the link keeps the links
+// whose field has that value; FIELD_after and FIELD_before keep the links whose date-time FIELD
+// is later or earlier. nil when none is given; an error names a parameter it cannot apply.
+func (s *Server) filter(op *spec.Operation, q url.Values) (func(*entry) bool, *apiError) {
+	var tests []func(doc map[string]jsontext.Value) bool
+	for _, p := range op.Raw().Parameters {
+		name := p.Value.Name
+		v, given := q[name]
+		if p.Value.In != "query" || !given || name == "limit" || name == "starting_after" || name == "ending_before" {
+			continue
+		}
+		field := strings.TrimSuffix(strings.TrimSuffix(name, "_after"), "_before")
+		if f := s.links.resp.Properties[name]; f != nil {
+			tests = append(tests, func(doc map[string]jsontext.Value) bool { return scalar(doc[name]) == v[0] })
+			continue
+		}
+		if f := s.links.resp.Properties[field]; field != name && f != nil && f.Value != nil && f.Value.Format == "date-time" {
+			at, err := dots.ParseTimestamp(v[0])
+			if err != nil {
+				return nil, errInput("query " + name + ": not a date-time")
+			}
+			after := strings.HasSuffix(name, "_after")
+			tests = append(tests, func(doc map[string]jsontext.Value) bool {
+				t, err := dots.ParseTimestamp(scalar(doc[field]))
+				return err == nil && (after && t.After(at.Time) || !after && t.Before(at.Time))
+			})
+			continue
+		}
+		return nil, &apiError{http.StatusNotImplemented, "not-implemented", "query " + name + ": the mock does not know how to filter by it"}
+	}
+	if len(tests) == 0 {
+		return nil, nil
+	}
+	return func(e *entry) bool {
+		var doc map[string]jsontext.Value
+		if codec.Unmarshal(e.body, &doc) != nil {
+			return false
+		}
+		for _, t := range tests {
+			if !t(doc) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// scalar is a JSON string's text, or any other value's JSON text.
+func scalar(v jsontext.Value) string {
+	var s string
+	if v.Kind() == '"' && codec.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
 }
 
 // changes are the ways a link moves on: its new status, the event, and the word for it.
@@ -300,12 +370,22 @@ func newLinkSchema(sp *spec.Spec, operationID string) (*linkSchema, error) {
 	return nil, fmt.Errorf("%s has no JSON request body or no JSON 201 answer", operationID)
 }
 
-// build makes a link: echo, the spec's defaults, factsNull's nulls, and the computed fields.
+// build makes a link: echo, the spec's defaults, factsNull's nulls, the computed fields, and for a
+// field no request feeds (one the spec added to links only), its default, else its example, else
+// null where allowed; then only what the link's schema has is kept.
 func (ls *linkSchema) build(in object, computedFields map[string]any) map[string]any {
 	doc := echo(in, ls.req, ls.resp, "")
 	for name, p := range ls.resp.Properties {
-		if _, ok := doc[name]; !ok && p.Value != nil && p.Value.Default != nil && !computed[name] {
+		_, fed := ls.req.Properties[name]
+		switch _, ok := doc[name]; {
+		case ok || p.Value == nil || computed[name]:
+		case p.Value.Default != nil:
 			doc[name] = p.Value.Default
+		case fed:
+		case p.Value.Example != nil:
+			doc[name] = p.Value.Example
+		case acceptsNull(p.Value):
+			doc[name] = nil
 		}
 	}
 	for _, path := range factsNull {
@@ -319,7 +399,22 @@ func (ls *linkSchema) build(in object, computedFields map[string]any) map[string
 			doc[name] = v
 		}
 	}
+	prune(doc, ls.resp)
 	return doc
+}
+
+// prune keeps only the members of doc (and of the objects in it) that schema s has: a field
+// removed from the spec is no longer answered.
+func prune(doc map[string]any, s *openapi3.Schema) {
+	for name, v := range doc {
+		p := s.Properties[name]
+		switch sub, isMap := v.(map[string]any); {
+		case p == nil || p.Value == nil:
+			delete(doc, name)
+		case isMap && len(p.Value.Properties) > 0:
+			prune(sub, p.Value)
+		}
+	}
 }
 
 // fillNull writes null at path ("*": any) in doc, of schema s, where empty and allowed.

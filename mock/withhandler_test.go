@@ -94,5 +94,5 @@ func TestWithHandler(t *testing.T) {
 			t.Errorf("WithHandler of an unknown operation: panic %v, want one naming it", p)
 		}
 	}()
-	mock.WithHandler("no-such-operation", http.NotFoundHandler())
+	mock.New(mock.WithHandler("no-such-operation", http.NotFoundHandler()))
 }
