@@ -23,6 +23,7 @@ const (
 	gateChangelogMinorOnly = "# Changelog\n\n## [Unreleased] - breaking: 0.4.0\n\n### Removed\n\n- Thing.link.\n"
 	gateChangelogNotOnTop  = "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-02-01\n\n### Removed\n\n- Thing.link.\n"
 	gateChangelogMissing   = "" // no file at all
+	gateChangelogTwo       = "# Changelog\n\n## [Unreleased] - breaking: 2.0.0\n\n### Removed\n\n- Thing.link.\n\n## [1.4.0] - 2026-01-05\n"
 )
 
 // TestSpecGate runs .ci/spec-gate on the fixture specs of testdata/specgate (run by make check):
@@ -50,6 +51,7 @@ func TestSpecGate(t *testing.T) {
 		exit      int
 		changes   []string // what oasdiff reports: "LEVEL ID METHOD PATH"
 		want      []string // in the output
+		module    string   // the module path of go.mod, if not the repository's
 	}{
 		{name: "unchanged", revision: "base.yaml", changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
 		{name: "another layout", revision: "reformatted.yaml", changelog: gateChangelogPlain, exit: 0, want: []string{"spec-gate: OK"}},
@@ -97,6 +99,15 @@ func TestSpecGate(t *testing.T) {
 			changes: removed, want: []string{"spec-gate: FAILED", "is now: ## [Unreleased]"}},
 		{name: "response field removed, no changelog", revision: "response-field-removed.yaml", changelog: gateChangelogMissing, exit: 1,
 			changes: removed, want: []string{"spec-gate: FAILED", "does not exist"}},
+		{name: "a shared path parameter gains a format", base: "base-shared-parameter.yaml", revision: "shared-parameter-format-added.yaml", changelog: gateChangelogPlain, exit: 1,
+			changes: []string{"err request-parameter-format-added GET /v1/things/{thing_id}"},
+			want:    []string{"spec-gate: FAILED", `the path thing_id parameter gained the format "uuid"`}},
+		{name: "a second major without /v2", base: "base-v1.yaml", revision: "response-field-removed.yaml", changelog: gateChangelogPlain, exit: 1,
+			changes: removed, want: []string{"spec-gate: FAILED", "breaking: 2.0.0", "a major release also needs the module path github.com/payoutkit/dots-go/v2"}},
+		{name: "v2 announced, module path without /v2", base: "base-v1.yaml", revision: "response-field-removed.yaml", changelog: gateChangelogTwo, exit: 1,
+			changes: removed, want: []string{"spec-gate: FAILED: a major release 2.0.0 needs the module path github.com/payoutkit/dots-go/v2"}},
+		{name: "v2 announced, module path with /v2", base: "base-v1.yaml", revision: "response-field-removed.yaml", changelog: gateChangelogTwo, exit: 0,
+			changes: removed, module: "github.com/payoutkit/dots-go/v2", want: []string{"spec-gate: OK: the breaking changes above are announced"}},
 		{name: "revision is not a spec", revision: "not-a-spec.yaml", changelog: gateChangelogPlain, exit: 2,
 			want: []string{"not-a-spec.yaml", "spec-gate: cannot read"}},
 		{name: "webhook without a body", revision: "webhook-without-body.yaml", changelog: gateChangelogPlain, exit: 2,
@@ -142,6 +153,13 @@ func TestSpecGate(t *testing.T) {
 			dir := filepath.Join("testdata", "specgate")
 			cmd := exec.Command("bash", ".ci/spec-gate", filepath.Join(dir, cmp.Or(c.base, "base.yaml")), filepath.Join(dir, c.revision))
 			cmd.Env = append(os.Environ(), "SPEC_GATE_CHANGELOG="+changelog, "SPEC_GATE_JSON="+report, "SPEC_GATE_TOOLS="+tools)
+			if c.module != "" {
+				gomod := filepath.Join(tmp, "go.mod")
+				if err := os.WriteFile(gomod, []byte("module "+c.module+"\n\ngo 1.26\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				cmd.Env = append(cmd.Env, "SPEC_GATE_GOMOD="+gomod)
+			}
 			out, err := cmd.CombinedOutput()
 			exit := 0
 			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {

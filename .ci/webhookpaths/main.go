@@ -9,6 +9,11 @@
 // in specs released before that, the body's schema itself.
 //
 // Usage, from the repository root: go run ./.ci/webhookpaths IN OUT [IN OUT]...
+//
+// With -formats BASE REVISION [REPORT] it instead prints, in oasdiff's text form, every string
+// format a request parameter or request body property gains between the two specs (format: uuid
+// on an id, say), which oasdiff does not check: a value the old contract accepted may now be
+// refused, so each is an error for the spec gate. REPORT, an oasdiff JSON report, gets them too.
 package main
 
 import (
@@ -24,6 +29,13 @@ import (
 
 func main() {
 	args := os.Args[1:]
+	if len(args) >= 3 && len(args) <= 4 && args[0] == "-formats" {
+		if err := reportFormats(args[1], args[2], args[3:]); err != nil {
+			fmt.Fprintf(os.Stderr, "webhookpaths: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(args) == 0 || len(args)%2 != 0 {
 		fmt.Fprintln(os.Stderr, "usage: webhookpaths IN OUT [IN OUT]...")
 		os.Exit(2)
@@ -145,4 +157,123 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// reportFormats prints the formats added (formatsAdded) and adds them to the JSON report, if any.
+func reportFormats(base, revision string, report []string) error {
+	found, err := formatsAdded(base, revision)
+	if err != nil {
+		return err
+	}
+	for _, c := range found {
+		fmt.Printf("error\t[%s]\n\tin API %s %s\n\t\t%s: a value the previous contract accepted may be refused\n\n", c.ID, c.Operation, c.Path, c.Text)
+	}
+	if len(report) == 0 || report[0] == "" {
+		return nil
+	}
+	var all []json.RawMessage
+	if b, err := os.ReadFile(report[0]); err == nil && len(b) > 0 {
+		if err := json.Unmarshal(b, &all); err != nil {
+			return fmt.Errorf("%s: %w", report[0], err)
+		}
+	}
+	for _, c := range found {
+		b, _ := json.Marshal(c)
+		all = append(all, b)
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(report[0], b, 0o644)
+}
+
+// change is one finding, in the shape of oasdiff's JSON report.
+type change struct {
+	ID        string `json:"id"`
+	Text      string `json:"text"`
+	Level     int    `json:"level"` // 3: error
+	Operation string `json:"operation"`
+	Path      string `json:"path"`
+}
+
+// formatsAdded lists the formats that request parameters and request body properties of the
+// operations of both specs gain in revision.
+func formatsAdded(base, revision string) ([]change, error) {
+	var docs [2]*openapi3.T
+	for i, f := range []string{base, revision} {
+		doc, err := openapi3.NewLoader().LoadFromFile(f)
+		if err != nil {
+			return nil, err
+		}
+		docs[i] = doc
+	}
+	found := []change{}
+	for _, path := range docs[1].Paths.InMatchingOrder() {
+		before, after := docs[0].Paths.Value(path), docs[1].Paths.Value(path)
+		if before == nil {
+			continue
+		}
+		for method, op := range after.Operations() {
+			old := before.GetOperation(method)
+			if old == nil {
+				continue
+			}
+			add := func(id, what, format string) {
+				found = append(found, change{id, fmt.Sprintf("%s gained the format %q", what, format), 3, method, path})
+			}
+			params := func(item *openapi3.PathItem, op *openapi3.Operation) map[string]*openapi3.Schema {
+				out := map[string]*openapi3.Schema{}
+				for _, p := range slices.Concat(item.Parameters, op.Parameters) {
+					if p.Value != nil && p.Value.Schema != nil {
+						out[p.Value.In+" "+p.Value.Name] = p.Value.Schema.Value
+					}
+				}
+				return out
+			}
+			oldParams := params(before, old)
+			for name, s := range params(after, op) {
+				if was := oldParams[name]; was != nil && s != nil && s.Format != "" && s.Format != was.Format {
+					add("request-parameter-format-added", "the "+name+" parameter", s.Format)
+				}
+			}
+			if body(op) != nil && body(old) != nil {
+				compareFormats(body(old), body(op), "", func(at, format string) {
+					add("request-property-format-added", "the request property "+at, format)
+				})
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b change) int { return strings.Compare(a.Path+" "+a.Operation, b.Path+" "+b.Operation) })
+	return found, nil
+}
+
+// body is the schema of an operation's JSON request body, or nil.
+func body(op *openapi3.Operation) *openapi3.Schema {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return nil
+	}
+	if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+		return mt.Schema.Value
+	}
+	return nil
+}
+
+// compareFormats calls found for every property of after, at any depth, whose format is set and
+// differs from the same property's in before.
+func compareFormats(before, after *openapi3.Schema, at string, found func(at, format string)) {
+	if before == nil || after == nil {
+		return
+	}
+	if after.Format != "" && after.Format != before.Format {
+		found(strings.TrimPrefix(at, "."), after.Format)
+	}
+	for name, p := range after.Properties {
+		if was := before.Properties[name]; was != nil && p.Value != nil {
+			compareFormats(was.Value, p.Value, at+"."+name, found)
+		}
+	}
+	if after.Items != nil && before.Items != nil {
+		compareFormats(before.Items.Value, after.Items.Value, at+"[]", found)
+	}
 }
