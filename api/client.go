@@ -19,7 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -185,11 +185,9 @@ type Client struct {
 // NewClient makes a client for the App whose client id and API key are given. clientID must not
 // be empty; an empty apiKey is allowed (a client-side token, sent as "clientID:").
 func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
-	if clientID == "" {
-		return nil, errors.New("dots: NewClient needs a client id")
-	}
-	if strings.ContainsAny(clientID, ":\r\n") {
-		return nil, errors.New("dots: the client id must not contain ':' or line breaks")
+	creds, err := newCredentials(clientID, apiKey)
+	if err != nil {
+		return nil, fmt.Errorf("dots: %w", err)
 	}
 	cfg := config{env: Sandbox, pipeline: pipeline{policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes,
 		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}}
@@ -217,8 +215,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	})
 	p.userAgent = strings.TrimSpace("dots-go/" + Version + " " + p.userAgent)
 	p.client = safeHTTPClient(cfg.httpClient)
-	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + apiKey))
-	p.auth, p.secrets = secret("Basic "+basic), secrets(basic, apiKey)
+	p.creds = func() *credentials { return creds }
 	raw, err := gen.NewClient(base, gen.WithHTTPClient(p))
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
@@ -241,29 +238,40 @@ func (c Client) Format(f fmt.State, _ rune) {
 	_, _ = io.WriteString(f, "api.Client{"+c.baseURL+", credentials redacted}")
 }
 
-// secret keeps a credential in a closure: reflection (and so fmt, %+v included) cannot reach it.
-func secret(s string) func() string { return func() string { return s } }
+// credentials are what one call sends: the Authorization value, and a pattern matching every
+// credential in it in every form an answer may echo it in (a proxy that reflects the request, a
+// debugging endpoint): as sent, URL-escaped (query and path), and escaped inside a JSON string
+// (with "/" escaped too, as JSON allows), in any case. The pattern is compiled on first use.
+type credentials struct {
+	auth   string
+	secret func() *regexp.Regexp
+}
 
-// secrets keeps the credentials an answer could echo (a proxy that reflects the request, a
-// debugging endpoint) in a closure, for redaction: each in every form it may come back in —
-// as sent, URL-escaped (query and path), and escaped inside a JSON string (with "/" escaped too,
-// as JSON allows). Empty ones are left
-// out; redact matches them without regard to ASCII case.
-func secrets(ss ...string) func() []string {
-	var keep []string
-	for _, s := range ss {
-		if s == "" {
-			continue
-		}
-		quoted, _ := json.Marshal(s) // encoding/json's escapes: <, >, & and control characters
-		inJSON := string(quoted[1 : len(quoted)-1])
-		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s), inJSON, strings.ReplaceAll(inJSON, "/", `\/`)} {
-			if !slices.Contains(keep, form) {
-				keep = append(keep, form)
+// newCredentials checks a client id and builds the credentials of a client id and an API key.
+func newCredentials(clientID, apiKey string) (*credentials, error) {
+	if clientID == "" || strings.ContainsAny(clientID, ":\r\n") {
+		return nil, errors.New("the client id must not be empty, nor contain ':' or line breaks")
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + apiKey))
+	return &credentials{auth: "Basic " + basic, secret: sync.OnceValue(func() *regexp.Regexp {
+		var forms []string
+		for _, s := range []string{basic, apiKey} {
+			quoted, _ := json.Marshal(s) // encoding/json's escapes: <, >, & and control characters
+			inJSON := string(quoted[1 : len(quoted)-1])
+			for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s), inJSON, strings.ReplaceAll(inJSON, "/", `\/`)} {
+				if form != "" {
+					forms = append(forms, regexp.QuoteMeta(form))
+				}
 			}
 		}
-	}
-	return func() []string { return keep }
+		return regexp.MustCompile("(?i)" + strings.Join(forms, "|"))
+	})}, nil
+}
+
+// redact replaces every credential in text with "[redacted]": an answer may echo the request,
+// and *Error keeps its body and request id.
+func (c *credentials) redact(text string) string {
+	return c.secret().ReplaceAllLiteralString(text, "[redacted]")
 }
 
 // checkBaseURL refuses a base URL that is not an absolute https URL (http on a loopback host).

@@ -31,8 +31,7 @@ import (
 // holds the credentials, so it never prints itself.
 type pipeline struct {
 	client    *http.Client
-	auth      func() string   // the Authorization value, kept in a closure so no fmt verb can reach it
-	secrets   func() []string // the credentials to redact from error bodies, likewise
+	creds     func() *credentials // kept in a closure, so that no fmt verb nor reflection can reach them
 	appID     string
 	userAgent string
 	policy    RetryPolicy
@@ -114,7 +113,7 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 // send is the pipeline: check, send with retries, read, decode.
 func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	ctx := req.Context()
-	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path}
+	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path, creds: p.creds()}
 	body := c.body
 	if body == nil && req.Body != nil && req.Body != http.NoBody {
 		b, err := readBody(req.Body, req.ContentLength, -1)
@@ -198,7 +197,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			}
 			return resp, nil
 		default:
-			e := info.apiError(attempt, resp, respBody, p.secrets())
+			e := info.apiError(attempt, resp, respBody)
 			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
 			e.OutcomeUnknown = mayHaveApplied
 			out = e
@@ -258,7 +257,7 @@ func (p *pipeline) checkSuccess(c *call, h http.Header, body []byte) error {
 // four headers cost one allocation.
 func (p *pipeline) setHeaders(h http.Header) {
 	vals := make([]string, 4)
-	vals[0] = p.auth()
+	vals[0] = p.creds().auth
 	h["Authorization"] = vals[0:1:1]
 	vals[1] = p.userAgent
 	h["User-Agent"] = vals[1:2:2]
@@ -342,6 +341,7 @@ func readBody(r io.Reader, length, max int64) ([]byte, error) {
 // callInfo names a call in errors and logs, without secrets.
 type callInfo struct {
 	op, method, path, key string
+	creds                 *credentials
 }
 
 func (c callInfo) requestError(attempts int, sent bool, err error) *RequestError {
@@ -349,57 +349,13 @@ func (c callInfo) requestError(attempts int, sent bool, err error) *RequestError
 		Method: c.method, Path: c.path, Err: err}
 }
 
-// redact replaces every credential in text with "[redacted]", matching without regard to ASCII
-// case (an escape may come back as %2f or %2F): an answer may echo the request, and *Error keeps
-// its body and request id. text is not changed; a copy is returned when something was replaced.
-func redact[T ~[]byte | ~string](text T, secrets []string) T {
-	var lower []byte
-	for _, s := range secrets {
-		if len(s) > len(text) {
-			continue
-		}
-		if lower == nil {
-			lower = asciiLower([]byte(text))
-		}
-		ls := asciiLower([]byte(s))
-		if !bytes.Contains(lower, ls) {
-			continue
-		}
-		var out []byte
-		for {
-			i := bytes.Index(lower, ls)
-			if i < 0 {
-				break
-			}
-			out = append(out, text[:i]...)
-			out = append(out, "[redacted]"...)
-			text, lower = text[i+len(s):], lower[i+len(s):]
-		}
-		text = T(append(out, text...))
-		lower = asciiLower([]byte(text))
-	}
-	return text
-}
-
-// asciiLower lowers the ASCII letters of b in a copy, keeping every other byte (and the length).
-func asciiLower(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return out
-}
-
 // maxErrorBody is how much of an error body *Error keeps.
 const maxErrorBody = 8 << 10
 
 // apiError is the *Error of a non-2xx answer, with every credential redacted from what it keeps.
-func (c callInfo) apiError(attempts int, resp *http.Response, body []byte, secrets []string) *Error {
+func (c callInfo) apiError(attempts int, resp *http.Response, body []byte) *Error {
 	e := &Error{Call: Call{Operation: c.op, Attempts: attempts, IdempotencyKey: c.key},
-		StatusCode: resp.StatusCode, RequestID: redact(requestID(resp.Header), secrets)}
+		StatusCode: resp.StatusCode, RequestID: c.creds.redact(requestID(resp.Header))}
 	// Any JSON shape may come: a string is taken as it is, a number or a bool as its text. The
 	// decoded text is redacted too: JSON may have escaped a credential's characters in the body.
 	var parsed struct {
@@ -409,15 +365,11 @@ func (c callInfo) apiError(attempts int, resp *http.Response, body []byte, secre
 		Code      any `json:"code"`
 	}
 	if codec.Unmarshal(body, &parsed) == nil {
-		e.Message = redact(cmp.Or(scalar(parsed.Message), scalar(parsed.Error)), secrets)
-		e.Code = redact(cmp.Or(scalar(parsed.ErrorCode), scalar(parsed.Code)), secrets)
+		e.Message = c.creds.redact(cmp.Or(scalar(parsed.Message), scalar(parsed.Error)))
+		e.Code = c.creds.redact(cmp.Or(scalar(parsed.ErrorCode), scalar(parsed.Code)))
 	}
-	body = redact(body, secrets)
-	if len(body) > maxErrorBody {
-		e.Body = append([]byte(nil), body[:maxErrorBody]...)
-	} else {
-		e.Body = body
-	}
+	body = c.creds.secret().ReplaceAllLiteral(body, []byte("[redacted]"))
+	e.Body = bytes.Clone(body[:min(len(body), maxErrorBody)])
 	return e
 }
 
@@ -529,7 +481,7 @@ func (p *pipeline) log(ctx context.Context, c callInfo, attempt int, resp *http.
 		slog.Int("attempt", attempt), slog.Duration("duration", d),
 	}
 	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", redact(requestID(resp.Header), p.secrets())))
+		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("request_id", c.creds.redact(requestID(resp.Header))))
 	}
 	if c.key != "" {
 		attrs = append(attrs, slog.String("idempotency_key", c.key))
