@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -56,121 +55,6 @@ func (e Environment) BaseURL() string {
 // DefaultMaxResponseBytes is the largest response body a client reads (1 MiB).
 const DefaultMaxResponseBytes = 1 << 20
 
-// config collects what the options set: most of it straight into the pipeline.
-type config struct {
-	pipeline
-	noReuseCheck bool
-	env          Environment
-	baseURL      string
-	httpClient   *http.Client
-}
-
-// Option configures a Client.
-type Option func(*config) error
-
-// WithEnvironment picks Sandbox (the default) or Production.
-func WithEnvironment(env Environment) Option {
-	return func(c *config) error {
-		if env.BaseURL() == "" {
-			return fmt.Errorf("dots: unknown environment %q (want %q or %q)", string(env), Production, Sandbox)
-		}
-		c.env = env
-		return nil
-	}
-}
-
-// WithBaseURL sets the base URL, in the form of the spec's servers ("https://api.dots.dev/api",
-// or "http://127.0.0.1:PORT/api" for a local server such as the mock). It wins over the
-// environment. Plain http is refused except on a loopback host.
-func WithBaseURL(u string) Option {
-	return func(c *config) error { c.baseURL = u; return nil }
-}
-
-// WithHTTPClient sends requests with hc (its transport, timeouts and TLS settings). The client
-// is copied, not changed: the SDK's copy never follows a redirect (the 3xx answer is an *Error),
-// so the credentials cannot follow one to another host.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return errors.New("dots: WithHTTPClient(nil)")
-		}
-		c.httpClient = hc
-		return nil
-	}
-}
-
-// WithAppID sends the Api-App-Id header, for an organization key acting for one App.
-func WithAppID(appID string) Option {
-	return func(c *config) error { c.appID = appID; return nil }
-}
-
-// WithUserAgent appends ua to the SDK's own User-Agent (dots-go/<Version>).
-func WithUserAgent(ua string) Option {
-	return func(c *config) error { c.userAgent = ua; return nil }
-}
-
-// WithMaxRetries sets how often a failed request is repeated after its first attempt (default
-// 2; 0 disables retries), keeping the policy's delays.
-func WithMaxRetries(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return errors.New("dots: WithMaxRetries needs n >= 0")
-		}
-		c.policy.MaxRetries = n
-		return nil
-	}
-}
-
-// WithRetryPolicy sets the whole retry policy (see RetryPolicy: MaxRetries 0 is no retries,
-// zero delays are the defaults).
-func WithRetryPolicy(p RetryPolicy) Option {
-	return func(c *config) error {
-		if p.MaxDelay > 0 && p.MaxDelay < p.BaseDelay {
-			return errors.New("dots: WithRetryPolicy needs BaseDelay <= MaxDelay")
-		}
-		c.policy = p.normalized()
-		return nil
-	}
-}
-
-// WithAttemptTimeout bounds each attempt on its own, apart from the caller's context: an attempt
-// that times out is retried (when the request is safe to repeat); a caller that cancels is not.
-func WithAttemptTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return errors.New("dots: WithAttemptTimeout needs d >= 0")
-		}
-		c.attemptTO = d
-		return nil
-	}
-}
-
-// WithMaxResponseBytes caps the size of a response body (default DefaultMaxResponseBytes). A
-// larger body fails the call with an error wrapping ErrResponseTooLarge.
-func WithMaxResponseBytes(n int64) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return errors.New("dots: WithMaxResponseBytes needs n > 0")
-		}
-		c.maxBody = n
-		return nil
-	}
-}
-
-// WithKeyReuseCheck turns the key-reuse check of CreatePayoutLink on (the default) or off. The
-// check compares the link a create is answered with to the request, when the caller supplied the
-// idempotency key (see CreatePayoutLinkWithKey). Turn it off only against a static mock (such as
-// Prism serving a spec's examples) that answers every create with the same canned link.
-func WithKeyReuseCheck(on bool) Option {
-	return func(c *config) error { c.noReuseCheck = !on; return nil }
-}
-
-// WithLogger logs one line per attempt: operation, method, path template, status, attempt,
-// duration, request id and idempotency key. It never logs headers, credentials or bodies.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { c.logger = l; return nil }
-}
-
 // Client calls the Dots payout-link API. It is safe for concurrent use. It never prints its
 // credentials: every fmt verb shows them redacted.
 type Client struct {
@@ -189,12 +73,10 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
 	}
-	cfg := config{env: Sandbox, pipeline: pipeline{policy: DefaultRetryPolicy, maxBody: DefaultMaxResponseBytes,
+	cfg := config{env: Sandbox, pipeline: pipeline{settings: settings{policy: DefaultRetryPolicy}, maxBody: DefaultMaxResponseBytes,
 		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	if err := cfg.apply(opts); err != nil {
+		return nil, fmt.Errorf("dots: %w", err)
 	}
 	base := cfg.baseURL
 	if base == "" {

@@ -50,15 +50,12 @@ func (f ContractFinding) OnlyDrift() bool {
 // email and date-time formats checked). Turn it on against the sandbox in CI to learn the day the
 // real API drifts from the spec. It costs tens of microseconds per call; it is off by default.
 func WithContractValidation(mode ContractMode) Option {
-	return func(c *config) error { c.contract = mode; return nil }
+	return option("WithContractValidation", clientOnly, true, "", func(c *config) { c.contract = mode })
 }
 
 // WithContractReporter receives every finding in ContractReport mode.
 func WithContractReporter(fn func(ContractFinding)) Option {
-	return func(c *config) error {
-		c.report = fn
-		return nil
-	}
+	return option("WithContractReporter", clientOnly, true, "", func(c *config) { c.report = fn })
 }
 
 func (p *pipeline) contractFound(ctx context.Context, c callInfo, direction string, status int, v []spec.Violation) error {

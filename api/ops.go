@@ -23,11 +23,11 @@ func Ptr[T any](v T) *T { return &v }
 
 // CreatePayoutLink creates a payout link. If body.IdempotencyKey is nil or empty, a fresh key is
 // filled in once, before the first attempt, and every retry sends the same bytes with it. A key
-// the caller set is never replaced. On failure, IdempotencyKeyOf(err) returns the key; to learn it
-// on success too, use CreatePayoutLinkWithKey. Input is checked first: an error names the field,
-// and nothing is sent.
-func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLinkRequest) (*gen.PayoutLink, error) {
-	link, _, err := c.CreatePayoutLinkWithKey(ctx, body)
+// the caller set, in the body or with WithIdempotencyKey, is never replaced. On failure,
+// IdempotencyKeyOf(err) returns the key; to learn it on success too, use CreatePayoutLinkWithKey.
+// Input is checked first: an error names the field, and nothing is sent.
+func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLinkRequest, opts ...Option) (*gen.PayoutLink, error) {
+	link, _, err := c.CreatePayoutLinkWithKey(ctx, body, opts...)
 	return link, err
 }
 
@@ -40,19 +40,32 @@ func (c *Client) CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLink
 // mismatch the link Dots holds for the key comes back together with an error matching
 // ErrIdempotencyKeyReused, and nothing new was paid. WithKeyReuseCheck(false) turns the
 // comparison off, for a static mock that answers every create with one canned link.
-func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkRequest) (*gen.PayoutLink, string, error) {
+func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkRequest, opts ...Option) (*gen.PayoutLink, string, error) {
+	s, err := c.pipe.callSettings(ctx, opCreate, opts)
+	if s != nil && s.key != nil {
+		if k := body.IdempotencyKey; k != nil && *k != "" && *k != *s.key {
+			err = &InvalidRequestError{Call: Call{Operation: opCreate.id},
+				Fields: []FieldError{{"idempotency_key", "differs from the key of WithIdempotencyKey; give one key"}}}
+		} else {
+			body.IdempotencyKey = s.key
+		}
+	}
 	// Only a key the caller supplied can have been used before: one made here is new.
 	supplied := body.IdempotencyKey != nil && *body.IdempotencyKey != ""
 	if !supplied {
 		body.IdempotencyKey = Ptr(NewIdempotencyKey())
 	}
 	key := *body.IdempotencyKey
+	if ire := (*InvalidRequestError)(nil); errors.As(err, &ire) {
+		ire.IdempotencyKey = key
+		return nil, key, ire
+	}
 	req, buf, err := checkCreate(ctx, c.server, body)
 	if err != nil {
 		return nil, key, withKey(err, key)
 	}
 	link := new(gen.PayoutLink)
-	if _, err := c.pipe.send(req, &call{op: opCreate, key: key, body: buf, out: link, checked: true}); err != nil {
+	if _, err := c.pipe.send(req, &call{op: opCreate, key: key, body: buf, out: link, checked: true, set: s}); err != nil {
 		return nil, key, withKey(err, key)
 	}
 	if !supplied || c.noReuseCheck {
@@ -104,12 +117,12 @@ var (
 )
 
 // GetPayoutLink reads one payout link.
-func (c *Client) GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
-	return byID[gen.PayoutLink](ctx, c, opGet, id, gen.NewGetPayoutLinkRequest)
+func (c *Client) GetPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.PayoutLink, error) {
+	return byID[gen.PayoutLink](ctx, c, opGet, id, gen.NewGetPayoutLinkRequest, opts)
 }
 
 // ListPayoutLinks reads one page of payout links. params may be nil.
-func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams) (*gen.PayoutLinkList, error) {
+func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams, opts ...Option) (*gen.PayoutLinkList, error) {
 	if params != nil && params.StartingAfter != nil && params.EndingBefore != nil {
 		return nil, &InvalidRequestError{Call: Call{Operation: opList.id},
 			Fields: []FieldError{{"ending_before", "cannot be set together with starting_after"}}}
@@ -119,7 +132,7 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLink
 		return nil, fmt.Errorf("dots: %s: %w", opList.id, err)
 	}
 	out := new(gen.PayoutLinkList)
-	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: opList, out: out}); err != nil {
+	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: opList, out: out, opts: opts}); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -128,7 +141,7 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLink
 // PayoutLinks walks every payout link from params on (nil is allowed), page by page with
 // starting_after, newest first. It stops at the first error, which it yields. Break out of the
 // loop to stop early; no further page is read.
-func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams) iter.Seq2[gen.PayoutLink, error] {
+func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams, opts ...Option) iter.Seq2[gen.PayoutLink, error] {
 	return func(yield func(gen.PayoutLink, error) bool) {
 		var p gen.ListPayoutLinksParams
 		if params != nil {
@@ -140,7 +153,7 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 			return
 		}
 		for {
-			page, err := c.ListPayoutLinks(ctx, &p)
+			page, err := c.ListPayoutLinks(ctx, &p, opts...)
 			if err != nil {
 				yield(gen.PayoutLink{}, err)
 				return
@@ -164,25 +177,25 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 }
 
 // CancelPayoutLink cancels a payout link that was not claimed yet and returns it.
-func (c *Client) CancelPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error) {
-	return byID[gen.PayoutLink](ctx, c, opCancel, id, gen.NewCancelPayoutLinkRequest)
+func (c *Client) CancelPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.PayoutLink, error) {
+	return byID[gen.PayoutLink](ctx, c, opCancel, id, gen.NewCancelPayoutLinkRequest, opts)
 }
 
 // RedeliverPayoutLink sends a payout link to the payee again. Dots delivers a link at most five
 // times; the result says whether this call did. Each call may send a message, so the SDK retries
 // it only when it surely was not acted on (a refused connection, or 429).
-func (c *Client) RedeliverPayoutLink(ctx context.Context, id string) (*gen.RedeliverPayoutLinkResult, error) {
-	return byID[gen.RedeliverPayoutLinkResult](ctx, c, opRedeliver, id, gen.NewRedeliverPayoutLinkRequest)
+func (c *Client) RedeliverPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.RedeliverPayoutLinkResult, error) {
+	return byID[gen.RedeliverPayoutLinkResult](ctx, c, opRedeliver, id, gen.NewRedeliverPayoutLinkRequest, opts)
 }
 
 // byID sends a call on one payout link, whose request build makes, and decodes its answer.
-func byID[T any](ctx context.Context, c *Client, op operation, id string, build func(server, id string) (*http.Request, error)) (*T, error) {
+func byID[T any](ctx context.Context, c *Client, op operation, id string, build func(server, id string) (*http.Request, error), opts []Option) (*T, error) {
 	req, err := build(c.server, id)
 	if err != nil {
 		return nil, fmt.Errorf("dots: %s: %w", op.id, err)
 	}
 	out := new(T)
-	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: op, params: map[string]string{"payout_link_id": id}, out: out}); err != nil {
+	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: op, params: map[string]string{"payout_link_id": id}, out: out, opts: opts}); err != nil {
 		return nil, err
 	}
 	return out, nil

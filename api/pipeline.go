@@ -30,12 +30,11 @@ import (
 // turns non-2xx answers into *Error, decodes success bodies and logs one line per attempt. It
 // holds the credentials, so it never prints itself.
 type pipeline struct {
+	settings  // the client's; a call's options change a copy
 	client    *http.Client
 	creds     func() *credentials // kept in a closure, so that no fmt verb nor reflection can reach them
 	appID     string
 	userAgent string
-	policy    RetryPolicy
-	attemptTO time.Duration
 	maxBody   int64
 	logger    *slog.Logger
 	base      string // the base URL's path, such as "/api": where the spec's paths start
@@ -67,17 +66,6 @@ const (
 	kindNever
 )
 
-type ctxKey int
-
-const ctxRetryPolicy ctxKey = iota
-
-// ContextWithRetryPolicy returns a context whose calls use p instead of the client's retry
-// policy: the per-call override. p means what it means for WithRetryPolicy: MaxRetries 0 (or
-// less) is no retries, zero delays are the defaults.
-func ContextWithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context {
-	return context.WithValue(ctx, ctxRetryPolicy, p.normalized())
-}
-
 // operation is what the pipeline knows of the operation of a call.
 type operation struct {
 	id, path    string // the operationId and the path template ("" and the request's path when unknown)
@@ -95,6 +83,8 @@ type call struct {
 	out     any               // where a success body is decoded (typed calls), or nil
 	checked bool              // the typed method checked the request already
 	notes   []codec.Note      // what was odd in the success body, read leniently
+	opts    []Option          // the call's options
+	set     *settings         // the call's settings, when its typed method has them already
 }
 
 // Do sends a request of the generated client (Generated()) through the pipeline: its operation is
@@ -113,6 +103,13 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 // send is the pipeline: check, send with retries, read, decode.
 func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	ctx := req.Context()
+	s := c.set
+	if s == nil {
+		var err error
+		if s, err = p.callSettings(ctx, c.op, c.opts); err != nil {
+			return nil, err
+		}
+	}
 	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path, creds: p.creds()}
 	body := c.body
 	if body == nil && req.Body != nil && req.Body != http.NoBody {
@@ -142,12 +139,8 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			kind = kindUnsafe
 		}
 	}
-	policy := p.policy
-	if o, ok := ctx.Value(ctxRetryPolicy).(RetryPolicy); ok {
-		policy = o
-	}
 
-	p.setHeaders(req.Header)
+	p.setHeaders(req.Header, s)
 	if p.contract != ContractOff {
 		if err := p.validateRequest(ctx, info, c, req, body); err != nil {
 			return nil, err
@@ -159,7 +152,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	mayHaveApplied := false
 	for attempt := 1; ; attempt++ {
 		start := p.now()
-		resp, respBody, err := p.attempt(ctx, req, attempt, body)
+		resp, respBody, err := p.attempt(ctx, req, attempt, body, s)
 		elapsed := p.now().Sub(start)
 		var (
 			out   error
@@ -189,6 +182,9 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 				break
 			}
 			p.log(ctx, info, attempt, resp, elapsed, nil)
+			if s.into != nil {
+				*s.into = resp
+			}
 			if c.out != nil {
 				p.warn(ctx, info.op, c.notes)
 				resp.Body = http.NoBody // decoded into call.out already
@@ -206,12 +202,12 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			after, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), p.now())
 		}
 		p.log(ctx, info, attempt, resp, elapsed, out)
-		if !retry || attempt > policy.MaxRetries {
+		if !retry || attempt > s.policy.MaxRetries {
 			return nil, out
 		}
-		wait := policy.backoff(attempt, p.jitter())
+		wait := s.policy.backoff(attempt, p.jitter())
 		if after > 0 {
-			wait = min(after, policy.MaxDelay)
+			wait = min(after, s.policy.MaxDelay)
 		}
 		if dl, ok := ctx.Deadline(); ok && p.now().Add(wait).After(dl) {
 			return nil, out
@@ -253,9 +249,12 @@ func (p *pipeline) checkSuccess(c *call, h http.Header, body []byte) error {
 	return nil
 }
 
-// setHeaders sets the headers of every request. The values share one backing array, so the
-// four headers cost one allocation.
-func (p *pipeline) setHeaders(h http.Header) {
+// setHeaders sets the headers of every request: WithHeader's, then the SDK's own. The values of
+// the SDK's share one backing array, so the four headers cost one allocation.
+func (p *pipeline) setHeaders(h http.Header, s *settings) {
+	for i := 0; i+1 < len(s.header); i += 2 {
+		h[s.header[i]] = s.header[i+1 : i+2 : i+2]
+	}
 	vals := make([]string, 4)
 	vals[0] = p.creds().auth
 	h["Authorization"] = vals[0:1:1]
@@ -277,14 +276,14 @@ func (p *pipeline) setHeaders(h http.Header) {
 // Each attempt gets a fresh reader over the same body bytes, also through GetBody (for
 // redirects and the transport's own retries). A *bytes.Reader in a NopCloser on purpose: net/http
 // knows it as in-memory and writes headers and body in one go.
-func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body []byte) (*http.Response, []byte, error) {
+func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body []byte, s *settings) (*http.Response, []byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, notSentError{err} // the caller's context is done: nothing goes out
 	}
 	actx := ctx
-	if p.attemptTO > 0 {
+	if s.attemptTO > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, p.attemptTO)
+		actx, cancel = context.WithTimeout(ctx, s.attemptTO)
 		defer cancel()
 	}
 	// The trace tells an attempt that never got a connection (nothing was sent) from one that

@@ -386,27 +386,34 @@ func TestCallerCancelStopsRetries(t *testing.T) {
 }
 
 // TestRetryPolicyMeansOneThingEverywhere: a RetryPolicy gives the same number of attempts
-// whether it is the client's (WithRetryPolicy) or one call's (ContextWithRetryPolicy): MaxRetries
-// 0 is one attempt, the zero policy too.
+// whether it is the client's (WithRetryPolicy) or one call's (WithRetryPolicy given to the call,
+// or ContextWithRetryPolicy): MaxRetries 0 is one attempt, the zero policy too. The call's option
+// wins over the context's.
 func TestRetryPolicyMeansOneThingEverywhere(t *testing.T) {
 	fast := func(n int) api.RetryPolicy { return api.RetryPolicy{MaxRetries: n, BaseDelay: time.Millisecond} }
 	tests := []struct {
 		name     string
 		client   []api.Option
 		perCall  *api.RetryPolicy
+		callOpts []api.Option
 		attempts int
 	}{
-		{"client default", nil, nil, 3},
-		{"WithMaxRetries(4)", []api.Option{api.WithMaxRetries(4)}, nil, 5},
-		{"WithMaxRetries(0)", []api.Option{api.WithMaxRetries(0)}, nil, 1},
-		{"WithRetryPolicy MaxRetries 0", []api.Option{api.WithRetryPolicy(fast(0))}, nil, 1},
-		{"WithRetryPolicy zero policy", []api.Option{api.WithRetryPolicy(api.RetryPolicy{})}, nil, 1},
-		{"WithRetryPolicy MaxRetries 1", []api.Option{api.WithRetryPolicy(fast(1))}, nil, 2},
-		{"per call MaxRetries 0", []api.Option{api.WithMaxRetries(4)}, &api.RetryPolicy{}, 1},
-		{"per call MaxRetries 0, delays set", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(0)), 1},
-		{"per call negative", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(-1)), 1},
-		{"per call MaxRetries 1", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(1)), 2},
-		{"per call more than the client", []api.Option{api.WithMaxRetries(0)}, api.Ptr(fast(3)), 4},
+		{"client default", nil, nil, nil, 3},
+		{"WithMaxRetries(4)", []api.Option{api.WithMaxRetries(4)}, nil, nil, 5},
+		{"WithMaxRetries(0)", []api.Option{api.WithMaxRetries(0)}, nil, nil, 1},
+		{"WithRetryPolicy MaxRetries 0", []api.Option{api.WithRetryPolicy(fast(0))}, nil, nil, 1},
+		{"WithRetryPolicy zero policy", []api.Option{api.WithRetryPolicy(api.RetryPolicy{})}, nil, nil, 1},
+		{"WithRetryPolicy MaxRetries 1", []api.Option{api.WithRetryPolicy(fast(1))}, nil, nil, 2},
+		{"per call MaxRetries 0", []api.Option{api.WithMaxRetries(4)}, &api.RetryPolicy{}, nil, 1},
+		{"per call MaxRetries 0, delays set", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(0)), nil, 1},
+		{"per call negative", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(-1)), nil, 1},
+		{"per call MaxRetries 1", []api.Option{api.WithMaxRetries(4)}, api.Ptr(fast(1)), nil, 2},
+		{"per call more than the client", []api.Option{api.WithMaxRetries(0)}, api.Ptr(fast(3)), nil, 4},
+		{"call option MaxRetries 0", []api.Option{api.WithMaxRetries(4)}, nil, []api.Option{api.WithMaxRetries(0)}, 1},
+		{"call option zero policy", []api.Option{api.WithMaxRetries(4)}, nil, []api.Option{api.WithRetryPolicy(api.RetryPolicy{})}, 1},
+		{"call option more than the client", []api.Option{api.WithMaxRetries(0)}, nil, []api.Option{api.WithRetryPolicy(fast(3))}, 4},
+		{"call option wins over the context", nil, api.Ptr(fast(0)), []api.Option{api.WithMaxRetries(1)}, 2},
+		{"the last call option wins", nil, nil, []api.Option{api.WithMaxRetries(3), api.WithRetryPolicy(fast(0))}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,7 +422,7 @@ func TestRetryPolicyMeansOneThingEverywhere(t *testing.T) {
 			if tt.perCall != nil {
 				ctx = api.ContextWithRetryPolicy(ctx, *tt.perCall)
 			}
-			_, err := h.client(tt.client...).GetPayoutLink(ctx, linkID)
+			_, err := h.client(tt.client...).GetPayoutLink(ctx, linkID, tt.callOpts...)
 			recordErr(err)
 			if h.count() != tt.attempts {
 				t.Fatalf("%d attempts, want %d", h.count(), tt.attempts)

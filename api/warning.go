@@ -28,7 +28,7 @@ func (w Warning) String() string { return w.Operation + " answer: " + w.Field + 
 // WithWarnings hands every Warning to fn, on the goroutine of the call, before the call returns.
 // Without it, warnings go to the logger of WithLogger, or else to slog.Default(), at Warn level.
 func WithWarnings(fn func(context.Context, Warning)) Option {
-	return func(c *config) error { c.warnings = fn; return nil }
+	return option("WithWarnings", clientOnly, true, "", func(c *config) { c.warnings = fn })
 }
 
 // warn hands the notes of a lenient decode on as warnings.
