@@ -127,7 +127,10 @@ func TestOptionsApplyWhereTheySay(t *testing.T) {
 		{"WithBaseURL", api.WithBaseURL("http://127.0.0.1:9/api"), func(c *api.Client, o api.Option) error { _, err := c.GetPayoutLink(ctx, linkID, o); return err }},
 		{"WithLogger", api.WithLogger(testLogger), func(c *api.Client, o api.Option) error { _, err := c.ListPayoutLinks(ctx, nil, o); return err }},
 		{"WithIdempotencyKey", api.WithIdempotencyKey(api.NewIdempotencyKey()), func(c *api.Client, o api.Option) error { _, err := c.CancelPayoutLink(ctx, linkID, o); return err }},
-		{"WithIdempotencyKey", api.WithIdempotencyKey(""), func(c *api.Client, o api.Option) error { _, err := c.CreatePayoutLink(ctx, createBody(), o); return err }},
+		{"WithIdempotencyKey", api.WithIdempotencyKey(""), func(c *api.Client, o api.Option) error {
+			_, err := c.CreatePayoutLink(ctx, createBody(), o)
+			return err
+		}},
 		{"WithHeader", api.WithHeader("Authorization", "Basic cGs6c2s="), func(c *api.Client, o api.Option) error { _, err := c.RedeliverPayoutLink(ctx, linkID, o); return err }},
 		{"WithHeader", api.WithHeader("X-Trace\r\nX-Other", "1"), func(c *api.Client, o api.Option) error { _, err := c.GetPayoutLink(ctx, linkID, o); return err }},
 		{"WithHeader", api.WithHeader("X-Trace", "a\nb"), func(c *api.Client, o api.Option) error { _, err := c.GetPayoutLink(ctx, linkID, o); return err }},
