@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -73,15 +74,6 @@ func createRules(b gen.CreatePayoutLinkRequest) []FieldError {
 	return out
 }
 
-// checkSpec checks a request to the operation opID against the spec, which it loads on first use.
-func checkSpec(ctx context.Context, opID string, req *http.Request, params map[string]string, body []byte) []FieldError {
-	sp, op := specOperation(opID)
-	if op == nil {
-		return nil
-	}
-	return fieldErrors(sp.Check(ctx, op, req, params, body))
-}
-
 // specOperation is the operation opID of the embedded spec, parsed on first use; nil when the
 // spec has none.
 func specOperation(opID string) (*spec.Spec, *spec.Operation) {
@@ -104,11 +96,10 @@ func fieldErrors(vs []spec.Violation) []FieldError {
 // fieldName writes a violation's place as a field: "$.payee.email" as "payee.email",
 // "$.additional_steps.1" as "additional_steps[1]", "query limit" as "limit".
 func fieldName(path string) string {
-	if name, ok := strings.CutPrefix(path, "query "); ok {
-		return name
-	}
-	if name, ok := strings.CutPrefix(path, "path "); ok {
-		return name
+	for _, prefix := range []string{"query ", "path "} {
+		if name, ok := strings.CutPrefix(path, prefix); ok {
+			return name
+		}
 	}
 	rest, ok := strings.CutPrefix(path, "$")
 	if !ok {
@@ -116,25 +107,26 @@ func fieldName(path string) string {
 	}
 	var b strings.Builder
 	for _, tok := range strings.Split(strings.TrimPrefix(rest, "."), ".") {
-		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+		switch _, err := strconv.Atoi(tok); {
+		case b.Len() == 0:
+			b.WriteString(tok)
+		case err == nil:
 			b.WriteString("[" + tok + "]")
-			continue
+		default:
+			b.WriteString("." + tok)
 		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(tok)
 	}
-	if b.Len() == 0 {
-		return "body"
-	}
-	return b.String()
+	return cmp.Or(b.String(), "body")
 }
 
 // check runs the spec's input check on a call its typed method has not checked.
 func (p *pipeline) check(ctx context.Context, c *call, req *http.Request, body []byte) []FieldError {
-	if c.checked || c.op.id == "" {
+	if c.checked {
 		return nil
 	}
-	return checkSpec(ctx, c.op.id, req, c.params, body)
+	sp, op := specOperation(c.op.id)
+	if op == nil {
+		return nil
+	}
+	return fieldErrors(sp.Check(ctx, op, req, c.params, body))
 }

@@ -9,6 +9,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -41,16 +42,11 @@ const (
 	Sandbox Environment = "sandbox"
 )
 
-// BaseURL returns the environment's base URL, as the spec's servers name it.
-func (e Environment) BaseURL() string {
-	switch e {
-	case Sandbox:
-		return "https://api.senddotssandbox.com/api"
-	case Production:
-		return "https://api.dots.dev/api"
-	}
-	return ""
-}
+// BaseURL returns the environment's base URL, as the spec's servers name it ("" for an unknown
+// environment).
+func (e Environment) BaseURL() string { return baseURLs[e] }
+
+var baseURLs = map[Environment]string{Sandbox: "https://api.senddotssandbox.com/api", Production: "https://api.dots.dev/api"}
 
 // DefaultMaxResponseBytes is the largest response body a client reads (1 MiB).
 const DefaultMaxResponseBytes = 1 << 20
@@ -59,7 +55,6 @@ const DefaultMaxResponseBytes = 1 << 20
 // credentials: every fmt verb shows them redacted.
 type Client struct {
 	noReuseCheck bool // WithKeyReuseCheck(false)
-	raw          *gen.Client
 	gen          *gen.ClientWithResponses
 	pipe         *pipeline
 	baseURL      string
@@ -78,15 +73,12 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err := cfg.apply(opts); err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
 	}
-	base := cfg.baseURL
-	if base == "" {
-		base = cfg.env.BaseURL()
-	}
-	if err := checkBaseURL(base); err != nil {
+	base := cmp.Or(cfg.baseURL, cfg.env.BaseURL())
+	u, err := checkBaseURL(base)
+	if err != nil {
 		return nil, err
 	}
 	p := &cfg.pipeline
-	u, _ := url.Parse(base) // checked above
 	p.base = strings.TrimSuffix(u.Path, "/")
 	p.rt = sync.OnceValues(func() (*spec.Router, error) {
 		sp, err := spec.Embedded()
@@ -102,7 +94,7 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
 	}
-	return &Client{raw: raw, gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base, server: base + "/", noReuseCheck: cfg.noReuseCheck}, nil
+	return &Client{gen: &gen.ClientWithResponses{ClientInterface: raw}, pipe: p, baseURL: base, server: base + "/", noReuseCheck: cfg.noReuseCheck}, nil
 }
 
 // BaseURL returns the base URL the client sends to.
@@ -160,32 +152,20 @@ func (c *credentials) redact(text string) string {
 // One that carries credentials, in any shape ("https://pk:KEY@host", "https:/pk:KEY@host",
 // "pk:KEY@host/api"), is refused first, and a URL is never quoted unless it parsed and holds no
 // "@": it may hold a key.
-func checkBaseURL(base string) error {
+func checkBaseURL(base string) (*url.URL, error) {
 	if strings.Contains(base, "@") {
-		return errors.New("dots: the base URL must not carry credentials (user:password@, or any '@'); pass them to NewClient")
+		return nil, errors.New("dots: the base URL must not carry credentials (user:password@, or any '@'); pass them to NewClient")
 	}
 	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return errors.New("dots: the base URL is not an absolute URL such as https://api.dots.dev/api")
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return nil, errors.New("dots: the base URL is not an absolute URL such as https://api.dots.dev/api")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("dots: base URL scheme %q is not https", u.Scheme)
+	case u.Scheme == "http" && u.Hostname() != "localhost" && !net.ParseIP(u.Hostname()).IsLoopback():
+		return nil, fmt.Errorf("dots: plain http is only allowed on a loopback host, not %q", u.Hostname())
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("dots: plain http is only allowed on a loopback host, not %q", u.Hostname())
-		}
-	default:
-		return fmt.Errorf("dots: base URL scheme %q is not https", u.Scheme)
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return u, nil
 }
 
 // safeHTTPClient copies hc and makes it stop at a redirect, whose answer becomes an *Error: Dots

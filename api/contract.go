@@ -58,47 +58,37 @@ func WithContractReporter(fn func(ContractFinding)) Option {
 	return option("WithContractReporter", clientOnly, true, "", func(c *config) { c.report = fn })
 }
 
-func (p *pipeline) contractFound(ctx context.Context, c callInfo, direction string, status int, v []spec.Violation) error {
-	f := ContractFinding{Operation: c.op, Direction: direction, StatusCode: status, Violations: v}
-	if p.contract == ContractStrict {
-		return &ContractError{ContractFinding: f, IdempotencyKey: c.key}
+// validate validates a request (resp nil) or its answer in contract mode: a finding goes to the
+// reporter and the logger, or is an error in strict mode.
+func (p *pipeline) validate(ctx context.Context, info callInfo, c *call, req *http.Request, resp *http.Response, body []byte) error {
+	if p.contract == ContractOff {
+		return nil
 	}
-	if p.report != nil {
-		p.report(f)
-	}
-	if p.logger != nil {
-		for _, vi := range v {
-			p.logger.LogAttrs(ctx, slog.LevelWarn, "dots contract violation",
-				slog.String("op", c.op), slog.String("direction", direction), slog.Int("status", status),
-				slog.String("path", vi.Path), slog.String("message", vi.Message), slog.Bool("drift", vi.Drift))
-		}
-	}
-	return nil
-}
-
-// router is the spec's router for the client's base path, made on first use.
-func (p *pipeline) router() (*spec.Router, error) { return p.rt() }
-
-// validateRequest validates a request in contract mode; an error in strict mode.
-func (p *pipeline) validateRequest(ctx context.Context, info callInfo, c *call, req *http.Request, body []byte) error {
 	sp, op := specOperation(c.op.id)
 	if op == nil {
 		return nil
 	}
-	if v := sp.ValidateRequest(ctx, op, req, c.params, body); len(v) > 0 {
-		return p.contractFound(ctx, info, "request", 0, v)
+	f := ContractFinding{Operation: c.op.id, Direction: "request"}
+	if resp == nil {
+		f.Violations = sp.ValidateRequest(ctx, op, req, c.params, body)
+	} else {
+		f.Direction, f.StatusCode = "response", resp.StatusCode
+		f.Violations = sp.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, body)
 	}
-	return nil
-}
-
-// validateResponse validates an answer in contract mode; an error in strict mode.
-func (p *pipeline) validateResponse(ctx context.Context, info callInfo, req *http.Request, resp *http.Response, body []byte) error {
-	sp, op := specOperation(info.op)
-	if op == nil {
+	switch {
+	case len(f.Violations) == 0:
 		return nil
+	case p.contract == ContractStrict:
+		return &ContractError{ContractFinding: f, IdempotencyKey: info.key}
+	case p.report != nil:
+		p.report(f)
 	}
-	if v := sp.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, body); len(v) > 0 {
-		return p.contractFound(ctx, info, "response", resp.StatusCode, v)
+	for _, vi := range f.Violations {
+		if p.logger != nil {
+			p.logger.LogAttrs(ctx, slog.LevelWarn, "dots contract violation",
+				slog.String("op", f.Operation), slog.String("direction", f.Direction), slog.Int("status", f.StatusCode),
+				slog.String("path", vi.Path), slog.String("message", vi.Message), slog.Bool("drift", vi.Drift))
+		}
 	}
 	return nil
 }

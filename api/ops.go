@@ -79,7 +79,7 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 
 // differences lists the fields in which a created link departs from the request that made it:
 // the amount always, the delivery method and the payee's contact when the request set them and
-// the link reports them. Dots answers a known key with the link it made first, whatever the
+// the link reports them, in any case. Dots answers a known key with the link it made first, whatever the
 // body, so a difference means the key was used before for another payout.
 func differences(req gen.CreatePayoutLinkRequest, link *gen.PayoutLink) []string {
 	var out []string
@@ -93,13 +93,12 @@ func differences(req gen.CreatePayoutLinkRequest, link *gen.PayoutLink) []string
 		name     string
 		asked    *string
 		answered string
-		same     func(a, b string) bool
 	}{
-		{"payee.email", req.Payee.Email, link.Payee.Email, strings.EqualFold},
-		{"payee.country_code", req.Payee.CountryCode, link.Payee.CountryCode, func(a, b string) bool { return a == b }},
-		{"payee.phone_number", req.Payee.PhoneNumber, link.Payee.PhoneNumber, func(a, b string) bool { return a == b }},
+		{"payee.email", req.Payee.Email, link.Payee.Email},
+		{"payee.country_code", req.Payee.CountryCode, link.Payee.CountryCode},
+		{"payee.phone_number", req.Payee.PhoneNumber, link.Payee.PhoneNumber},
 	} {
-		if f.asked != nil && f.answered != "" && !f.same(*f.asked, f.answered) {
+		if f.asked != nil && f.answered != "" && !strings.EqualFold(*f.asked, f.answered) { // an email's case, a country code's
 			out = append(out, f.name)
 		}
 	}
@@ -128,14 +127,7 @@ func (c *Client) ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLink
 			Fields: []FieldError{{"ending_before", "cannot be set together with starting_after"}}}
 	}
 	req, err := gen.NewListPayoutLinksRequest(c.server, params)
-	if err != nil {
-		return nil, fmt.Errorf("dots: %s: %w", opList.id, err)
-	}
-	out := new(gen.PayoutLinkList)
-	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: opList, out: out, opts: opts}); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return typed[gen.PayoutLinkList](ctx, c, opList, req, err, nil, opts)
 }
 
 // PayoutLinks walks every payout link from params on (nil is allowed), page by page with
@@ -147,16 +139,15 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 		if params != nil {
 			p = *params
 		}
+		var err error
 		if p.EndingBefore != nil {
-			yield(gen.PayoutLink{}, &InvalidRequestError{Call: Call{Operation: opList.id},
-				Fields: []FieldError{{"ending_before", "PayoutLinks walks forward; use ListPayoutLinks to page backward"}}})
-			return
+			err = &InvalidRequestError{Call: Call{Operation: opList.id},
+				Fields: []FieldError{{"ending_before", "PayoutLinks walks forward; use ListPayoutLinks to page backward"}}}
 		}
-		for {
-			page, err := c.ListPayoutLinks(ctx, &p, opts...)
-			if err != nil {
-				yield(gen.PayoutLink{}, err)
-				return
+		for err == nil {
+			var page *gen.PayoutLinkList
+			if page, err = c.ListPayoutLinks(ctx, &p, opts...); err != nil {
+				break
 			}
 			for _, l := range page.Data {
 				if !yield(l, nil) {
@@ -168,11 +159,11 @@ func (c *Client) PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksPar
 			}
 			last := page.Data[len(page.Data)-1].ID
 			if last == "" {
-				yield(gen.PayoutLink{}, errors.New("dots: list-payout-links: a page says has_more but its last link has no id"))
-				return
+				err = errors.New("dots: list-payout-links: a page says has_more but its last link has no id")
 			}
 			p.StartingAfter = &last
 		}
+		yield(gen.PayoutLink{}, err)
 	}
 }
 
@@ -191,11 +182,17 @@ func (c *Client) RedeliverPayoutLink(ctx context.Context, id string, opts ...Opt
 // byID sends a call on one payout link, whose request build makes, and decodes its answer.
 func byID[T any](ctx context.Context, c *Client, op operation, id string, build func(server, id string) (*http.Request, error), opts []Option) (*T, error) {
 	req, err := build(c.server, id)
+	return typed[T](ctx, c, op, req, err, map[string]string{"payout_link_id": id}, opts)
+}
+
+// typed sends the call of a typed method and decodes its answer; err is the error of building
+// its request.
+func typed[T any](ctx context.Context, c *Client, op operation, req *http.Request, err error, params map[string]string, opts []Option) (*T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dots: %s: %w", op.id, err)
 	}
 	out := new(T)
-	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: op, params: map[string]string{"payout_link_id": id}, out: out, opts: opts}); err != nil {
+	if _, err := c.pipe.send(req.WithContext(ctx), &call{op: op, params: params, out: out, opts: opts}); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -14,7 +14,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,8 +29,8 @@ import (
 
 // pipeline is what every call goes through, typed or generated: it checks the request against
 // the spec, sets the headers, checks the contract, sends with retries, reads the body with a cap,
-// turns non-2xx answers into *Error, decodes success bodies and logs one line per attempt. It
-// holds the credentials, so it never prints itself.
+// turns non-2xx answers into *Error, decodes success bodies and logs one line per attempt. Its
+// credentials are in a closure, out of reach of fmt and reflection.
 type pipeline struct {
 	settings  // the client's; a call's options change a copy
 	client    *http.Client
@@ -47,11 +49,6 @@ type pipeline struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 	now    func() time.Time
 	jitter func() float64
-}
-
-// Format keeps the credentials out of every fmt verb.
-func (p *pipeline) Format(f fmt.State, _ rune) {
-	_, _ = io.WriteString(f, "api.pipeline{credentials redacted}")
 }
 
 // requestKind says how safe a request is to repeat: kindIdempotent ones (GET, HEAD, OPTIONS, PUT,
@@ -91,7 +88,7 @@ type call struct {
 // found with the spec's router, then it is a call like any typed one.
 func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 	c := &call{op: operation{path: req.URL.Path}}
-	if rt, err := p.router(); err == nil {
+	if rt, err := p.rt(); err == nil {
 		if op, params, ok := rt.Match(req); ok {
 			c.op = operation{id: op.ID, path: op.Path, keyed: op.TakesIdempotencyKey(), successBody: op.HasSuccessBody()}
 			c.params = params
@@ -127,24 +124,17 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	if fields := p.check(ctx, c, req, body); len(fields) > 0 {
 		return nil, &InvalidRequestError{Call: Call{Operation: c.op.id, IdempotencyKey: info.key}, Fields: fields}
 	}
-	kind := kindIdempotent
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
-	default:
-		switch {
-		case info.key != "":
-		case c.op.keyed:
-			kind = kindNever
-		default:
-			kind = kindUnsafe
-		}
+	kind := kindUnsafe
+	switch {
+	case slices.Contains([]string{"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}, req.Method) || info.key != "":
+		kind = kindIdempotent
+	case c.op.keyed:
+		kind = kindNever
 	}
 
 	p.setHeaders(req.Header, s)
-	if p.contract != ContractOff {
-		if err := p.validateRequest(ctx, info, c, req, body); err != nil {
-			return nil, err
-		}
+	if err := p.validate(ctx, info, c, req, nil, body); err != nil {
+		return nil, err
 	}
 
 	// mayHaveApplied turns true once any attempt may have reached Dots and been acted on, and
@@ -159,8 +149,8 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			retry bool
 			after time.Duration
 		)
-		if err == nil && p.contract != ContractOff {
-			if err := p.validateResponse(ctx, info, req, resp, respBody); err != nil {
+		if err == nil {
+			if err := p.validate(ctx, info, c, req, resp, respBody); err != nil {
 				return nil, err
 			}
 		}
@@ -197,7 +187,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			mayHaveApplied = mayHaveApplied || e.mayHaveApplied()
 			e.OutcomeUnknown = mayHaveApplied
 			out = e
-			retry = (retryableStatus(resp.StatusCode) || e.busy()) &&
+			retry = (slices.Contains([]int{408, 429, 500, 502, 503, 504}, resp.StatusCode) || e.busy()) &&
 				(kind == kindIdempotent || (kind == kindUnsafe && resp.StatusCode == http.StatusTooManyRequests && !e.busy()))
 			after, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), p.now())
 		}
@@ -305,10 +295,7 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body [
 	}
 	defer resp.Body.Close()
 	b, err := readBody(resp.Body, resp.ContentLength, p.maxBody)
-	if err != nil {
-		return resp, nil, err
-	}
-	return resp, b, nil
+	return resp, b, err
 }
 
 // readBody reads a whole body into one buffer sized by its length when known; with max >= 0, a
@@ -382,20 +369,7 @@ func scalar(v any) string {
 }
 
 func requestID(h http.Header) string {
-	for _, k := range []string{"X-Request-Id", "Request-Id", "Dots-Request-Id"} {
-		if v := h.Get(k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func retryableStatus(code int) bool {
-	switch code {
-	case 408, 429, 500, 502, 503, 504:
-		return true
-	}
-	return false
+	return cmp.Or(h.Get("X-Request-Id"), h.Get("Request-Id"), h.Get("Dots-Request-Id"))
 }
 
 // connTrace records whether net/http began to get a connection for an attempt and whether it
@@ -421,37 +395,17 @@ func (e notSentError) Unwrap() error { return e.error }
 // attempt that never got a connection, DNS failures, refused or failed dials, and TLS handshake
 // failures.
 func surelyNotSent(err error) bool {
-	if errors.As(err, new(notSentError)) {
-		return true
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return true
-	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return true
-	}
-	var rh tls.RecordHeaderError
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	return errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn)
+	return errors.As(err, new(notSentError)) || errors.As(err, new(*net.DNSError)) || errors.As(err, &op) && op.Op == "dial" ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, new(tls.RecordHeaderError)) ||
+		errors.As(err, new(*tls.CertificateVerificationError)) || errors.As(err, new(x509.UnknownAuthorityError)) ||
+		errors.As(err, new(x509.HostnameError))
 }
 
 // cleanTransportError drops *url.Error's URL (harmless, but noisy) and keeps the cause.
 func cleanTransportError(err error) error {
-	var ue interface {
-		Unwrap() error
-		Timeout() bool
-	}
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
 	}
 	return err
 }
@@ -517,12 +471,8 @@ var DefaultRetryPolicy = RetryPolicy{MaxRetries: 2, BaseDelay: 500 * time.Millis
 // normalized fills the zero delays with the defaults' and reads a negative MaxRetries as 0.
 func (p RetryPolicy) normalized() RetryPolicy {
 	p.MaxRetries = max(p.MaxRetries, 0)
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = DefaultRetryPolicy.BaseDelay
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = max(DefaultRetryPolicy.MaxDelay, p.BaseDelay)
-	}
+	p.BaseDelay = cmp.Or(max(p.BaseDelay, 0), DefaultRetryPolicy.BaseDelay)
+	p.MaxDelay = cmp.Or(max(p.MaxDelay, 0), max(DefaultRetryPolicy.MaxDelay, p.BaseDelay))
 	return p
 }
 
@@ -539,34 +489,22 @@ func (p RetryPolicy) backoff(retry int, jitter float64) time.Duration {
 // ParseRetryAfter reads a Retry-After header value as of now: whole seconds or an HTTP date (a
 // date in the past is 0). ok is false for an empty or unreadable value.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	if v == "" {
-		return 0, false
-	}
 	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
+		return time.Duration(max(s, 0)) * time.Second, s >= 0
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-		return 0, true
+		return max(t.Sub(now), 0), true
 	}
 	return 0, false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return nil
+		return ctx.Err()
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -37,13 +38,9 @@ func (p *pipeline) warn(ctx context.Context, op string, notes []codec.Note) {
 		w := Warning{Operation: op, Field: n.Field(), Problem: n.Problem}
 		if p.warnings != nil {
 			p.warnings(ctx, w)
-			continue
+		} else {
+			cmp.Or(p.logger, slog.Default()).LogAttrs(ctx, slog.LevelWarn, "dots: odd field in an answer",
+				slog.String("op", op), slog.String("field", w.Field), slog.String("problem", w.Problem))
 		}
-		l := p.logger
-		if l == nil {
-			l = slog.Default()
-		}
-		l.LogAttrs(ctx, slog.LevelWarn, "dots: odd field in an answer", slog.String("op", op),
-			slog.String("field", w.Field), slog.String("problem", w.Problem))
 	}
 }
