@@ -2,10 +2,16 @@ package api_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"testing"
+	"time"
 
 	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/api"
@@ -120,4 +126,66 @@ func TestContractValidationInCI(t *testing.T) {
 	if _, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 100}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Log every attempt of every call, retries included, with a middleware. Log what identifies the
+// request, never its headers: they carry the Authorization header.
+func ExampleWithMiddleware_logging() {
+	srv := mock.NewServer()
+	defer srv.Close()
+	logAttempts := func(req *http.Request, next api.Next) (*http.Response, error) {
+		start := time.Now()
+		resp, err := next(req)
+		if err != nil {
+			log.Printf("dots: %s %s failed after %v: %v", req.Method, req.URL.Path, time.Since(start), err)
+			return nil, err
+		}
+		fmt.Println(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Request-Id") != "")
+		return resp, nil
+	}
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()),
+		api.WithMiddleware(logAttempts), api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	srv.FailNext(1, mock.Fault{Status: 503}) // the first attempt meets an outage
+	_, err = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250})
+	fmt.Println("error:", err)
+	// Output:
+	// POST /api/v2/payout-links 503 true
+	// POST /api/v2/payout-links 201 true
+	// error: <nil>
+}
+
+// Sign every attempt with an HMAC of its method, path and body, as a gateway in front of Dots
+// may require. Each attempt has its own copy of the request to change; GetBody gives its body.
+func ExampleWithMiddleware_signing() {
+	srv := mock.NewServer()
+	defer srv.Close()
+	signingKey := []byte("gw_test_signing_key") // from your secret store
+	sign := func(req *http.Request, next api.Next) (*http.Response, error) {
+		mac := hmac.New(sha256.New, signingKey)
+		mac.Write([]byte(req.Method + " " + req.URL.Path + "\n"))
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := io.Copy(mac, body); err != nil {
+				return nil, err
+			}
+		}
+		req.Header.Set("X-Gateway-Signature", hex.EncodeToString(mac.Sum(nil)))
+		return next(req)
+	}
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()), api.WithMiddleware(sign))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var resp *http.Response
+	link, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250}, api.WithResponseInto(&resp))
+	fmt.Println(err, link.Amount, len(resp.Request.Header.Get("X-Gateway-Signature")))
+	// Output: <nil> 1250 64
 }

@@ -14,8 +14,9 @@ import (
 // Option configures a Client, given to NewClient, or one call, given to a typed method:
 // client.CreatePayoutLink(ctx, body, api.WithIdempotencyKey(key), api.WithResponseInto(&resp)).
 // Each option says where it applies: most to the client only; WithRetryPolicy, WithMaxRetries,
-// WithAttemptTimeout and WithHeader to the client and to one call (where they change that call
-// only: a call's policy replaces the client's, its headers come after the client's); WithIdempotencyKey and WithResponseInto to one call only. An option given
+// WithAttemptTimeout, WithHeader and WithMiddleware to the client and to one call (where they
+// change that call only: a call's policy replaces the client's, its headers and middleware come
+// after the client's); WithIdempotencyKey and WithResponseInto to one call only. An option given
 // where it cannot apply, or with a bad value, is an error that names it: NewClient returns it, and
 // a call returns it as an *InvalidRequestError, sending nothing.
 //
@@ -36,11 +37,12 @@ type config struct {
 // changes a copy, and appends to its lists only through a full slice expression, so the client's
 // are never changed.
 type settings struct {
-	policy    RetryPolicy
-	attemptTO time.Duration
-	header    []string        // WithHeader's names and values, in turn
-	key       *string         // WithIdempotencyKey
-	into      **http.Response // WithResponseInto
+	policy     RetryPolicy
+	attemptTO  time.Duration
+	header     []string        // WithHeader's names and values, in turn
+	middleware []Middleware    // WithMiddleware's, outermost first
+	key        *string         // WithIdempotencyKey
+	into       **http.Response // WithResponseInto
 }
 
 func (c *config) apply(opts []Option) error {
@@ -180,6 +182,24 @@ func WithHeader(name, value string) Option {
 		problem = "needs a name of letters, digits and !#$%&'*+-.^_`|~, and a value without control characters"
 	}
 	return option("WithHeader", clientOrCall, problem == "", problem, func(c *config) { c.header = append(c.header[:len(c.header):len(c.header)], k, value) })
+}
+
+// Next sends a request on: to the next middleware, or after the last one to the HTTP client.
+type Next func(*http.Request) (*http.Response, error)
+
+// Middleware wraps every attempt of a call, each retry included, inside the pipeline: it may
+// read and change the request (each attempt's own copy, headers included; req.GetBody gives the
+// body again), call next at most once and wait for it, and read or replace what comes back,
+// which is then the attempt's answer or error, retried as any would be. An error returned
+// without calling next counts as nothing sent. The request carries the Authorization header:
+// never log headers wholesale.
+type Middleware func(req *http.Request, next Next) (*http.Response, error)
+
+// WithMiddleware adds mw around every attempt, of the client or of one call, in the order given:
+// the first is the outermost, and a call's come after (inside) the client's.
+func WithMiddleware(mw Middleware) Option {
+	return option("WithMiddleware", clientOrCall, mw != nil, "needs a middleware, not nil",
+		func(c *config) { c.middleware = append(c.middleware[:len(c.middleware):len(c.middleware)], mw) })
 }
 
 // WithIdempotencyKey sends key as the idempotency_key of one create, as the body's

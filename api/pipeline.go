@@ -285,10 +285,10 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body [
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		r.ContentLength = int64(len(body))
 	}
-	resp, err := p.client.Do(r)
+	resp, reached, err := p.roundTrip(r, s.middleware)
 	if err != nil {
 		err = cleanTransportError(err)
-		if ct.asked.Load() && !ct.got.Load() {
+		if !reached || ct.asked.Load() && !ct.got.Load() {
 			err = notSentError{err}
 		}
 		return nil, nil, err
@@ -296,6 +296,24 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body [
 	defer resp.Body.Close()
 	b, err := readBody(resp.Body, resp.ContentLength, p.maxBody)
 	return resp, b, err
+}
+
+// roundTrip sends r through the middleware mw to the HTTP client, and says whether it reached it.
+func (p *pipeline) roundTrip(r *http.Request, mw []Middleware) (resp *http.Response, reached bool, err error) {
+	if len(mw) == 0 {
+		resp, err = p.client.Do(r)
+		return resp, true, err
+	}
+	r.Header = r.Header.Clone() // the attempt's own, for the middleware to change
+	next := Next(func(r *http.Request) (*http.Response, error) { reached = true; return p.client.Do(r) })
+	for _, m := range slices.Backward(mw) {
+		inner := next
+		next = func(r *http.Request) (*http.Response, error) { return m(r, inner) }
+	}
+	if resp, err = next(r); err == nil && resp == nil {
+		err = errors.New("a middleware returned no response and no error")
+	}
+	return resp, reached, err
 }
 
 // readBody reads a whole body into one buffer sized by its length when known; with max >= 0, a
