@@ -189,3 +189,44 @@ func ExampleWithMiddleware_signing() {
 	fmt.Println(err, link.Amount, len(resp.Request.Header.Get("X-Gateway-Signature")))
 	// Output: <nil> 1250 64
 }
+
+// Give one call its own options: the idempotency key of your payout intent, a retry policy, a
+// header, and the raw response (its status and request id) when the call succeeds.
+func ExampleWithIdempotencyKey() {
+	srv := mock.NewServer()
+	defer srv.Close()
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	key := api.NewIdempotencyKey() // stored with the payout intent before the call
+	var resp *http.Response
+	link, err := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250},
+		api.WithIdempotencyKey(key),
+		api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 5, BaseDelay: time.Second}),
+		api.WithHeader("X-Payout-Batch", "2026-03"),
+		api.WithResponseInto(&resp),
+	)
+	if err != nil {
+		log.Fatalf("payout %s: %v", key, err) // retry later with the same key
+	}
+	stored, _ := srv.LinkByIdempotencyKey(key)
+	fmt.Println(link.ID == stored.ID, resp.StatusCode, resp.Header.Get("Request-Id") != "")
+	// Output: true 201 true
+}
+
+// An option given where it cannot apply is refused, naming the option, and nothing is sent.
+func ExampleOption() {
+	client, err := api.NewClient("pk_test_example", "sk_test_example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.GetPayoutLink(context.Background(), "3c90c3cc-0d44-4b50-8888-8dd25736052a", api.WithBaseURL("https://example.com/api"))
+	fmt.Println(err)
+	_, err = api.NewClient("pk_test_example", "sk_test_example", api.WithIdempotencyKey(api.NewIdempotencyKey()))
+	fmt.Println(err)
+	// Output:
+	// dots: invalid get-payout-link request: WithBaseURL: applies to NewClient only, not to one call
+	// dots: WithIdempotencyKey: applies to one call only, not to NewClient
+}
