@@ -10,6 +10,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -62,23 +63,29 @@ type Client struct {
 }
 
 // NewClient makes a client for the App whose client id and API key are given. clientID must not
-// be empty; an empty apiKey is allowed (a client-side token, sent as "clientID:").
+// be empty; an empty apiKey is allowed (a client-side token, sent as "clientID:"). With
+// WithCredentialSource, pass "" for both: the source gives them for each call.
 func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
-	creds, err := newCredentials(clientID, apiKey)
-	if err != nil {
-		return nil, fmt.Errorf("dots: %w", err)
-	}
 	cfg := config{env: Sandbox, pipeline: pipeline{settings: settings{policy: DefaultRetryPolicy}, maxBody: DefaultMaxResponseBytes,
 		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}}
 	if err := cfg.apply(opts); err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
+	}
+	p := &cfg.pipeline
+	if p.creds == nil {
+		creds, err := newCredentials(clientID, apiKey)
+		if err != nil {
+			return nil, fmt.Errorf("dots: %w", err)
+		}
+		p.creds = func(context.Context) (*credentials, error) { return creds, nil }
+	} else if clientID != "" || apiKey != "" {
+		return nil, errors.New("dots: with WithCredentialSource, pass NewClient an empty client id and API key")
 	}
 	base := cmp.Or(cfg.baseURL, cfg.env.BaseURL())
 	u, err := checkBaseURL(base)
 	if err != nil {
 		return nil, err
 	}
-	p := &cfg.pipeline
 	p.base = strings.TrimSuffix(u.Path, "/")
 	p.rt = sync.OnceValues(func() (*spec.Router, error) {
 		sp, err := spec.Embedded()
@@ -89,7 +96,6 @@ func NewClient(clientID, apiKey string, opts ...Option) (*Client, error) {
 	})
 	p.userAgent = strings.TrimSpace("dots-go/" + Version + " " + p.userAgent)
 	p.client = safeHTTPClient(cfg.httpClient)
-	p.creds = func() *credentials { return creds }
 	raw, err := gen.NewClient(base, gen.WithHTTPClient(p))
 	if err != nil {
 		return nil, fmt.Errorf("dots: %w", err)
@@ -110,6 +116,23 @@ func (c *Client) Generated() *gen.ClientWithResponses { return c.gen }
 // out of reach of reflection, too).
 func (c Client) Format(f fmt.State, _ rune) {
 	_, _ = io.WriteString(f, "api.Client{"+c.baseURL+", credentials redacted}")
+}
+
+// WithCredentialSource gets the client id and API key from src for each call, once, before its
+// first attempt (every retry of the call sends the same): a rotated key is picked up by the next
+// call, with no new client. The credentials src returns are redacted from what the call keeps and
+// logs, as NewClient's are; an error it returns fails the call with a *RequestError wrapping it,
+// and nothing is sent (keep secrets out of that error). With it, NewClient takes "" for its own.
+func WithCredentialSource(src func(ctx context.Context) (clientID, apiKey string, err error)) Option {
+	return option("WithCredentialSource", clientOnly, src != nil, "needs a source, not nil", func(c *config) {
+		c.creds = func(ctx context.Context) (*credentials, error) {
+			id, key, err := src(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return newCredentials(id, key)
+		}
+	})
 }
 
 // credentials are what one call sends: the Authorization value, and a pattern matching every

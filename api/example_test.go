@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,4 +230,31 @@ func ExampleOption() {
 	// Output:
 	// dots: invalid get-payout-link request: WithBaseURL: applies to NewClient only, not to one call
 	// dots: WithIdempotencyKey: applies to one call only, not to NewClient
+}
+
+// Take the credentials from a secret store for each call: a rotated key is used from the next
+// call on, with no new client. The store here is an atomic value; in production it may be a
+// vault client with a cache.
+func ExampleWithCredentialSource() {
+	srv := mock.NewServer(mock.WithCredentials("pk_test_example", "sk_test_rotated"))
+	defer srv.Close()
+	var apiKey atomic.Pointer[string]
+	apiKey.Store(api.Ptr("sk_test_before_rotation"))
+	source := func(ctx context.Context) (clientID, key string, err error) {
+		return "pk_test_example", *apiKey.Load(), nil
+	}
+	client, err := api.NewClient("", "", api.WithBaseURL(srv.BaseURL()), api.WithCredentialSource(source))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250})
+	var apiErr *api.Error
+	fmt.Println(errors.As(err, &apiErr) && apiErr.StatusCode == 401)
+	apiKey.Store(api.Ptr("sk_test_rotated")) // the store rotates the key
+	_, err = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250})
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
 }

@@ -61,7 +61,9 @@ func TestMain(m *testing.M) {
 	seen.Lock()
 	all := seen.String()
 	seen.Unlock()
-	for _, secret := range []string{testAPIKey, testAuthValue} {
+	for _, secret := range []string{testAPIKey, testAuthValue, rotOldKey, rotNewKey,
+		base64.StdEncoding.EncodeToString([]byte(rotClientID + ":" + rotOldKey)),
+		base64.StdEncoding.EncodeToString([]byte(rotClientID + ":" + rotNewKey))} {
 		if strings.Contains(all, secret) {
 			// Name the kind of secret, never the secret itself.
 			fmt.Fprintln(os.Stderr, "secret scan: a credential appears in the suite's errors or logs")

@@ -34,7 +34,7 @@ import (
 type pipeline struct {
 	settings  // the client's; a call's options change a copy
 	client    *http.Client
-	creds     func() *credentials // kept in a closure, so that no fmt verb nor reflection can reach them
+	creds     func(context.Context) (*credentials, error) // a closure: no fmt verb nor reflection reaches them
 	appID     string
 	userAgent string
 	maxBody   int64
@@ -98,16 +98,15 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 }
 
 // send is the pipeline: check, send with retries, read, decode.
-func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
+func (p *pipeline) send(req *http.Request, c *call) (_ *http.Response, err error) {
 	ctx := req.Context()
 	s := c.set
 	if s == nil {
-		var err error
 		if s, err = p.callSettings(ctx, c.op, c.opts); err != nil {
 			return nil, err
 		}
 	}
-	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path, creds: p.creds()}
+	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path}
 	body := c.body
 	if body == nil && req.Body != nil && req.Body != http.NoBody {
 		b, err := readBody(req.Body, req.ContentLength, -1)
@@ -132,7 +131,10 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 		kind = kindNever
 	}
 
-	p.setHeaders(req.Header, s)
+	if info.creds, err = p.creds(ctx); err != nil {
+		return nil, info.requestError(0, false, fmt.Errorf("the credential source: %w", err))
+	}
+	p.setHeaders(req.Header, s, info.creds.auth)
 	if err := p.validate(ctx, info, c, req, nil, body); err != nil {
 		return nil, err
 	}
@@ -241,12 +243,12 @@ func (p *pipeline) checkSuccess(c *call, h http.Header, body []byte) error {
 
 // setHeaders sets the headers of every request: WithHeader's, then the SDK's own. The values of
 // the SDK's share one backing array, so the four headers cost one allocation.
-func (p *pipeline) setHeaders(h http.Header, s *settings) {
+func (p *pipeline) setHeaders(h http.Header, s *settings, auth string) {
 	for i := 0; i+1 < len(s.header); i += 2 {
 		h[s.header[i]] = s.header[i+1 : i+2 : i+2]
 	}
 	vals := make([]string, 4)
-	vals[0] = p.creds().auth
+	vals[0] = auth
 	h["Authorization"] = vals[0:1:1]
 	vals[1] = p.userAgent
 	h["User-Agent"] = vals[1:2:2]
