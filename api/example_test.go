@@ -258,3 +258,37 @@ func ExampleWithCredentialSource() {
 	// true
 	// <nil>
 }
+
+// Observe every call, for metrics or tracing: the hook starts when the call does and hands back
+// the context the call goes on with; the function it returns ends the call, with its attempts and
+// error. Package dotsotel builds OpenTelemetry spans and metrics this way.
+func ExampleWithCallHook() {
+	srv := mock.NewServer()
+	defer srv.Close()
+	hook := func(ctx context.Context, call api.CallInfo) (context.Context, func(int, error)) {
+		start := time.Now()
+		return ctx, func(attempts int, err error) {
+			outcome := "ok"
+			switch {
+			case errors.Is(err, api.ErrOutcomeUnknown):
+				outcome = "unknown" // may have been acted on: look it up or retry with its key
+			case err != nil:
+				outcome = "refused"
+			}
+			_ = time.Since(start) // record it in your latency histogram
+			fmt.Println(call.Operation, call.Method, call.Path, attempts, outcome)
+		}
+	}
+	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()),
+		api.WithCallHook(hook), api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond}))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	srv.FailNext(1, mock.Fault{Status: 503})
+	link, _ := client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250})
+	_, _ = client.GetPayoutLink(context.Background(), link.ID)
+	// Output:
+	// create-payout-link POST /v2/payout-links 2 ok
+	// get-payout-link GET /v2/payout-links/{payout_link_id} 1 ok
+}

@@ -56,7 +56,7 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 		body.IdempotencyKey = Ptr(NewIdempotencyKey())
 	}
 	key := *body.IdempotencyKey
-	if ire := (*InvalidRequestError)(nil); errors.As(err, &ire) {
+	if ire, ok := err.(*InvalidRequestError); ok { // callSettings' and the key conflict's
 		ire.IdempotencyKey = key
 		return nil, key, ire
 	}

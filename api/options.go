@@ -202,6 +202,30 @@ func WithMiddleware(mw Middleware) Option {
 		func(c *config) { c.middleware = append(c.middleware[:len(c.middleware):len(c.middleware)], mw) })
 }
 
+// CallInfo names a call to a CallHook, without ids or secrets.
+type CallInfo struct {
+	// Operation is the spec's operationId, such as "create-payout-link"; "" for a Generated()
+	// request that matches no operation of the spec.
+	Operation string
+	// Method is the HTTP method. Path is the spec's path template, such as
+	// "/v2/payout-links/{payout_link_id}", never a path with ids in it ("" with no Operation).
+	Method, Path string
+}
+
+// CallHook observes calls, for tracing and metrics (package dotsotel is one). It is called when a
+// call has passed the input checks, before its credentials are got and its first attempt made,
+// with the call's context; it returns the context the call goes on with (middleware sees it in
+// each attempt's request) and a function called once when the call ends, with the number of
+// attempts made (0 when none was) and the call's error: nil on success, or one matching
+// ErrOutcomeUnknown when the call may have been acted on; any other was refused or never sent.
+// A call refused by its input checks returns an *InvalidRequestError at once, unobserved.
+type CallHook func(ctx context.Context, call CallInfo) (context.Context, func(attempts int, err error))
+
+// WithCallHook adds h to the client's hooks: they start in the order given and end in reverse.
+func WithCallHook(h CallHook) Option {
+	return option("WithCallHook", clientOnly, h != nil, "needs a hook, not nil", func(c *config) { c.hooks = append(c.hooks, h) })
+}
+
 // WithIdempotencyKey sends key as the idempotency_key of one create, as the body's
 // IdempotencyKey does; the body's may be left unset or set to the same key, and a different one
 // is refused with an *InvalidRequestError naming idempotency_key. An operation that takes no key

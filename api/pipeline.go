@@ -41,6 +41,7 @@ type pipeline struct {
 	logger    *slog.Logger
 	base      string // the base URL's path, such as "/api": where the spec's paths start
 	rt        func() (*spec.Router, error)
+	hooks     []CallHook
 	contract  ContractMode
 	report    func(ContractFinding)
 	warnings  func(context.Context, Warning)
@@ -73,15 +74,16 @@ type operation struct {
 // call is one call through the pipeline. A typed method fills it; a generated call gets it from
 // the spec's router (Do).
 type call struct {
-	op      operation
-	params  map[string]string // the path parameters
-	key     string            // the idempotency key, or ""
-	body    []byte            // the request body, when the caller has it at hand
-	out     any               // where a success body is decoded (typed calls), or nil
-	checked bool              // the typed method checked the request already
-	notes   []codec.Note      // what was odd in the success body, read leniently
-	opts    []Option          // the call's options
-	set     *settings         // the call's settings, when its typed method has them already
+	op       operation
+	params   map[string]string // the path parameters
+	key      string            // the idempotency key, or ""
+	body     []byte            // the request body, when the caller has it at hand
+	out      any               // where a success body is decoded (typed calls), or nil
+	checked  bool              // the typed method checked the request already
+	notes    []codec.Note      // what was odd in the success body, read leniently
+	opts     []Option          // the call's options
+	set      *settings         // the call's settings, when its typed method has them already
+	attempts int               // how many attempts were made
 }
 
 // Do sends a request of the generated client (Generated()) through the pipeline: its operation is
@@ -98,10 +100,11 @@ func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
 }
 
 // send is the pipeline: check, send with retries, read, decode.
-func (p *pipeline) send(req *http.Request, c *call) (_ *http.Response, err error) {
+func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	ctx := req.Context()
 	s := c.set
 	if s == nil {
+		var err error
 		if s, err = p.callSettings(ctx, c.op, c.opts); err != nil {
 			return nil, err
 		}
@@ -130,7 +133,27 @@ func (p *pipeline) send(req *http.Request, c *call) (_ *http.Response, err error
 	case c.op.keyed:
 		kind = kindNever
 	}
+	if len(p.hooks) == 0 {
+		return p.deliver(ctx, req, c, s, info, body, kind)
+	}
+	ci := CallInfo{Operation: c.op.id, Method: req.Method}
+	if ci.Operation != "" {
+		ci.Path = c.op.path
+	}
+	ends := make([]func(int, error), len(p.hooks))
+	for i, h := range p.hooks {
+		ctx, ends[i] = h(ctx, ci)
+	}
+	resp, err := p.deliver(ctx, req, c, s, info, body, kind)
+	for _, end := range slices.Backward(ends) {
+		end(c.attempts, err)
+	}
+	return resp, err
+}
 
+// deliver sends a checked call: it gets the credentials, sets the headers, checks the contract,
+// and makes attempts until one succeeds or no retry is left.
+func (p *pipeline) deliver(ctx context.Context, req *http.Request, c *call, s *settings, info callInfo, body []byte, kind requestKind) (_ *http.Response, err error) {
 	if info.creds, err = p.creds(ctx); err != nil {
 		return nil, info.requestError(0, false, fmt.Errorf("the credential source: %w", err))
 	}
@@ -143,6 +166,7 @@ func (p *pipeline) send(req *http.Request, c *call) (_ *http.Response, err error
 	// stays true: whatever a later attempt says, the call's outcome is unknown unless one succeeds.
 	mayHaveApplied := false
 	for attempt := 1; ; attempt++ {
+		c.attempts = attempt
 		start := p.now()
 		resp, respBody, err := p.attempt(ctx, req, attempt, body, s)
 		elapsed := p.now().Sub(start)
@@ -301,11 +325,15 @@ func (p *pipeline) attempt(ctx context.Context, req *http.Request, n int, body [
 }
 
 // roundTrip sends r through the middleware mw to the HTTP client, and says whether it reached it.
-func (p *pipeline) roundTrip(r *http.Request, mw []Middleware) (resp *http.Response, reached bool, err error) {
+func (p *pipeline) roundTrip(r *http.Request, mw []Middleware) (*http.Response, bool, error) {
 	if len(mw) == 0 {
-		resp, err = p.client.Do(r)
+		resp, err := p.client.Do(r)
 		return resp, true, err
 	}
+	return p.throughMiddleware(r, mw)
+}
+
+func (p *pipeline) throughMiddleware(r *http.Request, mw []Middleware) (resp *http.Response, reached bool, err error) {
 	r.Header = r.Header.Clone() // the attempt's own, for the middleware to change
 	next := Next(func(r *http.Request) (*http.Response, error) { reached = true; return p.client.Do(r) })
 	for _, m := range slices.Backward(mw) {
