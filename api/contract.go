@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/payoutkit/dots-go/spec"
 )
@@ -37,12 +38,7 @@ type ContractFinding struct {
 
 // OnlyDrift reports whether every violation is known drift of the real API.
 func (f ContractFinding) OnlyDrift() bool {
-	for _, v := range f.Violations {
-		if !v.Drift {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(f.Violations, func(v spec.Violation) bool { return !v.Drift })
 }
 
 // WithContractValidation validates every request before it is sent (its credentials included)

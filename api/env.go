@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 )
@@ -88,11 +87,8 @@ func (e Env) Options() []Option {
 
 // Format keeps the API key out of every fmt verb.
 func (e Env) Format(f fmt.State, _ rune) {
-	base := "none"
-	if e.BaseURL != "" {
-		base = "set" // it could carry a key by mistake
-	}
-	_, _ = io.WriteString(f, fmt.Sprintf("api.Env{client id %s, %s, base URL %s, API key redacted}", e.ClientID, e.Environment, base))
+	base := map[bool]string{false: "none", true: "set"}[e.BaseURL != ""] // not shown: it could carry a key by mistake
+	fmt.Fprintf(f, "api.Env{client id %s, %s, base URL %s, API key redacted}", e.ClientID, e.Environment, base)
 }
 
 // NewClientFromEnv makes a client from the DOTS_* variables as ReadEnv reads them: the sandbox

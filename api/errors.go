@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -176,10 +177,8 @@ func (e *InvalidRequestError) Error() string {
 
 // Field returns the problem with the named field, if there is one.
 func (e *InvalidRequestError) Field(name string) (FieldError, bool) {
-	for _, f := range e.Fields {
-		if f.Field == name {
-			return f, true
-		}
+	if i := slices.IndexFunc(e.Fields, func(f FieldError) bool { return f.Field == name }); i >= 0 {
+		return e.Fields[i], true
 	}
 	return FieldError{}, false
 }

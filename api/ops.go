@@ -12,6 +12,22 @@ import (
 	"github.com/payoutkit/dots-go/gen"
 )
 
+// PayoutLinks is what *Client's typed methods do, as an interface: take it where your code calls
+// Dots, and test that code with a fake that records calls (package dotsfake). The recommended
+// double is still a real *Client on the in-process mock (package mock), which runs the whole
+// pipeline against a server that behaves as Dots does.
+type PayoutLinks interface {
+	CreatePayoutLink(ctx context.Context, body gen.CreatePayoutLinkRequest, opts ...Option) (*gen.PayoutLink, error)
+	CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePayoutLinkRequest, opts ...Option) (*gen.PayoutLink, string, error)
+	GetPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.PayoutLink, error)
+	ListPayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams, opts ...Option) (*gen.PayoutLinkList, error)
+	PayoutLinks(ctx context.Context, params *gen.ListPayoutLinksParams, opts ...Option) iter.Seq2[gen.PayoutLink, error]
+	CancelPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.PayoutLink, error)
+	RedeliverPayoutLink(ctx context.Context, id string, opts ...Option) (*gen.RedeliverPayoutLinkResult, error)
+}
+
+var _ PayoutLinks = (*Client)(nil)
+
 // NewIdempotencyKey returns a fresh random (version 4) UUID for the idempotency_key of a create.
 // Dots keeps keys for 24 hours. Store the key with your payout intent before you call, and reuse
 // it for every retry of that intent: a repeat answers with the link the key made.
