@@ -13,7 +13,7 @@ import (
 // only the client, the mock and the tools import); no SDK package links what only batch payouts
 // and the command line need (SQLite, the rate limiter, the progress bar, the terminal), nor River
 // and pgx, which only the Postgres journal (batch/pgqueue) needs: package batch (SQLite) links
-// neither.
+// neither; and only dotsotel links OpenTelemetry, so the client and its fake do not.
 func TestWhatEachPackageLinks(t *testing.T) {
 	t.Parallel()
 	const module = "github.com/payoutkit/dots-go"
@@ -31,7 +31,9 @@ func TestWhatEachPackageLinks(t *testing.T) {
 		{module, lean, sdkBanned},
 		{module + "/gen", lean, sdkBanned},
 		{module + "/webhook", lean, nil},
-		{module + "/api", nil, sdkBanned},
+		{module + "/api", nil, append(sdkBanned, "go.opentelemetry.io/")}, // OpenTelemetry is dotsotel's
+		{module + "/dotsfake", nil, append(sdkBanned, "go.opentelemetry.io/")},
+		{module + "/dotsotel", nil, sdkBanned},
 		{module + "/mock", nil, sdkBanned},
 		{module + "/batch", nil, postgres},
 	}
