@@ -445,6 +445,9 @@ func BenchmarkCreateInMemory(b *testing.B) {
 	floor := floorCreate(newFloor(hc, base))
 	b.Run("impl=floor", func(b *testing.B) { run(b, floor, nil) })
 	b.Run("impl=sdk", func(b *testing.B) { run(b, sdkCreate(newBenchSDK(b, hc, base)), floor) })
+	// One middleware that only passes the request on: what WithMiddleware costs per attempt.
+	passOn := func(req *http.Request, next api.Next) (*http.Response, error) { return next(req) }
+	b.Run("impl=sdk-middleware", func(b *testing.B) { run(b, sdkCreate(newBenchSDK(b, hc, base, api.WithMiddleware(passOn))), floor) })
 	b.Run("impl=gen", func(b *testing.B) { run(b, genCreate(b, hc, base), floor) })
 }
 
