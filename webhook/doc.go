@@ -72,8 +72,8 @@
 // Meaning is [MeaningPaidOut] (money moved, maybe only part of it), [MeaningClaimed],
 // [MeaningSent] (nothing moved), [MeaningExpired], [MeaningCanceled], [MeaningFailed] (failed
 // or reversed) or [MeaningUnknown]: payout_link.updated and kinds this package does not know
-// name the link only, so read it with [FetchLink] (through an *api.Client, or anything with its
-// GetPayoutLink method) and ask [LinkMeaning]. Credit a pay-out once per link id and transfer
+// name the link only, so read it with [FetchLink] (through an *api.Client, or anything with a
+// GetPayoutLink method like its) and ask [LinkMeaning]. Credit a pay-out once per link id and transfer
 // id: de-duplication by message id does not make the function idempotent, since one pay-out can
 // reach you in two messages (paid_out, and an updated whose fetched link has a transfer_id) and a
 // store forgets.

@@ -111,4 +111,4 @@ func mustParse(t *testing.T, body string) webhook.Event {
 }
 
 // The getter is an interface: *api.Client is one, and so is any type with GetPayoutLink.
-var _ webhook.LinkGetter = (*api.Client)(nil)
+var _ webhook.LinkGetter[api.Option] = (*api.Client)(nil)

@@ -121,10 +121,11 @@ func LinkMeaning(l *gen.PayoutLink) Meaning {
 // event is of another kind, or its body lacks the link's id.
 var ErrNoPayoutLink = errors.New("webhook: the event names no payout link")
 
-// LinkGetter reads a payout link by id. *api.Client is one; the interface keeps this package
-// free of the client's.
-type LinkGetter interface {
-	GetPayoutLink(ctx context.Context, id string) (*gen.PayoutLink, error)
+// LinkGetter reads a payout link by id, taking options of type O. *api.Client is a
+// LinkGetter[api.Option] (FetchLink infers O from it); the type parameter keeps this package free
+// of the client's.
+type LinkGetter[O any] interface {
+	GetPayoutLink(ctx context.Context, id string, opts ...O) (*gen.PayoutLink, error)
 }
 
 // FetchLink reads the payout link an event is about, as it is now, through g (an *api.Client):
@@ -136,7 +137,7 @@ type LinkGetter interface {
 // [ErrNoPayoutLink], and nothing is sent; g's errors are wrapped (match them with errors.As,
 // for example an *api.Error with StatusCode 404). Returning FetchLink's error from a Handler
 // function makes Svix deliver the message again later.
-func FetchLink(ctx context.Context, g LinkGetter, ev Event) (*gen.PayoutLink, error) {
+func FetchLink[O any](ctx context.Context, g LinkGetter[O], ev Event) (*gen.PayoutLink, error) {
 	if ev.PayoutLinkID == "" {
 		return nil, fmt.Errorf("%w (event type %q)", ErrNoPayoutLink, ev.Type)
 	}
