@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,14 +136,15 @@ func TestContractValidationInCI(t *testing.T) {
 func ExampleWithMiddleware_logging() {
 	srv := mock.NewServer()
 	defer srv.Close()
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: withoutTime}))
+
 	logAttempts := func(req *http.Request, next api.Next) (*http.Response, error) {
-		start := time.Now()
 		resp, err := next(req)
 		if err != nil {
-			log.Printf("dots: %s %s failed after %v: %v", req.Method, req.URL.Path, time.Since(start), err)
+			logger.Warn("dots attempt failed", "method", req.Method, "path", req.URL.Path, "error", err)
 			return nil, err
 		}
-		fmt.Println(req.Method, req.URL.Path, resp.StatusCode, resp.Header.Get("Request-Id") != "")
+		logger.Info("dots attempt", "method", req.Method, "path", req.URL.Path, "status", resp.StatusCode)
 		return resp, nil
 	}
 	client, err := api.NewClient("pk_test_example", "sk_test_example", api.WithBaseURL(srv.BaseURL()),
@@ -154,9 +157,17 @@ func ExampleWithMiddleware_logging() {
 	_, err = client.CreatePayoutLink(context.Background(), gen.CreatePayoutLinkRequest{Amount: 1250})
 	fmt.Println("error:", err)
 	// Output:
-	// POST /api/v2/payout-links 503 true
-	// POST /api/v2/payout-links 201 true
+	// level=INFO msg="dots attempt" method=POST path=/api/v2/payout-links status=503
+	// level=INFO msg="dots attempt" method=POST path=/api/v2/payout-links status=201
 	// error: <nil>
+}
+
+// withoutTime drops the time from log lines, so that the examples' output is stable.
+func withoutTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }
 
 // Sign every attempt with an HMAC of its method, path and body, as a gateway in front of Dots

@@ -63,8 +63,8 @@ const (
 	clientOrCall
 )
 
-// option makes an option that applies where says, when valid; given elsewhere, or not valid
-// (problem says why), it is an error naming it.
+// option makes an option named name that applies where `where` says, when valid; given
+// elsewhere, or not valid (problem says why), it is an error naming it.
 func option(name string, where scope, valid bool, problem string, set func(*config)) Option {
 	return func(c *config) error {
 		switch {
@@ -96,7 +96,9 @@ func (p *pipeline) callSettings(ctx context.Context, op operation, opts []Option
 	if err == nil && c.key != nil && !op.keyed {
 		err = FieldError{"WithIdempotencyKey", op.id + " takes no idempotency key"}
 	}
-	if fe := (FieldError{}); errors.As(err, &fe) {
+	if err != nil {
+		fe := FieldError{"options", err.Error()}
+		errors.As(err, &fe) // every option's error is a FieldError naming it
 		return nil, &InvalidRequestError{Call: Call{Operation: op.id}, Fields: []FieldError{fe}}
 	}
 	return &c.settings, nil
