@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -200,6 +201,28 @@ func TestHeaderOption(t *testing.T) {
 	}
 	if h := rec.last(); h.Get("X-Trace") != "" || h.Get("X-Team") != "payouts" {
 		t.Fatalf("the next call's headers: X-Trace %q, X-Team %q; want only the client's", h.Get("X-Trace"), h.Get("X-Team"))
+	}
+
+	// Calls at once, each with a header of its own, on a client whose list of headers has room
+	// to grow: no call's header may land in another's (the race detector watches too).
+	rec = &headerRecorder{}
+	c = newTestClient(t, srv.BaseURL(), api.WithHTTPClient(&http.Client{Transport: rec}),
+		api.WithHeader("X-A", "1"), api.WithHeader("X-B", "2"), api.WithHeader("X-C", "3"))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := c.GetPayoutLink(ctx, link.ID, api.WithHeader("X-Trace", fmt.Sprint(i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, h := range rec.seen {
+		seen[h.Get("X-Trace")] = true
+	}
+	if len(seen) != 8 {
+		t.Fatalf("8 calls sent the X-Trace values %v", seen)
 	}
 }
 

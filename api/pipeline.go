@@ -66,7 +66,7 @@ const (
 
 // operation is what the pipeline knows of the operation of a call.
 type operation struct {
-	id, path    string // the operationId and the path template ("" and the request's path when unknown)
+	id, path    string // the operationId and the path template ("" when unknown)
 	keyed       bool   // its body takes an idempotency_key
 	successBody bool   // its 2xx answers have a JSON body
 }
@@ -89,7 +89,7 @@ type call struct {
 // Do sends a request of the generated client (Generated()) through the pipeline: its operation is
 // found with the spec's router, then it is a call like any typed one.
 func (p *pipeline) Do(req *http.Request) (*http.Response, error) {
-	c := &call{op: operation{path: req.URL.Path}}
+	c := &call{}
 	if rt, err := p.rt(); err == nil {
 		if op, params, ok := rt.Match(req); ok {
 			c.op = operation{id: op.ID, path: op.Path, keyed: op.TakesIdempotencyKey(), successBody: op.HasSuccessBody()}
@@ -109,7 +109,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	info := callInfo{op: c.op.id, method: req.Method, path: c.op.path}
+	info := callInfo{op: c.op.id, method: req.Method, path: cmp.Or(c.op.path, req.URL.Path)}
 	body := c.body
 	if body == nil && req.Body != nil && req.Body != http.NoBody {
 		b, err := readBody(req.Body, req.ContentLength, -1)
@@ -136,10 +136,7 @@ func (p *pipeline) send(req *http.Request, c *call) (*http.Response, error) {
 	if len(p.hooks) == 0 {
 		return p.deliver(ctx, req, c, s, info, body, kind)
 	}
-	ci := CallInfo{Operation: c.op.id, Method: req.Method}
-	if ci.Operation != "" {
-		ci.Path = c.op.path
-	}
+	ci := CallInfo{Operation: c.op.id, Method: req.Method, Path: c.op.path}
 	ends := make([]func(int, error), len(p.hooks))
 	for i, h := range p.hooks {
 		ctx, ends[i] = h(ctx, ci)
