@@ -94,9 +94,9 @@ func (c *Client) CreatePayoutLinkWithKey(ctx context.Context, body gen.CreatePay
 }
 
 // differences lists the fields in which a created link departs from the request that made it:
-// the amount always, the delivery method and the payee's contact when the request set them and
-// the link reports them, in any case. Dots answers a known key with the link it made first, whatever the
-// body, so a difference means the key was used before for another payout.
+// the amount always, the delivery method and the payee's contact (in any case) when the request
+// set them and the link reports them. Dots answers a known key with the link it made first,
+// whatever the body, so a difference means the key was used before for another payout.
 func differences(req gen.CreatePayoutLinkRequest, link *gen.PayoutLink) []string {
 	var out []string
 	if link.Amount != req.Amount {
