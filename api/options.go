@@ -190,11 +190,12 @@ func WithHeader(name, value string) Option {
 type Next func(*http.Request) (*http.Response, error)
 
 // Middleware wraps every attempt of a call, each retry included, inside the pipeline: it may
-// read and change the request (each attempt's own copy, headers included; req.GetBody gives the
+// read the request and change its headers (each attempt has its own copy; req.GetBody gives the
 // body again), call next at most once and wait for it, and read or replace what comes back,
 // which is then the attempt's answer or error, retried as any would be. An error returned
-// without calling next counts as nothing sent. The request carries the Authorization header:
-// never log headers wholesale.
+// without calling next counts as nothing sent. Leave the body and the URL as they are: a
+// create's idempotency key is in the body, and whether an attempt may be repeated rests on it.
+// The request carries the Authorization header: never log headers wholesale.
 type Middleware func(req *http.Request, next Next) (*http.Response, error)
 
 // WithMiddleware adds mw around every attempt, of the client or of one call, in the order given:
