@@ -31,8 +31,8 @@ func TestWhatEachPackageLinks(t *testing.T) {
 		{module, lean, sdkBanned},
 		{module + "/gen", lean, sdkBanned},
 		{module + "/webhook", lean, nil},
-		{module + "/api", nil, append(sdkBanned, "go.opentelemetry.io/")}, // OpenTelemetry is dotsotel's
-		{module + "/dotsfake", nil, append(sdkBanned, "go.opentelemetry.io/")},
+		{module + "/api", nil, slices.Concat(sdkBanned, []string{"go.opentelemetry.io/"})}, // OpenTelemetry is dotsotel's
+		{module + "/dotsfake", nil, slices.Concat(sdkBanned, []string{"go.opentelemetry.io/"})},
 		{module + "/dotsotel", nil, sdkBanned},
 		{module + "/mock", nil, sdkBanned},
 		{module + "/batch", nil, postgres},
