@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	dots "github.com/payoutkit/dots-go"
@@ -105,18 +104,7 @@ func fieldName(path string) string {
 	if !ok {
 		return path
 	}
-	var b strings.Builder
-	for _, tok := range strings.Split(strings.TrimPrefix(rest, "."), ".") {
-		switch _, err := strconv.Atoi(tok); {
-		case b.Len() == 0:
-			b.WriteString(tok)
-		case err == nil:
-			b.WriteString("[" + tok + "]")
-		default:
-			b.WriteString("." + tok)
-		}
-	}
-	return cmp.Or(b.String(), "body")
+	return cmp.Or(codec.Note{Pointer: strings.ReplaceAll(rest, ".", "/")}.Field(), "body") // as a warning names it
 }
 
 // check runs the spec's input check on a call its typed method has not checked.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/payoutkit/dots-go/gen"
 )
 
 // ErrOutcomeUnknown matches (with errors.Is) every error after which the request may have reached
@@ -84,6 +86,10 @@ type Error struct {
 	RequestID string
 	// Body is the raw body, cut at 8 KiB, with the client's own credentials redacted.
 	Body []byte
+	// Model is Body decoded as the spec's Error schema (gen.Error), leniently: a field added to
+	// the spec's Error is read here after regenerating, with no code. Zero when Body is no JSON
+	// object.
+	Model gen.Error
 }
 
 // Error reads like "dots: 400 invalid-phone-number: Invalid phone number".

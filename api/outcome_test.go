@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -370,4 +371,100 @@ func (h *harness) seenCreates() []seenRequest {
 		}
 	}
 	return out
+}
+
+// TestGeneratedCallsFollowTheSameRules: a call through Generated() gets the rules of a typed call
+// from the pipeline. An answer with odd fields is read (each left empty, an amount at its whole
+// cents) with a Warning naming them, also through CreatePayoutLinkWithResponse; an answer that
+// is no JSON, or not an object, is a broken answer: an error naming the operation that matches
+// ErrOutcomeUnknown, never the generated decoder's bare error.
+func TestGeneratedCallsFollowTheSameRules(t *testing.T) {
+	odd := strings.NewReplacer(`"amount":1250`, `"amount":1250.5`, `"2024-07-11T12:31:33.479437Z"`, `"yesterday"`, `"tax_exempt":false`, `"tax_exempt":"no"`).Replace(linkJSON)
+	tests := []struct {
+		name     string
+		status   int
+		answer   string
+		call     func(g *gen.ClientWithResponses) (*gen.PayoutLink, error)
+		warnings []string // the fields named
+		broken   bool
+	}{
+		{"create with odd fields", 201, odd, func(g *gen.ClientWithResponses) (*gen.PayoutLink, error) {
+			r, err := g.CreatePayoutLinkWithResponse(context.Background(), createBody())
+			if r == nil {
+				return nil, err
+			}
+			return r.JSON201, err
+		}, []string{"amount", "created", "tax_exempt"}, false},
+		{"get with odd fields", 200, odd, func(g *gen.ClientWithResponses) (*gen.PayoutLink, error) {
+			r, err := g.GetPayoutLinkWithResponse(context.Background(), linkID)
+			if r == nil {
+				return nil, err
+			}
+			return r.JSON200, err
+		}, []string{"amount", "created", "tax_exempt"}, false},
+		{"create answered with an array", 201, `[1,2]`, func(g *gen.ClientWithResponses) (*gen.PayoutLink, error) {
+			_, err := g.CreatePayoutLinkWithResponse(context.Background(), createBody())
+			return nil, err
+		}, nil, true},
+		{"get answered with no JSON", 200, `{"id":`, func(g *gen.ClientWithResponses) (*gen.PayoutLink, error) {
+			_, err := g.GetPayoutLinkWithResponse(context.Background(), linkID)
+			return nil, err
+		}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(tt.status, tt.answer), allowMalformed)
+			var got []string
+			c := h.client(api.WithMaxRetries(0), api.WithWarnings(func(_ context.Context, w api.Warning) {
+				record(w.String())
+				got = append(got, w.Field)
+			}))
+			link, err := tt.call(c.Generated())
+			recordErr(err)
+			if tt.broken {
+				var re *api.RequestError
+				if !errors.Is(err, api.ErrOutcomeUnknown) || !errors.As(err, &re) || re.Operation == "" {
+					t.Fatalf("err = %v; want an unknown outcome naming the operation", err)
+				}
+				return
+			}
+			if err != nil || link == nil || link.ID != linkID || link.Amount != 1250 || !link.Created.IsZero() || link.TaxExempt {
+				t.Fatalf("link %+v, err %v; want the answer read, odd fields empty and 1250 cents", link, err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.warnings) {
+				t.Fatalf("warnings for %v, want %v", got, tt.warnings)
+			}
+		})
+	}
+}
+
+// TestErrorModel: *api.Error carries its body decoded as the spec's Error, so a field the spec
+// gives Error is readable without decoding Body by hand; odd values do not hide the rest, and a
+// credential the body echoes is redacted there too.
+func TestErrorModel(t *testing.T) {
+	tests := []struct {
+		name, body  string
+		code, msg   string
+		wantSuccess bool
+	}{
+		{"the spec's Error", `{"success":false,"message":"Invalid phone number","error_code":"invalid-phone-number"}`, "invalid-phone-number", "Invalid phone number", false},
+		{"an odd field beside good ones", `{"success":"nope","message":"Busy","error_code":"resource-busy"}`, "resource-busy", "Busy", false},
+		{"an echoed key", `{"message":"bad key ` + testAPIKey + `","error_code":"unauthorized"}`, "unauthorized", "bad key [redacted]", false},
+		{"no JSON", `<html>oops</html>`, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, jsonHandler(400, tt.body, "Content-Type", "application/json"), allowMalformed)
+			_, err := h.client().GetPayoutLink(context.Background(), linkID)
+			recordErr(err)
+			var e *api.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v", err)
+			}
+			if e.Model.ErrorCode != tt.code || e.Model.Message != tt.msg || e.Model.Success != tt.wantSuccess {
+				t.Fatalf("model %+v; want code %q, message %q", e.Model, tt.code, tt.msg)
+			}
+		})
+	}
 }

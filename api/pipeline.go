@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/internal/codec"
 	"github.com/payoutkit/dots-go/spec"
 )
@@ -187,19 +188,21 @@ func (p *pipeline) deliver(ctx context.Context, req *http.Request, c *call, s *s
 			}
 			retry = ctx.Err() == nil && (kind == kindIdempotent || (kind == kindUnsafe && !sent))
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			if err := p.checkSuccess(c, resp.Header, respBody); err != nil {
+			read, err := p.checkSuccess(c, resp, respBody)
+			if err != nil {
 				mayHaveApplied = true
 				out = info.requestError(attempt, true, err)
 				// A body that is no JSON at all may be a proxy's hiccup: worth another attempt.
 				retry = kind == kindIdempotent && !json.Valid(respBody)
 				break
 			}
+			respBody = read
 			p.log(ctx, info, attempt, resp, elapsed, nil)
 			if s.into != nil {
 				*s.into = resp
 			}
+			p.warn(ctx, info.op, c.notes)
 			if c.out != nil {
-				p.warn(ctx, info.op, c.notes)
 				resp.Body = http.NoBody // decoded into call.out already
 			} else {
 				resp.Body = io.NopCloser(bytes.NewReader(respBody))
@@ -234,32 +237,35 @@ func (p *pipeline) deliver(ctx context.Context, req *http.Request, c *call, s *s
 // checkSuccess reports a 2xx body that cannot be the answer: empty where the operation documents
 // a JSON body, or labelled JSON and not valid. A typed call's body is decoded into its value on
 // the way, so it is read once; one that does not decode is an error too.
-func (p *pipeline) checkSuccess(c *call, h http.Header, body []byte) error {
+func (p *pipeline) checkSuccess(c *call, resp *http.Response, body []byte) ([]byte, error) {
 	switch {
 	case len(body) == 0:
 		if c.op.successBody || c.out != nil {
-			return errors.New("the success response body is empty")
+			return nil, errors.New("the success response body is empty")
 		}
 	case c.out != nil:
 		if codec.Unmarshal(body, c.out) == nil {
-			return nil
+			return body, nil
 		}
 		// One odd field must not hide the answer: read it again leniently, and say what was odd.
 		reflect.ValueOf(c.out).Elem().SetZero()
 		notes, err := codec.UnmarshalLenient(body, c.out)
 		if err != nil {
-			return fmt.Errorf("decoding the success response body: %w", err)
-		}
-		for _, n := range notes {
-			if n.Pointer == "" {
-				return fmt.Errorf("decoding the success response body: %s", n.Problem)
-			}
+			return nil, fmt.Errorf("decoding the success response body: %w", err)
 		}
 		c.notes = notes
-	case strings.Contains(h.Get("Content-Type"), "json") && !json.Valid(body):
-		return errors.New("the success response body is not valid JSON")
+	case c.op.successBody:
+		// A generated call decodes the body itself: the same rule, by the spec's schema.
+		sp, op := specOperation(c.op.id)
+		fixed, notes, err := sp.Repair(op, resp.StatusCode, body)
+		if err != nil {
+			return nil, fmt.Errorf("decoding the success response body: %w", err)
+		}
+		body, c.notes = fixed, notes
+	case strings.Contains(resp.Header.Get("Content-Type"), "json") && !json.Valid(body):
+		return nil, errors.New("the success response body is not valid JSON")
 	}
-	return nil
+	return body, nil
 }
 
 // setHeaders sets the headers of every request: WithHeader's, then the SDK's own. The values of
@@ -401,6 +407,14 @@ func (c callInfo) apiError(attempts int, resp *http.Response, body []byte) *Erro
 	}
 	body = c.creds.secret().ReplaceAllLiteral(body, []byte("[redacted]"))
 	e.Body = bytes.Clone(body[:min(len(body), maxErrorBody)])
+	// The model, decoded and written again by the codec (which spells every escape one way), is
+	// redacted once more and read back: no escaped form of a credential survives in its text.
+	if _, err := codec.UnmarshalLenient(body, &e.Model); err != nil {
+		e.Model = gen.Error{}
+	} else if b, err := codec.Marshal(e.Model); err == nil {
+		e.Model = gen.Error{}
+		_, _ = codec.UnmarshalLenient(c.creds.secret().ReplaceAllLiteral(b, []byte("[redacted]")), &e.Model)
+	}
 	return e
 }
 

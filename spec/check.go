@@ -1,8 +1,12 @@
 package spec
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -129,4 +133,94 @@ func jsonName(f reflect.StructField) (string, bool) {
 		name = f.Name
 	}
 	return name, strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+}
+
+// Repair reads a 2xx body of op as the generated models will, and returns it with every value
+// they could not read left empty: each value whose JSON type (or date-time format) breaks the
+// schema, and that is not known drift of the real API, becomes null (a number with a fraction
+// where a whole number belongs becomes its whole part), and a note names it. So one odd field
+// never fails the decoding of a generated call's answer. The body comes back unchanged when
+// nothing needs repair; an error means it is no JSON, or not of the schema's kind at its root.
+func (s *Spec) Repair(op *Operation, status int, body []byte) ([]byte, []codec.Note, error) {
+	sch := op.Schema(status)
+	if sch == nil {
+		return body, nil, nil
+	}
+	var doc any
+	if err := codec.Unmarshal(body, &doc); err != nil {
+		return nil, nil, err
+	}
+	err := sch.VisitJSON(doc, s.visitOpts...)
+	var errs openapi3.MultiError
+	if err != nil && !errors.As(err, &errs) {
+		errs = openapi3.MultiError{err}
+	}
+	var notes []codec.Note
+	for _, e := range errs {
+		var se *openapi3.SchemaError
+		if !errors.As(e, &se) || !slices.Contains([]string{"type", "format", "oneOf", "anyOf"}, se.SchemaField) {
+			continue // a bound, a pattern, an enum value: the models read it all the same
+		}
+		raw, _ := codec.Marshal(se.Value)
+		if drift(se.Schema, string(raw)) != nil {
+			continue // the wire types read it
+		}
+		ptr := se.JSONPointer()
+		if len(ptr) == 0 {
+			return nil, nil, fmt.Errorf("the body is %s, not what the spec says", describeJSON(se.Value))
+		}
+		var fix any // null
+		problem := fmt.Sprintf("%s breaks the spec (%s); left empty", describeJSON(se.Value), se.Reason)
+		if f, ok := se.Value.(float64); ok && se.Schema.Type.Is(openapi3.TypeInteger) && math.Abs(f) <= 1<<53 {
+			fix, problem = math.Trunc(f), fmt.Sprintf("%s is not a whole number; read as %d", raw, int64(math.Trunc(f)))
+		}
+		setAt(doc, ptr, fix)
+		notes = append(notes, codec.Note{Pointer: "/" + strings.Join(ptr, "/"), Problem: problem})
+	}
+	if len(notes) == 0 {
+		return body, nil, nil
+	}
+	fixed, err := codec.Marshal(doc)
+	return fixed, notes, err
+}
+
+// setAt sets the value at a JSON pointer's tokens in a decoded document.
+func setAt(doc any, ptr []string, v any) {
+	for i, tok := range ptr {
+		last := i == len(ptr)-1
+		switch x := doc.(type) {
+		case map[string]any:
+			if last {
+				x[tok] = v
+			}
+			doc = x[tok]
+		case []any:
+			n, err := strconv.Atoi(tok)
+			if err != nil || n < 0 || n >= len(x) {
+				return
+			}
+			if last {
+				x[n] = v
+			}
+			doc = x[n]
+		default:
+			return
+		}
+	}
+}
+
+// describeJSON names a decoded JSON value without repeating text that could be personal.
+func describeJSON(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "a string"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprint(x)
+	}
 }

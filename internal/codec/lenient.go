@@ -45,7 +45,8 @@ func (n Note) Field() string {
 // its place (a string where a number belongs, a timestamp that cannot be read, a number with a
 // fraction where a whole number belongs) does not fail the document: the value is left at its
 // zero value (a number with a fraction at its whole part, toward zero), a Note says what
-// happened, and the rest is read. Only JSON that is not well formed is an error. Callers use it
+// happened, and the rest is read. Only JSON that is not well formed, or a document of the wrong
+// kind as a whole (an array for a struct), is an error. Callers use it
 // after Unmarshal failed, so that one odd field never hides a good answer.
 func UnmarshalLenient(data []byte, v any) ([]Note, error) {
 	var notes []Note
@@ -78,8 +79,15 @@ func UnmarshalLenient(data []byte, v any) ([]Note, error) {
 		notes = append(notes, Note{pointer, fmt.Sprintf("%s cannot be read as %s; left empty", describe(raw), typeName(target.Type()))})
 		return nil
 	}
-	err := json.Unmarshal(data, v, options, json.WithUnmarshalers(json.UnmarshalFromFunc(fn)))
-	return notes, err
+	if err := json.Unmarshal(data, v, options, json.WithUnmarshalers(json.UnmarshalFromFunc(fn))); err != nil {
+		return notes, err
+	}
+	for _, n := range notes {
+		if n.Pointer == "" {
+			return notes, errors.New(n.Problem) // the document itself: nothing was read
+		}
+	}
+	return notes, nil
 }
 
 // container reports whether a JSON object or array goes into a Go value that holds members
