@@ -128,3 +128,14 @@ var storm = []mock.Fault{
 	{Delay: 20 * time.Millisecond, Late: true},
 	{Status: 502},
 }
+
+// putKeys commits new rows, each with its first key.
+func (j *Journal) putKeys(entries []Entry) error {
+	ws := make([]Write, len(entries))
+	for i, e := range entries {
+		ws[i] = Write{Op: InsertRow, Entry: e}
+	}
+	return j.Store().Write(context.Background(), true, ws...)
+}
+
+func (j *Journal) cursor() *cursor { return newCursor(j.Store()) }

@@ -119,33 +119,24 @@ type Journal struct {
 	db       *sql.DB
 	readOnly bool
 
-	mu        sync.RWMutex // guards closed: held for reading while a write is queued
-	closed    bool
-	errMu     sync.Mutex
-	asyncErr  error // what writes nobody waited for failed with, until flush reports it
-	queue     chan *write
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	mu       sync.RWMutex // guards closed and queue: held for reading while a write is queued
+	closed   bool
+	queue    chan *write // closed by Close
+	done     chan struct{}
+	errMu    sync.Mutex
+	asyncErr error // what writes nobody waited for failed with, until flush reports it
 }
 
-// writeOp is what a write does.
-type writeOp int
-
-const (
-	opInsert writeOp = iota // a new row with its first key (fails if the row exists)
-	opRekey                 // a row's new key, replacing oldKey (fails if the key is not oldKey)
-	opUpdate                // a row's state under its current key (fails if the key changed)
-	opSQL                   // a statement of its own
-)
+// opSQL is a write of a statement of its own, besides the Store's writes.
+const opSQL WriteOp = -1
 
 type write struct {
-	op     writeOp
+	op     WriteOp
 	e      Entry
-	oldKey string // for opRekey
+	oldKey string // for RekeyRow
 	sql    string // for opSQL
 	args   []any
-	done   chan error
+	done   chan error // nil when nobody waits
 }
 
 // OpenJournal opens the journal at path, creating it (and its schema) if it does not exist.
@@ -176,8 +167,7 @@ func openJournal(ctx context.Context, path string, readOnly bool) (*Journal, err
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	j := &Journal{path: path, db: db, readOnly: readOnly, queue: make(chan *write, 64),
-		stop: make(chan struct{}), done: make(chan struct{})}
+	j := &Journal{path: path, db: db, readOnly: readOnly, queue: make(chan *write, 64), done: make(chan struct{})}
 	if err := j.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -187,8 +177,9 @@ func openJournal(ctx context.Context, path string, readOnly bool) (*Journal, err
 }
 
 func (j *Journal) migrate(ctx context.Context) error {
-	var version int
-	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+	var version, tables int
+	if err := j.db.QueryRowContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)").
+		Scan(&version, &tables); err != nil {
 		return fmt.Errorf("batch: journal %s: %w", j.path, err)
 	}
 	switch {
@@ -198,12 +189,7 @@ func (j *Journal) migrate(ctx context.Context) error {
 		return fmt.Errorf("batch: journal %s has schema version %d; this version reads 1", j.path, version)
 	case j.readOnly:
 		return fmt.Errorf("batch: %s is not a batch journal", j.path)
-	}
-	var tables int
-	if err := j.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
-		return fmt.Errorf("batch: journal %s: %w", j.path, err)
-	}
-	if tables > 0 {
+	case tables > 0:
 		return fmt.Errorf("batch: %s is an SQLite database, but not a batch journal", j.path)
 	}
 	if _, err := j.db.ExecContext(ctx, schema); err != nil {
@@ -218,45 +204,35 @@ func (j *Journal) Path() string { return j.path }
 // Close waits for pending commits and closes the journal, folding its write-ahead log into the
 // database file.
 func (j *Journal) Close() error {
-	var err error
-	j.closeOnce.Do(func() {
-		j.mu.Lock()
-		j.closed = true
+	j.mu.Lock()
+	if j.closed {
 		j.mu.Unlock()
-		close(j.stop)
-		<-j.done
-		if !j.readOnly {
-			_, err = j.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		}
-		err = errors.Join(err, j.db.Close())
-	})
-	return err
+		return nil
+	}
+	j.closed = true
+	close(j.queue)
+	j.mu.Unlock()
+	<-j.done
+	var err error
+	if !j.readOnly {
+		_, err = j.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return errors.Join(err, j.db.Close())
 }
 
 // writer commits queued writes, as many as are waiting in one transaction: concurrent workers
-// share an fsync.
+// share an fsync. A write nobody waits for keeps its error for the next flush.
 func (j *Journal) writer() {
 	defer close(j.done)
-	for {
-		var first *write
-		select {
-		case first = <-j.queue:
-		case <-j.stop:
-			// Commit what is still queued, then stop.
-			for {
-				select {
-				case w := <-j.queue:
-					j.answer(w, j.commit([]*write{w}))
-				default:
-					return
-				}
-			}
-		}
-		group := []*write{first}
+	for w := range j.queue {
+		group := []*write{w}
 	more:
 		for len(group) < 256 {
 			select {
-			case w := <-j.queue:
+			case w, ok := <-j.queue:
+				if !ok {
+					break more
+				}
 				group = append(group, w)
 			default:
 				break more
@@ -264,22 +240,14 @@ func (j *Journal) writer() {
 		}
 		err := j.commit(group)
 		for _, w := range group {
-			j.answer(w, err)
+			if w.done != nil {
+				w.done <- err
+			} else if err != nil {
+				j.errMu.Lock()
+				j.asyncErr = errors.Join(j.asyncErr, err)
+				j.errMu.Unlock()
+			}
 		}
-	}
-}
-
-// answer tells a write's submitter how its commit went; a write nobody waits for keeps its
-// error for the next flush.
-func (j *Journal) answer(w *write, err error) {
-	if w.done != nil {
-		w.done <- err
-		return
-	}
-	if err != nil {
-		j.errMu.Lock()
-		j.asyncErr = errors.Join(j.asyncErr, err)
-		j.errMu.Unlock()
 	}
 }
 
@@ -288,7 +256,7 @@ func (j *Journal) answer(w *write, err error) {
 // only for the row's current key: a second run on the same journal at the same time fails its
 // commit (and stops) rather than send a row with a key of its own.
 const (
-	insertRow = `INSERT INTO rows (line, key, key_created, hash, amount, state, link_id, link_status, link_url, found, error, attempts, run, updated)
+	insertRow = `INSERT INTO rows (key, key_created, hash, amount, state, link_id, link_status, link_url, found, error, attempts, run, updated, line)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateRow = `UPDATE rows SET key = ?, key_created = ?, hash = ?, amount = ?, state = ?, link_id = ?, link_status = ?,
   link_url = ?, found = ?, error = ?, attempts = ?, run = ?, updated = ? WHERE line = ? AND key = ?`
@@ -320,36 +288,33 @@ func (j *Journal) commit(group []*write) error {
 	}
 	for _, w := range group {
 		e := w.e
+		row := []any{e.Key, ts(e.KeyCreated), e.Hash, int64(e.Amount), string(e.State), null(e.LinkID), null(e.LinkStatus),
+			null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run, ts(e.Updated), e.Line}
 		var err error
 		switch w.op {
 		case opSQL:
 			_, err = tx.Exec(w.sql, w.args...)
-		case opInsert:
-			if _, err = exec(insertRow, e.Line, e.Key, e.KeyCreated.UTC().Format(timeFormat), e.Hash, int64(e.Amount), string(e.State),
-				null(e.LinkID), null(e.LinkStatus), null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run,
-				e.Updated.UTC().Format(timeFormat)); err == nil {
-				_, err = exec(insertKey, e.Key, e.Line, e.KeyCreated.UTC().Format(timeFormat))
+		case InsertRow:
+			if _, err = exec(insertRow, row...); err == nil {
+				_, err = exec(insertKey, e.Key, e.Line, ts(e.KeyCreated))
 			}
 			var coded interface{ Code() int }
 			if errors.As(err, &coded) && coded.Code()&0xff == sqliteConstraint {
 				err = fmt.Errorf("%w (%w)", errConcurrentRun, err)
 			}
-		case opRekey, opUpdate:
-			var res sql.Result
+		default: // UpdateRow and RekeyRow
 			match := e.Key
-			if w.op == opRekey {
+			if w.op == RekeyRow {
 				match = w.oldKey
 			}
-			res, err = exec(updateRow, e.Key, e.KeyCreated.UTC().Format(timeFormat), e.Hash, int64(e.Amount), string(e.State),
-				null(e.LinkID), null(e.LinkStatus), null(e.LinkURL), e.Found, null(e.Error), e.Attempts, e.Run,
-				e.Updated.UTC().Format(timeFormat), e.Line, match)
-			if err == nil {
+			var res sql.Result
+			if res, err = exec(updateRow, append(row, match)...); err == nil {
 				if n, _ := res.RowsAffected(); n != 1 {
 					err = errConcurrentRun
 				}
 			}
-			if err == nil && w.op == opRekey {
-				_, err = exec(insertKey, e.Key, e.Line, e.KeyCreated.UTC().Format(timeFormat))
+			if err == nil && w.op == RekeyRow {
+				_, err = exec(insertKey, e.Key, e.Line, ts(e.KeyCreated))
 			}
 		}
 		if err != nil {
@@ -369,61 +334,39 @@ func null(s string) any {
 	return s
 }
 
-// submit queues a write and, with wait, waits until it is committed.
-func (j *Journal) submit(w *write, wait bool) error {
+// ts is a time as the journal writes it.
+func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// submit queues writes and returns once those with a done channel are committed, with the first
+// error. Once queued, a write is committed whatever the caller's context says: the caller may be
+// about to send.
+func (j *Journal) submit(ws ...*write) error {
 	if j.readOnly {
 		return fmt.Errorf("batch: journal %s is open read-only", j.path)
-	}
-	if wait && w.done == nil {
-		w.done = make(chan error, 1)
 	}
 	j.mu.RLock()
 	if j.closed {
 		j.mu.RUnlock()
 		return fmt.Errorf("batch: journal %s is closed", j.path)
 	}
-	j.queue <- w
-	j.mu.RUnlock()
-	if !wait {
-		return nil
+	for _, w := range ws {
+		j.queue <- w
 	}
-	// Once queued, the write is committed whatever the caller's context says: the caller may be
-	// about to send.
-	return <-w.done
-}
-
-// putKeys commits new rows, each with its first key, and returns once all are durable: what
-// must hold before any of them is sent.
-func (j *Journal) putKeys(entries []Entry) error {
-	ws := make([]*write, len(entries))
-	for i, e := range entries {
-		ws[i] = &write{op: opInsert, e: e, done: make(chan error, 1)}
-		if err := j.submit(ws[i], false); err != nil {
-			return err
+	j.mu.RUnlock()
+	var err error
+	for _, w := range ws {
+		if w.done != nil {
+			if e := <-w.done; err == nil {
+				err = e
+			}
 		}
 	}
-	var errs []error
-	for _, w := range ws {
-		errs = append(errs, <-w.done)
-	}
-	return errors.Join(errs...)
-}
-
-// flush waits until every write queued so far is committed, and returns the errors of those
-// nobody waited for.
-func (j *Journal) flush() error {
-	if err := j.submit(&write{op: opSQL, sql: "SELECT 1"}, true); err != nil {
-		return err
-	}
-	j.errMu.Lock()
-	defer j.errMu.Unlock()
-	err := j.asyncErr
-	j.asyncErr = nil
 	return err
 }
 
+// exec commits a statement of its own, and returns once it is durable.
 func (j *Journal) exec(query string, args ...any) error {
-	return j.submit(&write{op: opSQL, sql: query, args: args}, true)
+	return j.submit(&write{op: opSQL, sql: query, args: args, done: make(chan error, 1)})
 }
 
 const selectEntry = `SELECT line, key, key_created, hash, amount, state, coalesce(link_id, ''), coalesce(link_status, ''),
@@ -461,8 +404,6 @@ func (j *Journal) Entry(ctx context.Context, line int) (e Entry, ok bool, err er
 	return e, true, nil
 }
 
-func (j *Journal) cursor() *cursor { return newCursor(journalStore{j}) }
-
 // Entries walks every row of the journal, in line order.
 func (j *Journal) Entries(ctx context.Context) iter.Seq2[Entry, error] {
 	return j.entries(ctx, "ORDER BY line")
@@ -494,25 +435,47 @@ func (j *Journal) entries(ctx context.Context, where string, args ...any) iter.S
 
 // Keys returns every idempotency key the row at line was given, oldest first.
 func (j *Journal) Keys(ctx context.Context, line int) ([]string, error) {
-	keys, _, err := j.keysOf(ctx, line)
+	keys, _, err := journalStore{j}.Keys(ctx, line)
 	return keys, err
 }
 
-// keysOf returns the keys of a row, oldest first, and when the oldest was committed.
-func (j *Journal) keysOf(ctx context.Context, line int) ([]string, time.Time, error) {
-	rows, err := j.db.QueryContext(ctx, "SELECT key, created FROM keys WHERE line = ? ORDER BY created", line)
+// Store returns the journal as a Store: for RunOn, CheckOn and Reconcile.
+func (j *Journal) Store() Store { return journalStore{j} }
+
+// journalStore is the SQLite journal as a Store.
+type journalStore struct{ *Journal }
+
+func (s journalStore) Entries(ctx context.Context, from, limit int) iter.Seq2[Entry, error] {
+	if limit <= 0 {
+		return s.entries(ctx, "WHERE line >= ? ORDER BY line", from)
+	}
+	return s.entries(ctx, "WHERE line >= ? ORDER BY line LIMIT ?", from, limit)
+}
+
+func (s journalStore) Uncertain(ctx context.Context, cutoff time.Time) iter.Seq2[Entry, error] {
+	return s.entries(ctx, "WHERE state IN (?, ?) AND key_created <= ?", string(Sending), string(Unknown), ts(cutoff))
+}
+
+func (s journalStore) LinesAfter(ctx context.Context, last int) (n, first int, err error) {
+	err = s.db.QueryRowContext(ctx, "SELECT count(*), coalesce(min(line), 0) FROM rows WHERE line > ?", last).Scan(&n, &first)
+	if err != nil {
+		return 0, 0, fmt.Errorf("batch: journal: %w", err)
+	}
+	return n, first, nil
+}
+
+func (s journalStore) Keys(ctx context.Context, line int) (keys []string, oldest time.Time, err error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, created FROM keys WHERE line = ? ORDER BY created", line)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("batch: journal: %w", err)
 	}
 	defer rows.Close()
-	var keys []string
-	var oldest time.Time
 	for rows.Next() {
 		var k, created string
-		if err := rows.Scan(&k, &created); err != nil {
-			return nil, time.Time{}, fmt.Errorf("batch: journal: %w", err)
+		var t time.Time
+		if err = rows.Scan(&k, &created); err == nil {
+			t, err = time.Parse(timeFormat, created)
 		}
-		t, err := time.Parse(timeFormat, created)
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("batch: journal: key %s: %w", k, err)
 		}
@@ -527,30 +490,44 @@ func (j *Journal) keysOf(ctx context.Context, line int) ([]string, time.Time, er
 	return keys, oldest, nil
 }
 
-// count returns how many rows have a line above last (rows the input no longer has).
-func (j *Journal) linesAfter(ctx context.Context, last int) (n int, first int, err error) {
-	err = j.db.QueryRowContext(ctx, "SELECT count(*), coalesce(min(line), 0) FROM rows WHERE line > ?", last).Scan(&n, &first)
-	if err != nil {
-		return 0, 0, fmt.Errorf("batch: journal: %w", err)
+func (s journalStore) Write(_ context.Context, wait bool, ws ...Write) error {
+	writes := make([]*write, len(ws))
+	for i, w := range ws {
+		if w.Op < InsertRow || w.Op > RekeyRow {
+			return fmt.Errorf("batch: journal: unknown write %d", w.Op)
+		}
+		writes[i] = &write{op: w.Op, e: w.Entry, oldKey: w.OldKey}
+		if wait {
+			writes[i].done = make(chan error, 1)
+		}
 	}
-	return n, first, nil
+	return s.submit(writes...)
 }
 
-// beginRun records the start of a run and returns its number.
-func (j *Journal) beginRun(ctx context.Context, now time.Time) (int, error) {
-	if err := j.exec("INSERT INTO runs (started) VALUES (?)", now.UTC().Format(timeFormat)); err != nil {
+// Flush waits until every write queued so far is committed, and returns the errors of those
+// nobody waited for.
+func (s journalStore) Flush(context.Context) error {
+	if err := s.exec("SELECT 1"); err != nil {
+		return err
+	}
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	err := s.asyncErr
+	s.asyncErr = nil
+	return err
+}
+
+func (s journalStore) BeginRun(ctx context.Context, now time.Time) (int, error) {
+	if err := s.exec("INSERT INTO runs (started) VALUES (?)", ts(now)); err != nil {
 		return 0, err
 	}
 	var run int
-	if err := j.db.QueryRowContext(ctx, "SELECT max(run) FROM runs").Scan(&run); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT max(run) FROM runs").Scan(&run); err != nil {
 		return 0, fmt.Errorf("batch: journal: %w", err)
 	}
 	return run, nil
 }
 
-func (j *Journal) endRun(run int, now time.Time) error {
-	return j.exec("UPDATE runs SET finished = ? WHERE run = ?", now.UTC().Format(timeFormat), run)
+func (s journalStore) EndRun(_ context.Context, run int, now time.Time) error {
+	return s.exec("UPDATE runs SET finished = ? WHERE run = ?", ts(now), run)
 }
-
-// Store returns the journal as a Store: for RunOn, CheckOn and Reconcile.
-func (j *Journal) Store() Store { return journalStore{j} }
