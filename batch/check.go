@@ -39,27 +39,21 @@ func referenceUUID(reference string) uuid.UUID {
 	return uuid.NewSHA1(ReferenceNamespace, []byte(reference))
 }
 
-// checker runs the SDK's own checks (api.CheckCreatePayoutLink) on the request a row will send,
-// without sending it, and the batch's cap on amounts.
-type checker struct {
-	maxAmount dots.Amount
-}
-
-func newChecker(opts Options) *checker {
-	max := opts.MaxAmount
-	if max <= 0 {
-		max = DefaultMaxAmount
-	}
-	return &checker{maxAmount: max}
-}
-
 // placeholderKey stands for the idempotency key a row will get: the checks see the request
 // exactly as it will be sent, batch_key included.
 const placeholderKey = "00000000-0000-4000-8000-000000000000"
 
-// check runs the SDK's checks on the request a row will send, and the batch's cap on amounts,
-// and returns the problems found.
-func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
+// maxAmount is the batch's cap on the amount of a row.
+func (o Options) maxAmount() dots.Amount {
+	if o.MaxAmount <= 0 {
+		return DefaultMaxAmount
+	}
+	return o.MaxAmount
+}
+
+// checkRow runs the SDK's checks (api.CheckCreatePayoutLink) on the request a row will send,
+// without sending it, and the batch's cap on amounts, and returns the problems found.
+func checkRow(ctx context.Context, row Row, maxAmount dots.Amount) []api.FieldError {
 	problems := append([]api.FieldError(nil), row.Problems...)
 	if row.Payout.IdempotencyKey != nil {
 		problems = append(problems, api.FieldError{Field: "idempotency_key", Problem: "the runner sets it (one key per row, kept in the journal); leave it unset"})
@@ -80,52 +74,37 @@ func (c *checker) check(ctx context.Context, row Row) []api.FieldError {
 	case err != nil:
 		problems = []api.FieldError{{Field: "row", Problem: err.Error()}}
 	}
-	if a := row.Payout.Amount; a > c.maxAmount {
+	if a := row.Payout.Amount; a > maxAmount {
 		problems = append(problems, api.FieldError{Field: "amount", Problem: fmt.Sprintf(
-			"%s is over the batch's cap of %s a row (Options.MaxAmount; payoutlinks batch --max-amount CENTS)", usd(a), usd(c.maxAmount))})
+			"%s is over the batch's cap of %s a row (Options.MaxAmount; payoutlinks batch --max-amount CENTS)", usd(a), usd(maxAmount))})
 	}
 	return problems
 }
 
 // request is the create request a row sends with key: the row's payout with the key as its
 // idempotency key and as metadata batch_key, and its reference, if any, as metadata
-// batch_reference.
+// batch_reference. Without a key, it is what the row's hash is taken of: no key, and no
+// batch_key.
 func request(row Row, key string) gen.CreatePayoutLinkRequest {
 	p := row.Payout
-	meta := make(dots.Metadata, len(p.Metadata)+2)
-	maps.Copy(meta, p.Metadata)
-	if row.Reference != "" {
-		meta[MetadataReference] = row.Reference
+	p.IdempotencyKey = nil
+	if row.Reference != "" || key != "" {
+		p.Metadata = maps.Clone(p.Metadata)
+		if p.Metadata == nil {
+			p.Metadata = dots.Metadata{}
+		}
 	}
-	meta[MetadataKey] = key
-	p.Metadata = meta
-	p.IdempotencyKey = &key
-	return p
-}
-
-// withReference is a row's payout with its reference, if any, as metadata batch_reference.
-func withReference(row Row) gen.CreatePayoutLinkRequest {
-	p := row.Payout
 	if row.Reference != "" {
-		meta := make(dots.Metadata, len(p.Metadata)+1)
-		maps.Copy(meta, p.Metadata)
-		meta[MetadataReference] = row.Reference
-		p.Metadata = meta
+		p.Metadata[MetadataReference] = row.Reference
+	}
+	if key != "" {
+		p.Metadata[MetadataKey], p.IdempotencyKey = key, &key
 	}
 	return p
-}
-
-// hash is the hex SHA-256 of a row's payout as JSON, reference included and key left out: what
-// the journal compares to tell whether a row changed since its key was committed.
-func hash(row Row) (string, error) {
-	sum, err := contentSum(row)
-	return hex.EncodeToString(sum[:]), err
 }
 
 func contentSum(row Row) ([32]byte, error) {
-	p := withReference(row)
-	p.IdempotencyKey = nil
-	b, err := codec.Marshal(p)
+	b, err := codec.Marshal(request(row, ""))
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("batch: encoding a row: %w", err)
 	}
@@ -217,7 +196,7 @@ func CheckRow(ctx context.Context, row Row, opts Options) error {
 	if row.Reference == "" && !opts.AllowNoReference {
 		return &NoReferenceError{Rows: 1, Total: 1, Line: row.Line}
 	}
-	if p := newChecker(opts).check(ctx, row); len(p) > 0 {
+	if p := checkRow(ctx, row, opts.maxAmount()); len(p) > 0 {
 		return &InvalidError{Rows: []RowError{{Line: row.Line, Fields: p}}, Total: 1}
 	}
 	return nil
@@ -226,7 +205,10 @@ func CheckRow(ctx context.Context, row Row, opts Options) error {
 // RowHash is the hash of a row's content that a journal keeps (Entry.Hash): the hex SHA-256 of
 // its payout as JSON, reference included and key left out. A row whose hash is not its entry's
 // changed since its key was committed, and is never sent with that key.
-func RowHash(row Row) (string, error) { return hash(row) }
+func RowHash(row Row) (string, error) {
+	sum, err := contentSum(row)
+	return hex.EncodeToString(sum[:]), err
+}
 
 // NewKey returns the idempotency key a new row gets: derived from its reference (ReferenceKey),
 // or, for a row without one, random.

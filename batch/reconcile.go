@@ -3,7 +3,6 @@ package batch
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
@@ -46,46 +45,33 @@ func (r Reconciled) Settled() bool { return r.Standing == StandingPaid || r.Stan
 // the action to take. Links whose batch_key is not one of the journal's are not the batch's, and
 // are left out.
 func Reconcile(ctx context.Context, client *api.Client, s Store) ([]Reconciled, error) {
-	var out []Reconciled
+	var entries []Entry
 	for e, err := range s.Entries(ctx, 0, 0) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Reconciled{Entry: e})
+		entries = append(entries, e)
 	}
-	keys := map[string]int{} // key to index in out
-	var since time.Time
-	for i := range out {
-		ks, oldest, err := s.Keys(ctx, out[i].Entry.Line)
+	keys, since, err := keysOf(ctx, s, entries...)
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
+	links := map[int][]gen.PayoutLink{}
+	for link, err := range client.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(100)}) {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("batch: listing the links on Dots: %w", err)
 		}
-		if len(ks) == 0 {
-			ks, oldest = []string{out[i].Entry.Key}, out[i].Entry.KeyCreated
+		if !link.Created.IsZero() && link.Created.Before(since.Add(-lookupMargin)) {
+			break
 		}
-		for _, k := range ks {
-			keys[k] = i
-		}
-		if since.IsZero() || oldest.Before(since) {
-			since = oldest
+		if line, ok := keys[link.Metadata.Get(MetadataKey)]; ok {
+			links[line] = append(links[line], link)
 		}
 	}
-	if len(out) > 0 {
-		cutoff := since.Add(-lookupMargin)
-		for link, err := range client.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(100)}) {
-			if err != nil {
-				return nil, fmt.Errorf("batch: listing the links on Dots: %w", err)
-			}
-			if !link.Created.IsZero() && link.Created.Before(cutoff) {
-				break
-			}
-			if i, ok := keys[link.Metadata.Get(MetadataKey)]; ok {
-				out[i].Links = append(out[i].Links, link)
-			}
-		}
-	}
-	for i := range out {
-		out[i].Standing, out[i].Action = stand(out[i].Entry, out[i].Links)
+	out := make([]Reconciled, len(entries))
+	for i, e := range entries {
+		out[i] = Reconciled{Entry: e, Links: links[e.Line]}
+		out[i].Standing, out[i].Action = stand(e, links[e.Line])
 	}
 	return out, nil
 }

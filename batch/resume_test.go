@@ -59,7 +59,7 @@ func TestTheKeyIsCommittedBeforeTheRowIsSent(t *testing.T) {
 				}
 				if e.Key == key {
 					found = true
-					h, _ := hash(rows[e.Line-2])
+					h, _ := RowHash(rows[e.Line-2])
 					if e.State != Sending || e.Hash != h || e.KeyCreated.IsZero() {
 						t.Errorf("before its create was sent, row %d stood %+v", e.Line, e)
 					}
@@ -190,7 +190,7 @@ func TestAReusedKeyIsNeverASuccess(t *testing.T) {
 	if _, err := client.CreatePayoutLink(context.Background(), request(Row{Payout: other}, key)); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := hash(rows[0])
+	h, _ := RowHash(rows[0])
 	now := time.Now()
 	if err := j.putKeys([]Entry{{Line: 2, Key: key, KeyCreated: now, Hash: h, Amount: rows[0].Payout.Amount,
 		State: Sending, Run: 1, Updated: now}}); err != nil {

@@ -1,10 +1,12 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -263,6 +265,22 @@ func addCents(a, b dots.Amount) (dots.Amount, bool) {
 	return s, true
 }
 
+// tally counts an outcome among made, already made, failed, unknown and not sent.
+func tally(o Outcome, made, alreadyMade, failed, unknown, notSent *int) {
+	switch o {
+	case OutcomeMade:
+		*made++
+	case OutcomeAlreadyMade:
+		*alreadyMade++
+	case OutcomeFailed:
+		*failed++
+	case OutcomeNotSent:
+		*notSent++
+	default:
+		*unknown++
+	}
+}
+
 // Check reads every row and runs on each the checks Run makes before sending anything, with the
 // same options, sending nothing: the SDK's checks on the request the row would send,
 // Options.MaxAmount, and a reference in every row unless Options.AllowNoReference is set. Two
@@ -277,7 +295,7 @@ func addCents(a, b dots.Amount) (dots.Amount, bool) {
 func Check(ctx context.Context, rows iter.Seq2[Row, error], j *Journal, opts Options) (*Report, error) {
 	var s Store
 	if j != nil {
-		s = journalStore{j}
+		s = j.Store()
 	}
 	return CheckOn(ctx, rows, s, opts)
 }
@@ -299,25 +317,18 @@ type index struct {
 }
 
 func check(ctx context.Context, rows iter.Seq2[Row, error], s Store, opts Options) (*Report, *index, error) {
-	c := newChecker(opts)
-	rep := &Report{}
-	idx := &index{lines: map[[16]byte]int{}}
+	rep, idx, cur := &Report{}, &index{lines: map[[16]byte]int{}}, newCursor(s)
 	noRef := &NoReferenceError{}
-	overflow := false
+	overflow, maxLine := false, 0
 	var bad []RowError
-	maxLine := 0
-	var cur *cursor
-	if s != nil {
-		cur = newCursor(s)
-	}
 	for row, err := range rows {
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		problems := c.check(ctx, row)
+		problems := checkRow(ctx, row, opts.maxAmount())
 		if !rep.add(row) && !overflow {
 			overflow = true
 			problems = append(problems, api.FieldError{Field: "amount", Problem: fmt.Sprintf(
@@ -327,8 +338,8 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], s Store, opts Option
 			problems = append(problems, api.FieldError{Field: "row", Problem: fmt.Sprintf("Row.Line must be positive and increase from row to row (%d follows %d)", row.Line, maxLine)})
 		}
 		maxLine = max(maxLine, row.Line)
-		if row.Reference == "" && !opts.AllowNoReference && !slices.ContainsFunc(row.Problems, isReference) {
-			// (An empty cell of a reference column is a problem of its row, named as such.)
+		// (An empty cell of a reference column is a problem of its row, named as such.)
+		if row.Reference == "" && !opts.AllowNoReference && !slices.ContainsFunc(row.Problems, func(f api.FieldError) bool { return f.Field == "reference" }) {
 			if noRef.Rows++; noRef.Rows == 1 {
 				noRef.Line = row.Line
 			}
@@ -366,29 +377,22 @@ func check(ctx context.Context, rows iter.Seq2[Row, error], s Store, opts Option
 	return rep, idx, errors.Join(errs...)
 }
 
-func isReference(f api.FieldError) bool { return f.Field == "reference" }
-
-// add indexes a good row: it compares it with its journal entry (cur may be nil) and with the
-// rows before, and returns its problem, if any.
+// add indexes a good row: it compares it with its journal entry and with the rows before, and
+// returns its problem, if any.
 func (idx *index) add(ctx context.Context, row Row, cur *cursor) (*api.FieldError, error) {
 	fp, h, err := fingerprint(row)
 	if err != nil {
 		return nil, err
 	}
-	var e Entry
-	var ok bool
-	if cur != nil {
-		if e, ok, err = cur.entry(ctx, row.Line); err != nil {
-			return nil, err
-		}
-		if ok && h == "" {
-			if h, err = hash(row); err != nil {
-				return nil, err
-			}
-		}
-		if p := changed(h, e, ok); p != nil {
-			return p, nil
-		}
+	e, ok, err := cur.entry(ctx, row.Line)
+	if err == nil && ok && h == "" {
+		h, err = RowHash(row)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p := changed(h, e, ok); p != nil {
+		return p, nil
 	}
 	if first, dup := idx.lines[fp]; dup {
 		first = max(first, -first)
@@ -444,7 +448,7 @@ func Run(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], j 
 	if j.readOnly {
 		return nil, fmt.Errorf("batch: journal %s is open read-only", j.path)
 	}
-	return RunOn(ctx, client, rows, journalStore{j}, opts)
+	return RunOn(ctx, client, rows, j.Store(), opts)
 }
 
 // RunOn is Run with any Store as the journal, such as one in Postgres (package batch/pgqueue),
@@ -453,7 +457,7 @@ func RunOn(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], 
 	if client == nil || s == nil || rows == nil {
 		return nil, errors.New("batch: Run needs a client, rows and a journal")
 	}
-	r := newRunner(client, s, opts)
+	r := &runner{payer: payer{Payer: NewPayer(client, opts), s: s}}
 	start := time.Now()
 	checked, idx, err := check(ctx, rows, s, opts)
 	if err != nil {
@@ -481,50 +485,35 @@ func RunOn(ctx context.Context, client *api.Client, rows iter.Seq2[Row, error], 
 		return nil, err
 	}
 	r.progress.Total = checked.Rows
-	var sendErr error
-	if opts.Dispatcher != nil {
-		sendErr = r.dispatch(ctx, rows)
-	} else {
-		sendErr = r.send(ctx, rows)
-	}
+	sendErr := r.send(ctx, rows)
 	// Every outcome is committed before the report reads them, whatever happened.
-	if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.Flush(ctx); err != nil {
 		return nil, errors.Join(sendErr, err)
 	}
-	rep, err := r.report(context.WithoutCancel(ctx), rows)
+	rep, err := r.report(ctx, rows)
 	if rep != nil {
 		rep.Elapsed = time.Since(start)
 	}
 	if err == nil {
-		err = s.EndRun(context.WithoutCancel(ctx), r.run, r.now())
+		err = s.EndRun(ctx, r.run, r.now())
 	}
-	if sendErr != nil {
-		return rep, sendErr
-	}
-	return rep, err
+	return rep, cmp.Or(sendErr, err)
 }
 
 type runner struct {
 	payer
-	opts    Options
-	checker *checker
 
 	mu       sync.Mutex // guards progress and the calls to opts.Progress
 	progress Progress
 
 	// What the check found (the rows' fingerprints), and the lookups made before sending: the
-	// links found by reference, and by the keys of stale rows (by line), and the rows the latter
+	// links found by reference or by the keys of stale rows (by line), and the rows the latter
 	// covered. Only the feeder reads them.
 	idx      *index
 	found    map[int]foundLink
-	stale    map[int]gen.PayoutLink
 	lookedUp map[int]bool
 	feed     *cursor // the feeder's reader of the journal
-}
-
-func newRunner(client *api.Client, s Store, opts Options) *runner {
-	p := NewPayer(client, opts)
-	return &runner{payer: payer{Payer: p, s: s}, opts: p.opts, checker: newChecker(opts)}
 }
 
 // Payer makes one attempt at a row whose key is committed, and journals its outcome: the payout
@@ -539,37 +528,28 @@ type Payer struct {
 	client   *api.Client
 	opts     Options
 	throttle *Throttle
-	now      func() time.Time
 	streak   atomic.Int64 // creates in a row that could not reach Dots
 }
 
 // NewPayer returns a Payer that sends with client, paced by opts.Throttle (or one made from
 // opts.Rate), with opts.Now, opts.RetryDelay and opts.MaxUnreachable.
 func NewPayer(client *api.Client, opts Options) *Payer {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
-	}
-	if opts.Retries == 0 {
-		opts.Retries = 5
-	}
-	if opts.RetryDelay <= 0 {
-		opts.RetryDelay = time.Second
-	}
+	// (0 or less: the default; for Retries and MaxUnreachable, less than 0 is none.)
+	opts.Concurrency = cmp.Or(max(opts.Concurrency, 0), 4)
+	opts.Retries = cmp.Or(opts.Retries, 5)
+	opts.RetryDelay = cmp.Or(max(opts.RetryDelay, 0), time.Second)
+	opts.Lookback = cmp.Or(max(opts.Lookback, 0), DefaultLookback)
+	opts.MaxUnreachable = cmp.Or(opts.MaxUnreachable, DefaultMaxUnreachable)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Lookback <= 0 {
-		opts.Lookback = DefaultLookback
+	if opts.Throttle == nil {
+		opts.Throttle = NewThrottle(opts.Rate)
 	}
-	if opts.MaxUnreachable == 0 {
-		opts.MaxUnreachable = DefaultMaxUnreachable
-	}
-	t := opts.Throttle
-	if t == nil {
-		t = NewThrottle(opts.Rate)
-	}
-	return &Payer{client: client, opts: opts, throttle: t, now: opts.Now}
+	return &Payer{client: client, opts: opts, throttle: opts.Throttle}
 }
+
+func (p *Payer) now() time.Time { return p.opts.Now() }
 
 // Pay makes one attempt at the row whose entry e is in s (its key committed, in a run numbered
 // run), and commits its outcome to s before it returns. The outcome is final when it is
@@ -580,7 +560,7 @@ func (p *Payer) Pay(ctx context.Context, s Store, run int, row Row, e Entry) (o 
 	if e.Line != row.Line {
 		return OutcomeNotSent, false, fmt.Errorf("batch: the entry of line %d is not the row's (line %d)", e.Line, row.Line)
 	}
-	if h, err := hash(row); err != nil || h != e.Hash {
+	if h, err := RowHash(row); err != nil || h != e.Hash {
 		return OutcomeNotSent, false, errors.Join(err, fmt.Errorf("batch: row %d is not the row whose key was committed", row.Line))
 	}
 	switch e.State {
@@ -611,45 +591,70 @@ type job struct {
 	notFound  bool // the stale-key lookup before sending found no link for the row
 }
 
-// send walks the rows again and sends those without a final outcome, Concurrency at a time.
+// keyChunk is how many new rows get their keys in one commit (a chunk of the run's own
+// workers), dispatchChunk how many rows a Dispatcher gets at a time.
+const keyChunk, dispatchChunk = 16, 256
+
+// errStopped ends the feeding of a run whose workers stopped.
+var errStopped = errors.New("stopped")
+
+// send walks the rows again and hands those without a final outcome to the Dispatcher, or to
+// the run's own workers, Concurrency at a time.
 func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	r.progress.Started = time.Now()
 	r.feed = newCursor(r.s)
+	if d := r.opts.Dispatcher; d != nil {
+		err := r.feedRows(ctx, rows, nil, dispatchChunk, func(chunk []*job) error {
+			ps := make([]Pending, len(chunk))
+			for i, jb := range chunk {
+				ps[i] = Pending{Row: jb.row, Entry: jb.e, New: !jb.has}
+				if ps[i].New {
+					// Queued, not sent: the worker commits "sending" before it sends.
+					ps[i].Entry = r.newEntry(jb, r.now())
+					ps[i].Entry.State = NotSent
+				}
+			}
+			return d.Dispatch(ctx, r.run, ps)
+		})
+		if err == nil && ctx.Err() == nil {
+			err = d.Wait(ctx, r.run, r.settle)
+		}
+		if err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("batch: interrupted: %w", ctx.Err())
+		}
+		return err
+	}
 	jobs := make(chan *job)
 	var pending sync.WaitGroup // rows fed and not yet settled (in flight or waiting to retry)
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	var stopErr error
-	abort := func(err error) {
-		stopOnce.Do(func() { stopErr = err; close(stop) })
-	}
+	abort := func(err error) { stopOnce.Do(func() { stopErr = err; close(stop) }) }
 	var workers sync.WaitGroup
 	for range r.opts.Concurrency {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
+		workers.Go(func() {
 			for jb := range jobs {
-				r.work(ctx, jb, stop, abort, func(delay time.Duration) {
-					go func() {
-						t := time.NewTimer(delay)
-						defer t.Stop()
-						select {
-						case <-t.C:
-						case <-ctx.Done():
-						case <-stop:
-						}
-						jobs <- jb // the row is still pending, so jobs is open
-					}()
-				}, pending.Done)
+				delay, again := r.work(ctx, jb, stop, abort)
+				if !again {
+					pending.Done()
+					continue
+				}
+				go func() {
+					t := time.NewTimer(delay)
+					defer t.Stop()
+					select {
+					case <-t.C:
+					case <-ctx.Done():
+					case <-stop:
+					}
+					jobs <- jb // the row is still pending, so jobs is open
+				}()
 			}
-		}()
+		})
 	}
-	// The feeder gives new rows their keys a few at a time, in one commit, before any of them
-	// is handed to a worker: one fsync for several rows instead of one each.
-	var chunk []*job
-	errStopped := errors.New("stopped")
-	dispatch := func() error {
-		defer func() { chunk = chunk[:0] }()
+	// New rows get their keys a chunk at a time, in one commit, before any of them is handed to
+	// a worker: one fsync for several rows instead of one each.
+	err := r.feedRows(ctx, rows, stop, keyChunk, func(chunk []*job) error {
 		if err := r.keyNew(chunk); err != nil {
 			return err
 		}
@@ -673,39 +678,9 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 			return errStopped
 		}
 		return nil
-	}
-	feedErr := func() error {
-		for row, err := range rows {
-			if err != nil {
-				return err
-			}
-			select {
-			case <-stop:
-				return nil
-			case <-ctx.Done():
-				return nil
-			default:
-			}
-			jb, err := r.prepare(ctx, row)
-			if err != nil {
-				return err
-			}
-			if jb == nil {
-				continue
-			}
-			if chunk = append(chunk, jb); len(chunk) == keyChunk {
-				if err := dispatch(); err != nil {
-					return err
-				}
-			}
-		}
-		return dispatch()
-	}()
-	if errors.Is(feedErr, errStopped) {
-		feedErr = nil
-	}
-	if feedErr != nil {
-		abort(feedErr)
+	})
+	if err != nil && !errors.Is(err, errStopped) {
+		abort(err)
 	}
 	pending.Wait()
 	close(jobs)
@@ -719,30 +694,20 @@ func (r *runner) send(ctx context.Context, rows iter.Seq2[Row, error]) error {
 	return nil
 }
 
-// dispatchChunk is how many rows a Dispatcher gets at a time.
-const dispatchChunk = 256
-
-// dispatch walks the rows again and hands those without a final outcome to the Dispatcher, a
-// chunk at a time, then waits for their outcomes.
-func (r *runner) dispatch(ctx context.Context, rows iter.Seq2[Row, error]) error {
-	r.progress.Started = time.Now()
-	r.feed = newCursor(r.s)
-	d := r.opts.Dispatcher
-	var chunk []Pending
-	send := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		err := d.Dispatch(ctx, r.run, chunk)
-		chunk = chunk[:0]
-		return err
-	}
+// feedRows prepares the rows and hands those to send to flush, size at a time, until the rows
+// end, ctx does, or stop is closed.
+func (r *runner) feedRows(ctx context.Context, rows iter.Seq2[Row, error], stop <-chan struct{}, size int, flush func([]*job) error) error {
+	var chunk []*job
 	for row, err := range rows {
 		if err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("batch: interrupted: %w", err)
+		select {
+		case <-stop:
+			return nil
+		case <-ctx.Done():
+			return nil
+		default:
 		}
 		jb, err := r.prepare(ctx, row)
 		if err != nil {
@@ -751,28 +716,40 @@ func (r *runner) dispatch(ctx context.Context, rows iter.Seq2[Row, error]) error
 		if jb == nil {
 			continue
 		}
-		p := Pending{Row: row, Entry: jb.e, New: !jb.has}
-		if p.New {
-			// Queued, not sent: the worker commits "sending" before it sends.
-			p.Entry = r.newEntry(jb, r.now())
-			p.Entry.State = NotSent
-		}
-		if chunk = append(chunk, p); len(chunk) == dispatchChunk {
-			if err := send(); err != nil {
+		if chunk = append(chunk, jb); len(chunk) == size {
+			if err := flush(chunk); err != nil {
 				return err
 			}
+			chunk = chunk[:0]
 		}
 	}
-	if err := send(); err != nil {
-		return err
+	if len(chunk) == 0 {
+		return nil
 	}
-	if err := d.Wait(ctx, r.run, r.settle); err != nil {
-		return err
+	return flush(chunk)
+}
+
+// keyNew commits a fresh key for every job of the chunk that has none, and returns once they
+// are durable.
+func (r *runner) keyNew(chunk []*job) error {
+	now := r.now()
+	var ws []Write
+	for _, jb := range chunk {
+		if !jb.has {
+			jb.e, jb.has = r.newEntry(jb, now), true
+			ws = append(ws, Write{Op: InsertRow, Entry: jb.e})
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("batch: interrupted: %w", err)
+	if len(ws) == 0 {
+		return nil
 	}
-	return nil
+	return r.s.Write(context.Background(), true, ws...)
+}
+
+// newEntry is the journal entry of a row that has none: its key is derived from its reference,
+// or random for a row without one.
+func (r payer) newEntry(jb *job, now time.Time) Entry {
+	return Entry{Line: jb.row.Line, Key: NewKey(jb.row), KeyCreated: now, Hash: jb.hash, Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
 }
 
 // plan walks the rows with the journal and what the lookups found: what the run is about to send.
@@ -787,9 +764,7 @@ func (r *runner) plan(ctx context.Context, rows iter.Seq2[Row, error], checked *
 		if err != nil {
 			return p, err
 		}
-		_, found := r.found[row.Line]
-		_, stale := r.stale[row.Line]
-		if found || stale || (ok && (e.State == Made || e.State == Failed)) {
+		if _, found := r.found[row.Line]; found || (ok && (e.State == Made || e.State == Failed)) {
 			p.Done++
 			continue
 		}
@@ -799,105 +774,70 @@ func (r *runner) plan(ctx context.Context, rows iter.Seq2[Row, error], checked *
 	return p, nil
 }
 
-// keyChunk is how many new rows get their keys in one commit.
-const keyChunk = 16
-
-// keyNew commits a fresh key for every job of the chunk that has none, and returns once they
-// are durable.
-func (r *runner) keyNew(chunk []*job) error {
-	now := r.now()
-	var entries []Entry
-	for _, jb := range chunk {
-		if jb.has {
-			continue
-		}
-		jb.e = r.newEntry(jb, now)
-		jb.has = true
-		entries = append(entries, jb.e)
-	}
-	if len(entries) == 0 {
-		return nil
-	}
-	ws := make([]Write, len(entries))
-	for i, e := range entries {
-		ws[i] = Write{Op: InsertRow, Entry: e}
-	}
-	return r.s.Write(context.Background(), true, ws...)
-}
-
-// newEntry is the journal entry of a row that has none: its key is derived from its reference,
-// or random for a row without one.
-func (r payer) newEntry(jb *job, now time.Time) Entry {
-	return Entry{Line: jb.row.Line, Key: NewKey(jb.row), KeyCreated: now, Hash: jb.hash, Amount: jb.row.Payout.Amount, State: Sending, Run: r.run, Updated: now}
-}
-
 // prepare reads a row's journal entry and returns its job, or nil for a row already settled
 // (which it counts).
 func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
+	changedErr := func(fields ...api.FieldError) error {
+		return fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: fields}}, Total: r.progress.Total})
+	}
 	// The rows were checked, but a file can change between two walks: check again (it costs
 	// microseconds) rather than send a row nobody checked.
-	if p := r.checker.check(ctx, row); len(p) > 0 {
-		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: p}}, Total: r.progress.Total})
+	if p := checkRow(ctx, row, r.opts.maxAmount()); len(p) > 0 {
+		return nil, changedErr(p...)
 	}
 	fp, h, err := fingerprint(row)
 	if err == nil && h == "" {
-		h, err = hash(row)
+		h, err = RowHash(row)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if line := r.idx.lines[fp]; max(line, -line) != row.Line {
-		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line,
-			Fields: []api.FieldError{{Field: "row", Problem: "is not the row the check read on this line"}}}}, Total: r.progress.Total})
+		return nil, changedErr(api.FieldError{Field: "row", Problem: "is not the row the check read on this line"})
 	}
 	e, ok, err := r.feed.entry(ctx, row.Line)
 	if err != nil {
 		return nil, err
 	}
 	if p := changed(h, e, ok); p != nil {
-		return nil, fmt.Errorf("batch: the input changed during the run: %w", &InvalidError{Rows: []RowError{{Line: row.Line, Fields: []api.FieldError{*p}}}, Total: r.progress.Total})
+		return nil, changedErr(*p)
 	}
-	if ok && (e.State == Made || e.State == Failed) {
-		if e.State == Made {
-			r.settle(OutcomeAlreadyMade)
-		} else {
-			r.settle(OutcomeFailed)
-		}
+	switch {
+	case ok && e.State == Made:
+		r.settle(OutcomeAlreadyMade)
+		return nil, nil
+	case ok && e.State == Failed:
+		r.settle(OutcomeFailed)
 		return nil, nil
 	}
 	jb := &job{row: row, hash: h, e: e, has: ok, uncertain: ok && (e.State == Sending || e.State == Unknown)}
-	f, found := r.found[row.Line]
-	link := gen.PayoutLink{ID: f.id, Status: f.status, Link: f.url, Amount: f.amount}
-	if !found && r.lookedUp[row.Line] {
-		link, found = r.stale[row.Line]
-		jb.notFound = !found
+	link, found := r.found[row.Line]
+	if jb.notFound = !found && r.lookedUp[row.Line]; !found {
+		return jb, nil
 	}
-	if found {
-		if !ok {
-			jb.e = r.newEntry(jb, r.now())
-		}
-		o, _, err := r.recordFound(ctx, jb, &link)
-		if err == nil {
-			r.settle(o)
-		}
-		return nil, err
+	if !ok {
+		jb.e = r.newEntry(jb, r.now())
 	}
-	return jb, nil
+	o, _, err := r.recordFound(ctx, jb, link)
+	if err == nil {
+		r.settle(o)
+	}
+	return nil, err
 }
 
 // recordFound records a row's link found on Dots (by its reference, or by its key): the row is
 // made, unless the link's amount is not the row's: then it is a conflict, and the row fails
 // with nothing sent.
-func (r payer) recordFound(ctx context.Context, jb *job, link *gen.PayoutLink) (Outcome, bool, error) {
-	if link.Amount == jb.row.Payout.Amount {
-		return r.record(ctx, jb, Made, link, true, nil)
+func (r payer) recordFound(ctx context.Context, jb *job, link foundLink) (Outcome, bool, error) {
+	if link.amount == jb.row.Payout.Amount {
+		return r.record(ctx, jb, Made, &link, true, nil)
 	}
 	by := "its key " + jb.e.Key
 	if jb.row.Reference != "" {
 		by = fmt.Sprintf("its reference %q", jb.row.Reference)
 	}
 	return r.record(ctx, jb, Failed, nil, false, fmt.Errorf("conflict: link %s (%s, status %s) already carries %s, and this row is for %s: "+
-		"nothing was sent for it; if both payouts are meant, give this row a reference of its own", link.ID, usd(link.Amount), link.Status, by,
+		"nothing was sent for it; if both payouts are meant, give this row a reference of its own", link.id, usd(link.amount), link.status, by,
 		usd(jb.row.Payout.Amount)))
 }
 
@@ -907,49 +847,32 @@ func (r *runner) settle(o Outcome) {
 	defer r.mu.Unlock()
 	p := &r.progress
 	p.Done++
-	switch o {
-	case OutcomeMade:
-		p.Made++
-	case OutcomeAlreadyMade:
-		p.AlreadyMade++
-	case OutcomeFailed:
-		p.Failed++
-	case OutcomeNotSent:
-		p.NotSent++
-	default:
-		p.Unknown++
-	}
+	tally(o, &p.Made, &p.AlreadyMade, &p.Failed, &p.Unknown, &p.NotSent)
 	if r.opts.Progress != nil {
 		r.opts.Progress(*p)
 	}
 }
 
-// work takes one row as far as it goes in one attempt: it either settles it (done), or hands
-// it back to retry after a delay.
-func (r *runner) work(ctx context.Context, jb *job, stop <-chan struct{}, abort func(error), retry func(time.Duration), done func()) {
+// work takes one row as far as it goes in one attempt: it settles it, or says to retry it after
+// delay.
+func (r *runner) work(ctx context.Context, jb *job, stop <-chan struct{}, abort func(error)) (delay time.Duration, again bool) {
+	var o Outcome
+	var err error
 	select {
 	case <-stop:
-		o, _, err := r.unsent(jb, errNotReached)
-		if err != nil {
-			abort(err)
-		}
-		r.settle(o)
-		done()
-		return
+		o, _, err = r.unsent(jb, errNotReached)
 	default:
+		o, again, err = r.attempt(ctx, jb)
 	}
-	o, again, err := r.attempt(ctx, jb)
 	if err != nil {
 		abort(err)
 	}
 	if again && err == nil && ctx.Err() == nil && jb.rounds < r.opts.Retries {
-		d := min(r.opts.RetryDelay<<jb.rounds, 30*time.Second)
 		jb.rounds++
-		retry(d)
-		return
+		return min(r.opts.RetryDelay<<(jb.rounds-1), 30*time.Second), true
 	}
 	r.settle(o)
-	done()
+	return 0, false
 }
 
 // attempt sends a row once (after committing its key) and journals the outcome. again says the
@@ -1007,7 +930,7 @@ func (r payer) attempt(ctx context.Context, jb *job) (o Outcome, again bool, err
 	switch {
 	case err == nil:
 		r.throttle.succeeded()
-		return r.record(ctx, jb, Made, link, false, nil)
+		return r.record(ctx, jb, Made, &foundLink{link.ID, link.Status, link.Link, link.Amount}, false, nil)
 	case errors.Is(err, api.ErrIdempotencyKeyReused):
 		// Never a success: the link is another payout's.
 		return r.record(ctx, jb, Failed, nil, false, fmt.Errorf("%w (Dots answered with link %s; nothing was paid for this row)", err, link.ID))
@@ -1073,14 +996,14 @@ func (r payer) unsent(jb *job, cause error) (Outcome, bool, error) {
 }
 
 // record commits a row's state and returns the outcome it stands for.
-func (r payer) record(ctx context.Context, jb *job, s State, link *gen.PayoutLink, found bool, cause error) (Outcome, bool, error) {
+func (r payer) record(_ context.Context, jb *job, s State, link *foundLink, found bool, cause error) (Outcome, bool, error) {
 	e := &jb.e
 	e.State, e.Found, e.Run, e.Updated, e.Error = s, found, r.run, r.now(), ""
 	if cause != nil {
 		e.Error = cause.Error()
 	}
 	if link != nil {
-		e.LinkID, e.LinkStatus, e.LinkURL = link.ID, string(link.Status), link.Link
+		e.LinkID, e.LinkStatus, e.LinkURL = link.id, string(link.status), link.url
 	}
 	op := UpdateRow
 	if !jb.has {
@@ -1090,17 +1013,23 @@ func (r payer) record(ctx context.Context, jb *job, s State, link *gen.PayoutLin
 	if err := r.s.Write(context.Background(), false, Write{Op: op, Entry: *e}); err != nil {
 		return OutcomeUnknown, false, err
 	}
-	switch {
-	case s == Made && found:
-		return OutcomeAlreadyMade, false, nil
-	case s == Made:
-		return OutcomeMade, false, nil
-	case s == Failed:
-		return OutcomeFailed, false, nil
-	case s == NotSent:
-		return OutcomeNotSent, false, nil
+	return outcome(*e, r.run), false, nil
+}
+
+// outcome is what a row's journal entry stands for, as of run.
+func outcome(e Entry, run int) Outcome {
+	switch e.State {
+	case Made:
+		if e.Found || e.Run < run {
+			return OutcomeAlreadyMade
+		}
+		return OutcomeMade
+	case Failed:
+		return OutcomeFailed
+	case NotSent:
+		return OutcomeNotSent
 	}
-	return OutcomeUnknown, false, nil
+	return OutcomeUnknown
 }
 
 // report walks the rows and the journal together: the final counts, and each row's result.
@@ -1115,21 +1044,17 @@ func (r *runner) report(ctx context.Context, rows iter.Seq2[Row, error]) (*Repor
 		if err != nil {
 			return nil, err
 		}
-		res := result(row, e, ok, r.run)
+		res := Result{Line: row.Line, Amount: row.Payout.Amount, Outcome: OutcomeNotSent}
+		if ok {
+			res.Key, res.LinkID, res.Status, res.LinkURL, res.Error = e.Key, e.LinkID, e.LinkStatus, e.LinkURL, e.Error
+			if res.Outcome = outcome(e, r.run); res.Outcome == OutcomeUnknown && res.Error == "" {
+				res.Error = "no outcome recorded: the run stopped while the row was being sent"
+			}
+		}
 		rep.add(row)
-		switch res.Outcome {
-		case OutcomeMade:
-			rep.Made++
+		tally(res.Outcome, &rep.Made, &rep.AlreadyMade, &rep.Failed, &rep.Unknown, &rep.NotSent)
+		if res.Outcome == OutcomeMade || res.Outcome == OutcomeAlreadyMade {
 			rep.Amount += res.Amount
-		case OutcomeAlreadyMade:
-			rep.AlreadyMade++
-			rep.Amount += res.Amount
-		case OutcomeFailed:
-			rep.Failed++
-		case OutcomeUnknown:
-			rep.Unknown++
-		case OutcomeNotSent:
-			rep.NotSent++
 		}
 		if r.opts.Results != nil {
 			if err := r.opts.Results(res); err != nil {
@@ -1138,31 +1063,6 @@ func (r *runner) report(ctx context.Context, rows iter.Seq2[Row, error]) (*Repor
 		}
 	}
 	return rep, nil
-}
-
-// result is a row's result from its journal entry, as of run.
-func result(row Row, e Entry, ok bool, run int) Result {
-	res := Result{Line: row.Line, Amount: row.Payout.Amount, Outcome: OutcomeNotSent}
-	if !ok {
-		return res
-	}
-	res.Key, res.LinkID, res.Status, res.LinkURL, res.Error = e.Key, e.LinkID, e.LinkStatus, e.LinkURL, e.Error
-	switch e.State {
-	case Made:
-		res.Outcome = OutcomeMade
-		if e.Found || e.Run < run {
-			res.Outcome = OutcomeAlreadyMade
-		}
-	case Failed:
-		res.Outcome = OutcomeFailed
-	case NotSent:
-	default:
-		res.Outcome = OutcomeUnknown
-		if res.Error == "" {
-			res.Error = "no outcome recorded: the run stopped while the row was being sent"
-		}
-	}
-	return res
 }
 
 // lookupReferences walks the payout links on Dots, newest first, back to the start of the
@@ -1183,10 +1083,7 @@ func (r *runner) lookupReferences(ctx context.Context) (map[int]foundLink, error
 			break
 		}
 		ref := link.Metadata.Get(MetadataReference)
-		if ref == "" {
-			continue
-		}
-		if line := r.idx.lines[referenceUUID(ref)]; line > 0 {
+		if line := r.idx.lines[referenceUUID(ref)]; ref != "" && line > 0 {
 			if _, dup := found[line]; !dup {
 				found[line] = foundLink{link.ID, link.Status, link.Link, link.Amount} // the newest of its links
 			}
@@ -1198,8 +1095,7 @@ func (r *runner) lookupReferences(ctx context.Context) (map[int]foundLink, error
 	return found, nil
 }
 
-// foundLink is what the lookup by reference keeps of a link: what recordFound reads (a re-run of
-// a big file finds a link per row).
+// foundLink is what a run keeps of a link (a re-run of a big file finds a link per row).
 type foundLink struct {
 	id     string
 	status gen.PayoutLinkStatus
@@ -1210,57 +1106,60 @@ type foundLink struct {
 // lookupStale looks up, in one walk of the links, every row whose key is over StaleAfter old and
 // has no outcome: Dots may have forgotten those keys, so they are not sent again blindly.
 func (r *runner) lookupStale(ctx context.Context) error {
-	keys := map[string]int{}
-	var since time.Time
-	var lines []int
+	var stale []Entry
 	for e, err := range r.s.Uncertain(ctx, r.now().Add(-StaleAfter)) {
 		if err != nil {
 			return err
 		}
-		lines = append(lines, e.Line)
+		stale = append(stale, e)
 	}
-	for _, line := range lines {
-		ks, oldest, err := r.s.Keys(ctx, line)
-		if err != nil {
-			return err
-		}
-		for _, k := range ks {
-			keys[k] = line
-		}
-		if since.IsZero() || oldest.Before(since) {
-			since = oldest
-		}
-	}
-	if len(keys) == 0 {
-		return nil
+	keys, since, err := keysOf(ctx, r.s, stale...)
+	if err != nil || len(keys) == 0 {
+		return err
 	}
 	found, err := r.findLinks(ctx, keys, since)
 	if err != nil {
 		return fmt.Errorf("batch: looking up the links of rows whose keys are over %v old, nothing was sent: %w", StaleAfter, err)
 	}
-	r.stale, r.lookedUp = found, map[int]bool{}
+	maps.Copy(r.found, found)
+	r.lookedUp = map[int]bool{}
 	for _, line := range keys {
 		r.lookedUp[line] = true
 	}
 	return nil
 }
 
-// find looks for the link of one row by its keys.
-func (r payer) find(ctx context.Context, jb *job) (*gen.PayoutLink, bool, error) {
-	ks, oldest, err := r.s.Keys(ctx, jb.row.Line)
-	if err != nil {
-		return nil, false, err
-	}
+// keysOf returns every key of the rows of entries (key to line), and when the oldest was made.
+func keysOf(ctx context.Context, s Store, entries ...Entry) (map[string]int, time.Time, error) {
 	keys := map[string]int{}
-	for _, k := range ks {
-		keys[k] = jb.row.Line
+	var since time.Time
+	for _, e := range entries {
+		ks, oldest, err := s.Keys(ctx, e.Line)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if len(ks) == 0 {
+			ks, oldest = []string{e.Key}, e.KeyCreated
+		}
+		for _, k := range ks {
+			keys[k] = e.Line
+		}
+		if since.IsZero() || oldest.Before(since) {
+			since = oldest
+		}
 	}
-	found, err := r.findLinks(ctx, keys, oldest)
+	return keys, since, nil
+}
+
+// find looks for the link of one row by its keys.
+func (r payer) find(ctx context.Context, jb *job) (foundLink, bool, error) {
+	keys, since, err := keysOf(ctx, r.s, jb.e)
 	if err != nil {
-		return nil, false, err
+		return foundLink{}, false, err
 	}
+	found, err := r.findLinks(ctx, keys, since)
 	link, ok := found[jb.row.Line]
-	return &link, ok, nil
+	return link, ok, err
 }
 
 // lookupMargin allows for the difference between this machine's clock and Dots' when a walk of
@@ -1271,25 +1170,19 @@ const lookupMargin = time.Hour
 // keys (key to line), and returns them by line. It stops when every line has its link, or at
 // links created over an hour before since (the oldest key's commit): no older link can carry
 // one of the keys.
-func (r payer) findLinks(ctx context.Context, keys map[string]int, since time.Time) (map[int]gen.PayoutLink, error) {
-	lines := map[int]bool{}
-	for _, l := range keys {
-		lines[l] = true
-	}
-	found := map[int]gen.PayoutLink{}
-	cutoff := since.Add(-lookupMargin)
+func (r payer) findLinks(ctx context.Context, keys map[string]int, since time.Time) (map[int]foundLink, error) {
+	lines := len(slices.Compact(slices.Sorted(maps.Values(keys))))
+	found := map[int]foundLink{}
 	for link, err := range r.client.PayoutLinks(ctx, &gen.ListPayoutLinksParams{Limit: api.Ptr(100)}) {
 		if err != nil {
 			return nil, err
 		}
-		if k := link.Metadata.Get(MetadataKey); k != "" {
-			if line, ok := keys[k]; ok {
-				if _, dup := found[line]; !dup {
-					found[line] = link
-				}
+		if line, ok := keys[link.Metadata.Get(MetadataKey)]; ok {
+			if _, dup := found[line]; !dup {
+				found[line] = foundLink{link.ID, link.Status, link.Link, link.Amount}
 			}
 		}
-		if len(found) == len(lines) || (!link.Created.IsZero() && link.Created.Before(cutoff)) {
+		if len(found) == lines || (!link.Created.IsZero() && link.Created.Before(since.Add(-lookupMargin))) {
 			break
 		}
 	}

@@ -69,7 +69,7 @@ type cursor struct {
 // cursorChunk is how many entries a cursor reads at a time (a variable for the tests).
 var cursorChunk = 512
 
-func newCursor(s Store) *cursor { return &cursor{s: s} }
+func newCursor(s Store) *cursor { return &cursor{s: s, done: s == nil} }
 
 // entry returns the entry of line, which must not be below the line of the previous call.
 func (c *cursor) entry(ctx context.Context, line int) (Entry, bool, error) {
