@@ -33,11 +33,11 @@ const MaxPause = time.Minute
 // NewThrottle returns a throttle that lets perSecond creates start per second, all workers
 // together; 0 (or less) means no limit.
 func NewThrottle(perSecond float64) *Throttle {
-	lim := rate.NewLimiter(rate.Inf, 1)
+	lim := rate.Inf
 	if perSecond > 0 {
-		lim = rate.NewLimiter(rate.Limit(perSecond), 1)
+		lim = rate.Limit(perSecond)
 	}
-	return &Throttle{limiter: lim}
+	return &Throttle{limiter: rate.NewLimiter(lim, 1)}
 }
 
 // Wait blocks until a create may start: after any pause, within the rate.
@@ -50,19 +50,11 @@ func (t *Throttle) Wait(ctx context.Context) error {
 
 // waitPause blocks until no pause is running.
 func (t *Throttle) waitPause(ctx context.Context) error {
-	for {
-		t.mu.Lock()
-		d := time.Until(t.until)
-		t.mu.Unlock()
-		if d <= 0 {
-			break
-		}
-		timer := time.NewTimer(d)
+	for d := t.Paused(); d > 0; d = t.Paused() {
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			return ctx.Err()
-		case <-timer.C:
+		case <-time.After(d):
 		}
 	}
 	return nil
@@ -73,10 +65,10 @@ func (t *Throttle) waitPause(ctx context.Context) error {
 func (t *Throttle) Pause(d time.Duration) {
 	d = min(d, MaxPause)
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if until := time.Now().Add(d); until.After(t.until) {
 		t.until = until
 	}
-	t.mu.Unlock()
 }
 
 // Paused reports how long the current pause still lasts (0 when there is none).
