@@ -113,14 +113,13 @@ func contentSum(row Row) ([32]byte, error) {
 
 // fingerprint names a row among the rows of a batch: the UUID of its key for a row with a
 // reference (two rows with one reference are one payout), the first half of its content's hash
-// for a row without (two rows alike in every field are one payout). h is the row's hash, when
-// it was computed on the way.
+// for a row without (two rows alike in every field are one payout). h is the row's hash
+// (RowHash).
 func fingerprint(row Row) (fp [16]byte, h string, err error) {
-	if row.Reference != "" {
-		return referenceUUID(row.Reference), "", nil
-	}
 	sum, err := contentSum(row)
-	copy(fp[:], sum[:16])
+	if copy(fp[:], sum[:16]); row.Reference != "" {
+		fp = referenceUUID(row.Reference)
+	}
 	return fp, hex.EncodeToString(sum[:]), err
 }
 

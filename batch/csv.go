@@ -23,24 +23,28 @@ import (
 // "metadata.invoice" sets Metadata["invoice"].
 const MetadataPrefix = "metadata."
 
-// columns are the CSV columns of payee and delivery fields, besides reference, amount and
-// metadata.KEY: each with the field of the create request it sets (as the SDK's checks name it)
-// and how. The one list of them: the reader, Columns, Column and the help text use it.
-var columns = []struct {
+// column is what a CSV column sets: a field of the create request (as the SDK's checks name
+// it), how, and for metadata.KEY columns the key.
+type column struct {
 	name, field string
 	set         func(p *gen.CreatePayoutLinkRequest, v string)
-}{
-	{"email", "payee.email", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.Email = &v }},
-	{"country_code", "payee.country_code", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.CountryCode = &v }},
-	{"phone", "payee.phone_number", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.PhoneNumber = &v }},
+	metaKey     string
+}
+
+// columns are the CSV columns of payee and delivery fields, besides reference, amount and
+// metadata.KEY. The one list of them: the reader, Columns, Column and the help text use it.
+var columns = []column{
+	{"email", "payee.email", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.Email = &v }, ""},
+	{"country_code", "payee.country_code", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.CountryCode = &v }, ""},
+	{"phone", "payee.phone_number", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.PhoneNumber = &v }, ""},
 	{"method", "delivery.method", func(p *gen.CreatePayoutLinkRequest, v string) {
 		p.Delivery.Method = gen.DeliveryMethod(strings.ToLower(v))
-	}},
-	{"memo", "memo", func(p *gen.CreatePayoutLinkRequest, v string) { p.Memo = &v }},
-	{"description", "description", func(p *gen.CreatePayoutLinkRequest, v string) { p.Description = &v }},
-	{"first_name", "payee.first_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.FirstName = &v }},
-	{"last_name", "payee.last_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.LastName = &v }},
-	{"user_id", "user_id", func(p *gen.CreatePayoutLinkRequest, v string) { p.UserID = &v }},
+	}, ""},
+	{"memo", "memo", func(p *gen.CreatePayoutLinkRequest, v string) { p.Memo = &v }, ""},
+	{"description", "description", func(p *gen.CreatePayoutLinkRequest, v string) { p.Description = &v }, ""},
+	{"first_name", "payee.first_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.FirstName = &v }, ""},
+	{"last_name", "payee.last_name", func(p *gen.CreatePayoutLinkRequest, v string) { p.Payee.LastName = &v }, ""},
+	{"user_id", "user_id", func(p *gen.CreatePayoutLinkRequest, v string) { p.UserID = &v }, ""},
 }
 
 // Columns returns the CSV columns ReadCSV knows, besides the metadata.KEY ones.
@@ -55,16 +59,11 @@ func Columns() []string {
 // Column returns the CSV column that sets a field of the create request, as the SDK's checks
 // name fields ("payee.email" is set by "email"), or "" when no column sets it.
 func Column(field string) string {
-	if field == "amount" {
-		return "amount"
+	if i := slices.IndexFunc(columns, func(c column) bool { return c.field == field }); i >= 0 {
+		return columns[i].name
 	}
-	for _, c := range columns {
-		if c.field == field {
-			return c.name
-		}
-	}
-	if k, ok := strings.CutPrefix(field, "metadata."); ok {
-		return MetadataPrefix + k
+	if field == "amount" || strings.HasPrefix(field, MetadataPrefix) {
+		return field
 	}
 	return ""
 }
@@ -138,61 +137,51 @@ func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 		r := csv.NewReader(bufio.NewReaderSize(capped, readAhead))
 		r.ReuseRecord = true
 		var start int64 // where the record being read starts
-		tooLarge := func() error {
-			return &FileError{Line: lineAt(open, start), Problem: fmt.Sprintf("the record is over %d KiB, the limit (MaxRecordBytes): "+
-				"a payout is a few hundred bytes, so this is not the file it seems (a cell that lost its closing quote?)", MaxRecordBytes>>10)}
-		}
 		next := func() ([]string, error) {
 			rec, err := r.Read()
 			if capped.tripped || (err != io.EOF && r.InputOffset()-start > MaxRecordBytes) {
-				return nil, tooLarge()
+				return nil, &FileError{Line: lineAt(open, start), Problem: fmt.Sprintf("the record is over %d KiB, the limit (MaxRecordBytes): "+
+					"a payout is a few hundred bytes, so this is not the file it seems (a cell that lost its closing quote?)", MaxRecordBytes>>10)}
 			}
 			start = r.InputOffset()
 			capped.limit = start + MaxRecordBytes + readAhead
 			return rec, err
 		}
-		header, err := next()
-		if err == io.EOF {
+		var cols []column
+		switch header, err := next(); {
+		case err == io.EOF:
 			yield(Row{}, &HeaderError{Column: "amount", Problem: "the file is empty; it needs a header with an amount column"})
 			return
-		}
-		var ferr *FileError
-		if errors.As(err, &ferr) {
+		case err == nil:
+			if cols, err = readHeader(header); err != nil {
+				yield(Row{}, err)
+				return
+			}
+		case errors.As(err, new(*FileError)):
 			yield(Row{}, err)
 			return
-		}
-		if err != nil {
+		default:
 			yield(Row{}, fmt.Errorf("reading the header: %w", err))
-			return
-		}
-		cols, err := readHeader(header)
-		if err != nil {
-			yield(Row{}, err)
 			return
 		}
 		for {
 			rec, err := next()
-			if err == io.EOF {
-				return
-			}
 			var row Row
 			var perr *csv.ParseError
 			switch {
-			case errors.As(err, &ferr):
-				yield(Row{}, err)
+			case err == io.EOF:
 				return
 			case err == nil:
 				line, _ := r.FieldPos(0)
-				if p := notUTF8(cols, rec); p != nil {
-					row = Row{Line: line, Problems: p}
-					break
-				}
 				row = parseRecord(line, cols, rec)
 			case errors.As(err, &perr) && errors.Is(err, csv.ErrFieldCount):
 				row = Row{Line: perr.StartLine, Problems: []api.FieldError{{Field: "row",
 					Problem: fmt.Sprintf("has %d cells, the header has %d", len(rec), len(cols))}}}
 			case errors.As(err, &perr):
 				row = Row{Line: perr.StartLine, Problems: []api.FieldError{{Field: "row", Problem: perr.Err.Error()}}}
+			case errors.As(err, new(*FileError)):
+				yield(Row{}, err)
+				return
 			default:
 				yield(Row{}, fmt.Errorf("reading the file: %w", err))
 				return
@@ -202,14 +191,6 @@ func ReadCSV(open func() (io.ReadCloser, error)) iter.Seq2[Row, error] {
 			}
 		}
 	}
-}
-
-// column is what one header cell sets: a known column, or a metadata key.
-type column struct {
-	name    string // the column as the header names it, normalised
-	metaKey string // for metadata.KEY columns
-	field   string // the request field it sets, as the SDK's checks name it
-	set     func(p *gen.CreatePayoutLinkRequest, v string)
 }
 
 // readAhead is the size of the reader's buffer: how far past a record it may have read.
@@ -231,8 +212,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 		c.tripped = true
 		return 0, errRecordTooLarge
 	}
-	p = p[:min(int64(len(p)), c.limit-c.n)]
-	n, err := c.r.Read(p)
+	n, err := c.r.Read(p[:min(int64(len(p)), c.limit-c.n)])
 	c.n += int64(n)
 	return n, err
 }
@@ -271,27 +251,7 @@ func lineAt(open func() (io.ReadCloser, error), offset int64) int {
 	}
 }
 
-// notUTF8 names the cells of a record that are not UTF-8. A file saved by a spreadsheet as
-// Latin-1 or Windows-1252 reads as such: "Jürgen" is "J\xfcrgen".
-func notUTF8(cols []column, rec []string) []api.FieldError {
-	var out []api.FieldError
-	for i, v := range rec {
-		if !utf8.ValidString(v) {
-			out = append(out, api.FieldError{Field: cols[i].field, Problem: "is not UTF-8 text (" + quoteStart(v) + "): " + encodingHint})
-		}
-	}
-	return out
-}
-
 const encodingHint = "the file looks saved as Latin-1 or Windows-1252; save it again as UTF-8 (in Excel: CSV UTF-8)"
-
-// quoteStart quotes the first few bytes of a cell, with its invalid bytes escaped.
-func quoteStart(v string) string {
-	if len(v) > 40 {
-		return strconv.Quote(v[:40]) + "..."
-	}
-	return strconv.Quote(v)
-}
 
 func readHeader(header []string) ([]column, error) {
 	if len(header) == 1 && strings.Contains(header[0], ";") {
@@ -311,30 +271,26 @@ func readHeader(header []string) ([]column, error) {
 		}
 		h = strings.TrimSpace(h)
 		name := strings.ToLower(h)
-		switch {
-		case slices.Contains(Columns(), name):
+		known := slices.IndexFunc(columns, func(c column) bool { return c.name == name })
+		switch key := h[min(len(h), len(MetadataPrefix)):]; {
+		case name == "reference" || name == "amount":
 			cols[i] = column{name: name, field: name}
-			for _, c := range columns {
-				if c.name == name {
-					cols[i] = column{name: name, field: c.field, set: c.set}
-				}
+		case known >= 0:
+			cols[i] = columns[known]
+		case !strings.HasPrefix(name, MetadataPrefix):
+			if name == "" {
+				return nil, &HeaderError{Column: h, Problem: fmt.Sprintf("header cell %d is empty", i+1)}
 			}
-		case strings.HasPrefix(name, MetadataPrefix):
-			key := h[len(MetadataPrefix):]
-			switch {
-			case key == "":
-				return nil, &HeaderError{Column: h, Problem: "a metadata column needs a key, as in metadata.invoice"}
-			case key == MetadataKey:
-				return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataKey + " itself (the row's idempotency key)"}
-			case key == MetadataReference:
-				return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataReference + " itself, from the column reference"}
-			}
-			name = MetadataPrefix + key
-			cols[i] = column{name: name, metaKey: key, field: name}
-		case name == "":
-			return nil, &HeaderError{Column: h, Problem: fmt.Sprintf("header cell %d is empty", i+1)}
-		default:
 			return nil, &HeaderError{Column: h, Problem: "unknown column (known: " + strings.Join(Columns(), ", ") + ", and metadata.KEY)"}
+		case key == "":
+			return nil, &HeaderError{Column: h, Problem: "a metadata column needs a key, as in metadata.invoice"}
+		case key == MetadataKey:
+			return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataKey + " itself (the row's idempotency key)"}
+		case key == MetadataReference:
+			return nil, &HeaderError{Column: h, Problem: "the runner sets metadata." + MetadataReference + " itself, from the column reference"}
+		default:
+			name = MetadataPrefix + key
+			cols[i] = column{name: name, field: name, metaKey: key}
 		}
 		if seen[name] {
 			return nil, &HeaderError{Column: h, Problem: "appears twice"}
@@ -347,47 +303,58 @@ func readHeader(header []string) ([]column, error) {
 	return cols, nil
 }
 
-// parseRecord turns one CSV record into a row. Problems name the CSV column.
+// parseRecord turns one CSV record into a row. Problems name the CSV column. A cell that is not
+// UTF-8 (a file saved by a spreadsheet as Latin-1 or Windows-1252: "Jürgen" is "J\xfcrgen") is a
+// problem, and the row is read no further.
 func parseRecord(line int, cols []column, rec []string) Row {
 	row := Row{Line: line}
+	for i, v := range rec {
+		if !utf8.ValidString(v) {
+			row.Problems = append(row.Problems, api.FieldError{Field: cols[i].field, Problem: "is not UTF-8 text (" + quoteStart(v) + "): " + encodingHint})
+		}
+	}
+	if row.Problems != nil {
+		return row
+	}
 	p := &row.Payout
 	for i, c := range cols {
 		v := strings.TrimSpace(rec[i])
-		if c.metaKey != "" {
-			if v != "" {
-				if p.Metadata == nil {
-					p.Metadata = dots.Metadata{}
-				}
-				p.Metadata[c.metaKey] = v
+		switch {
+		case c.metaKey != "" && v != "":
+			if p.Metadata == nil {
+				p.Metadata = dots.Metadata{}
 			}
-			continue
-		}
-		if v == "" {
-			switch c.name {
-			case "amount":
-				row.Problems = append(row.Problems, api.FieldError{Field: "amount", Problem: "is required (cents, 1250 for $12.50)"})
-			case "reference":
-				row.Problems = append(row.Problems, api.FieldError{Field: "reference", Problem: "is empty: with a reference column, every row needs its own (an invoice number, say)"})
-			}
-			continue
-		}
-		switch c.name {
-		case "reference":
+			p.Metadata[c.metaKey] = v
+		case c.metaKey != "":
+		case v == "" && c.name == "amount":
+			row.Problems = append(row.Problems, api.FieldError{Field: "amount", Problem: "is required (cents, 1250 for $12.50)"})
+		case v == "" && c.name == "reference":
+			row.Problems = append(row.Problems, api.FieldError{Field: "reference", Problem: "is empty: with a reference column, every row needs its own (an invoice number, say)"})
+		case v == "":
+		case c.name == "reference":
 			row.Reference = v
-		case "amount":
+		case c.name == "amount":
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				problem := fmt.Sprintf("%q is not a whole number of cents (1250 for $12.50)", v)
-				if _, ferr := strconv.ParseFloat(v, 64); ferr == nil && strings.Contains(v, ".") {
-					problem = fmt.Sprintf("%q: amounts are in cents, with no decimal point (1250 for $12.50)", v)
-				}
-				row.Problems = append(row.Problems, api.FieldError{Field: "amount", Problem: problem})
-				continue
+			if err == nil {
+				p.Amount = dots.Amount(n)
+				break
 			}
-			p.Amount = dots.Amount(n)
+			problem := fmt.Sprintf("%q is not a whole number of cents (1250 for $12.50)", v)
+			if _, ferr := strconv.ParseFloat(v, 64); ferr == nil && strings.Contains(v, ".") {
+				problem = fmt.Sprintf("%q: amounts are in cents, with no decimal point (1250 for $12.50)", v)
+			}
+			row.Problems = append(row.Problems, api.FieldError{Field: "amount", Problem: problem})
 		default:
 			c.set(p, v)
 		}
 	}
 	return row
+}
+
+// quoteStart quotes the first few bytes of a cell, with its invalid bytes escaped.
+func quoteStart(v string) string {
+	if len(v) > 40 {
+		return strconv.Quote(v[:40]) + "..."
+	}
+	return strconv.Quote(v)
 }

@@ -464,30 +464,20 @@ func (s journalStore) LinesAfter(ctx context.Context, last int) (n, first int, e
 	return n, first, nil
 }
 
-func (s journalStore) Keys(ctx context.Context, line int) (keys []string, oldest time.Time, err error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, created FROM keys WHERE line = ? ORDER BY created", line)
+func (s journalStore) Keys(ctx context.Context, line int) ([]string, time.Time, error) {
+	var keys, oldest sql.NullString
+	err := s.db.QueryRowContext(ctx, "SELECT group_concat(key, ' ' ORDER BY created), min(created) FROM keys WHERE line = ?", line).Scan(&keys, &oldest)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("batch: journal: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, created string
-		var t time.Time
-		if err = rows.Scan(&k, &created); err == nil {
-			t, err = time.Parse(timeFormat, created)
-		}
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("batch: journal: key %s: %w", k, err)
-		}
-		if len(keys) == 0 {
-			oldest = t
-		}
-		keys = append(keys, k)
+	if !keys.Valid {
+		return nil, time.Time{}, nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, time.Time{}, fmt.Errorf("batch: journal: %w", err)
+	t, err := time.Parse(timeFormat, oldest.String)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("batch: journal: row %d: key created: %w", line, err)
 	}
-	return keys, oldest, nil
+	return strings.Fields(keys.String), t, nil
 }
 
 func (s journalStore) Write(_ context.Context, wait bool, ws ...Write) error {

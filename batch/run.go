@@ -385,9 +385,6 @@ func (idx *index) add(ctx context.Context, row Row, cur *cursor) (*api.FieldErro
 		return nil, err
 	}
 	e, ok, err := cur.entry(ctx, row.Line)
-	if err == nil && ok && h == "" {
-		h, err = RowHash(row)
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -786,9 +783,6 @@ func (r *runner) prepare(ctx context.Context, row Row) (*job, error) {
 		return nil, changedErr(p...)
 	}
 	fp, h, err := fingerprint(row)
-	if err == nil && h == "" {
-		h, err = RowHash(row)
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -894,20 +888,18 @@ func (r payer) attempt(ctx context.Context, jb *job) (o Outcome, again bool, err
 				return r.recordFound(ctx, jb, link)
 			}
 		}
-		jb.notFound = false
-		old := jb.e.Key
+		jb.notFound, jb.uncertain = false, false
 		jb.e.KeyCreated, jb.e.State, jb.e.Run, jb.e.Updated = now, Sending, r.run, now
+		w := Write{Op: UpdateRow, Entry: jb.e}
 		if jb.row.Reference == "" {
-			// A random key is replaced by a new one.
+			// A random key is replaced by a new one. A key derived from the reference cannot be: it
+			// is sent again, new to Dots now.
 			jb.e.Key = api.NewIdempotencyKey()
-			if err := r.s.Write(context.Background(), true, Write{Op: RekeyRow, Entry: jb.e, OldKey: old}); err != nil {
-				return OutcomeUnknown, false, err
-			}
-		} else if err := r.s.Write(context.Background(), true, Write{Op: UpdateRow, Entry: jb.e}); err != nil {
-			// A key derived from the reference cannot be: it is sent again, new to Dots now.
+			w = Write{Op: RekeyRow, Entry: jb.e, OldKey: w.Entry.Key}
+		}
+		if err := r.s.Write(context.Background(), true, w); err != nil {
 			return OutcomeUnknown, false, err
 		}
-		jb.uncertain = false
 	}
 	if jb.e.State == NotSent {
 		// From here on the row may be sent: a crash must leave it "sending", not "not sent".
