@@ -2,10 +2,10 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -75,6 +75,12 @@ Flags:
 // batchClientOptions are added to the client's options (the tests shorten its retries).
 var batchClientOptions []api.Option
 
+// fail prints a message on stderr and returns the exit status code.
+func fail(stderr io.Writer, code int, format string, a ...any) int {
+	fmt.Fprintf(stderr, format+"\n", a...)
+	return code
+}
+
 // runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	if len(args) > 0 {
@@ -104,70 +110,41 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	env := fs.String("env", "", "`sandbox|production` (default: DOTS_ENV, else sandbox)")
 	useMock := fs.Bool("mock", false, "refused: a batch never runs against the built-in mock server")
 	yes := fs.Bool("yes", false, "pay without asking (required when stdin is not a terminal)")
-	// Flags may come after the file name too.
-	var file string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, batchUsage)
-				printFlags(stdout, fs)
-				return exitOK
-			}
-			fmt.Fprintf(stderr, "payoutlinks batch: %s\nRun 'payoutlinks help batch' for usage.\n", flagMessage(err))
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if file != "" {
-			fmt.Fprintf(stderr, "payoutlinks batch: give one CSV file, not %q and %q\n", file, fs.Arg(0))
-			return 2
-		}
-		file, rest = fs.Arg(0), fs.Args()[1:]
-	}
+	files, code, ok := parseSub(fs, args, batchUsage, "payoutlinks help batch", stdout, stderr)
 	switch {
+	case !ok:
+		return code
+	case len(files) > 1:
+		return fail(stderr, exitUsage, "payoutlinks batch: give one CSV file, not %q and %q", files[0], files[1])
 	case *useMock:
-		fmt.Fprintln(stderr, "payoutlinks batch: --mock is refused: the built-in mock server ends with the command, and the journal "+
+		return fail(stderr, exitUsage, "payoutlinks batch: --mock is refused: the built-in mock server ends with the command, and the journal "+
 			"would record links that do not exist. To try a batch, run 'payoutlinks mock' and set DOTS_BASE_URL to its base URL.")
-		return exitUsage
-	case file == "":
-		fmt.Fprintln(stderr, "payoutlinks batch: give the CSV file to pay: payoutlinks batch FILE.csv (--help for more)")
-		return 2
+	case len(files) == 0:
+		return fail(stderr, exitUsage, "payoutlinks batch: give the CSV file to pay: payoutlinks batch FILE.csv (--help for more)")
 	case *concurrency < 1:
-		fmt.Fprintln(stderr, "payoutlinks batch: --concurrency must be at least 1")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: --concurrency must be at least 1")
 	case *rate < 0:
-		fmt.Fprintln(stderr, "payoutlinks batch: --rate must not be negative")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: --rate must not be negative")
 	case *retries < 0:
-		fmt.Fprintln(stderr, "payoutlinks batch: --retries must not be negative")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: --retries must not be negative")
 	case *retryDelay <= 0 || *every <= 0:
-		fmt.Fprintln(stderr, "payoutlinks batch: --retry-delay and --progress-every must be positive")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: --retry-delay and --progress-every must be positive")
 	case *maxAmount < 1:
-		fmt.Fprintln(stderr, "payoutlinks batch: --max-amount must be at least 1 (cents)")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: --max-amount must be at least 1 (cents)")
 	}
+	file := files[0]
 	if *retries == 0 {
 		*retries = -1 // batch.Options reads 0 as its default
 	}
-	if *journalPath == "" {
-		*journalPath = file + ".journal"
-	}
-	if *resultsPath == "" {
-		*resultsPath = strings.TrimSuffix(file, filepath.Ext(file)) + ".results.csv"
-	}
+	*journalPath = cmp.Or(*journalPath, file+".journal")
+	*resultsPath = cmp.Or(*resultsPath, strings.TrimSuffix(file, filepath.Ext(file))+".results.csv")
+	*batchName = cmp.Or(*batchName, filepath.Base(file))
 	if _, err := os.Stat(file); err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: %v", err)
 	}
 	rows := batch.CSVFile(file)
 	opts := batch.Options{Concurrency: *concurrency, Retries: *retries, RetryDelay: *retryDelay, MaxAmount: dots.Amount(*maxAmount),
 		AllowNoReference: *allowNoRef, Lookback: lookback}
-	if *batchName == "" {
-		*batchName = filepath.Base(file)
-	}
 	if *dryRun {
 		return dryRunBatch(ctx, rows, *journalPath, *batchName, opts, stdout, stderr)
 	}
@@ -175,35 +152,32 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	throttle := batch.NewThrottle(*rate)
 	client, err := batchClient(*env, throttle, lookup)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: %v", err)
 	}
 	fmt.Fprintf(stderr, "note: using %s; journal %s\n", client.BaseURL(), redactURL(*journalPath))
 	var store batch.Store
 	if isPostgres(*journalPath) {
 		q, err := pgqueue.Connect(ctx, *journalPath, pgqueue.Options{RetryDelay: *retryDelay, JobTimeout: *jobTimeout})
 		if err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", redactErr(err, *journalPath))
-			return 1
+			return fail(stderr, exitFailed, "payoutlinks batch: %v", redactErr(err, *journalPath))
 		}
 		defer q.Close()
 		store, opts.Dispatcher = q.Journal(*batchName), q.Dispatcher(*batchName)
 		// This process works the batch too, beside the workers of other machines.
 		workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-		worked := make(chan error, 1)
-		go func() {
-			worked <- q.Work(workCtx, client, pgqueue.WorkOptions{Concurrency: *concurrency,
+		var worker sync.WaitGroup
+		worker.Go(func() {
+			_ = q.Work(workCtx, client, pgqueue.WorkOptions{Concurrency: *concurrency,
 				Payer: batch.NewPayer(client, batch.Options{Throttle: throttle, RetryDelay: *retryDelay})})
-		}()
+		})
 		defer func() {
 			stopWork()
-			<-worked
+			worker.Wait()
 		}()
 	} else {
 		j, err := batch.OpenJournal(ctx, *journalPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-			return 1
+			return fail(stderr, exitFailed, "payoutlinks batch: %v", err)
 		}
 		defer func() {
 			if err := j.Close(); err != nil {
@@ -215,8 +189,7 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 
 	results, err := newResultsFile(*resultsPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-		return 1
+		return fail(stderr, exitFailed, "payoutlinks batch: %v", err)
 	}
 	defer results.abort()
 	prog := newProgress(stderr, *every)
@@ -254,34 +227,24 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	switch {
 	case rep.Unknown > 0:
-		fmt.Fprintf(stderr, "%d rows have no known outcome yet: run the same command again to resolve them (each is sent again with its own key, or looked up)\n", rep.Unknown)
-		return 3
+		return fail(stderr, exitUnknown, "%d rows have no known outcome yet: run the same command again to resolve them (each is sent again with its own key, or looked up)", rep.Unknown)
 	case rep.Failed > 0 || rep.NotSent > 0 || runErr != nil:
-		return 1
+		return exitFailed
 	}
-	return 0
+	return exitOK
 }
 
 // dryRunBatch checks every row (and compares it with the journal, if there is one: an SQLite
 // file, or the batch's rows in Postgres) and sends nothing.
 func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalPath, batchName string, opts batch.Options, stdout, stderr io.Writer) int {
 	var s batch.Store
-	if isPostgres(journalPath) {
-		q, err := pgqueue.Connect(ctx, journalPath, pgqueue.Options{})
+	if _, err := os.Stat(journalPath); err == nil || isPostgres(journalPath) {
+		js, _, closeStore, err := openStore(ctx, journalPath, batchName)
 		if err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", redactErr(err, journalPath))
-			return 1
+			return fail(stderr, exitFailed, "payoutlinks batch: %v", err)
 		}
-		defer q.Close()
-		s = q.Journal(batchName)
-	} else if _, err := os.Stat(journalPath); err == nil {
-		j, err := batch.OpenJournalReadOnly(ctx, journalPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-			return 1
-		}
-		defer j.Close()
-		s = j.Store()
+		defer closeStore()
+		s = js
 	}
 	rep, err := batch.CheckOn(ctx, rows, s, opts)
 	if rep == nil {
@@ -298,7 +261,7 @@ func dryRunBatch(ctx context.Context, rows iter.Seq2[batch.Row, error], journalP
 	}
 	fmt.Fprintf(stderr, "dry run: %d rows, %s in all (USD), every row passes the checks; nothing was sent\n", rep.Rows, dollars(int64(rep.Total)))
 	printMethods(stderr, rep.Methods)
-	return 0
+	return exitOK
 }
 
 // printMethods prints a line per delivery method: its rows and their sum.
@@ -312,11 +275,11 @@ func printMethods(w io.Writer, methods map[gen.DeliveryMethod]batch.Sum) {
 	}
 }
 
-// methodsJSON is the sums by delivery method as the JSON summary writes them.
-func methodsJSON(methods map[gen.DeliveryMethod]batch.Sum) map[string]any {
-	out := map[string]any{}
+// methodsJSON is the sums by delivery method as the JSON summary and the plan write them.
+func methodsJSON(methods map[gen.DeliveryMethod]batch.Sum) map[string]batchPlanTotal {
+	out := map[string]batchPlanTotal{}
 	for m, s := range methods {
-		out[string(m)] = map[string]any{"rows": s.Rows, "total": s.Amount}
+		out[string(m)] = batchPlanTotal{Rows: s.Rows, Total: s.Amount}
 	}
 	return out
 }
@@ -324,46 +287,34 @@ func methodsJSON(methods map[gen.DeliveryMethod]batch.Sum) map[string]any {
 // reportRefusal explains why nothing was sent, naming every bad row.
 func reportRefusal(err error, stderr io.Writer) int {
 	var invalid *batch.InvalidError
-	var header *batch.HeaderError
-	var file *batch.FileError
 	var noRef *batch.NoReferenceError
 	switch {
 	case errors.Is(err, errNeedYes):
-		fmt.Fprintln(stderr, "payoutlinks batch: stdin is not a terminal, so there is no one to ask: pass --yes to pay the batch above; nothing was sent")
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: stdin is not a terminal, so there is no one to ask: pass --yes to pay the batch above; nothing was sent")
 	case errors.Is(err, errNotConfirmed):
-		fmt.Fprintln(stderr, "payoutlinks batch: not confirmed; nothing was sent")
-		return 1
-	}
-	if errors.As(err, &noRef) {
-		if noRef.Rows == noRef.Total {
-			fmt.Fprintln(stderr, "payoutlinks batch: the file has no reference column. Give each row a reference of its own (an invoice "+
-				"number, say) in a column named reference: a reference is paid once, even from a copy of the file, with another journal, "+
-				"or from a later file that holds the row again. Or pass --allow-no-reference to pay it as it is: each row then gets a "+
-				"random key, and is kept from being paid twice only within this file and its journal.")
-		} else {
-			fmt.Fprintf(stderr, "payoutlinks %v\n", noRef)
-		}
-		if !errors.As(err, &invalid) {
-			fmt.Fprintln(stderr, "payoutlinks batch: nothing was sent")
-			return 2
-		}
+		return fail(stderr, exitFailed, "payoutlinks batch: not confirmed; nothing was sent")
+	case errors.As(err, &noRef) && noRef.Rows == noRef.Total:
+		fmt.Fprintln(stderr, "payoutlinks batch: the file has no reference column. Give each row a reference of its own (an invoice "+
+			"number, say) in a column named reference: a reference is paid once, even from a copy of the file, with another journal, "+
+			"or from a later file that holds the row again. Or pass --allow-no-reference to pay it as it is: each row then gets a "+
+			"random key, and is kept from being paid twice only within this file and its journal.")
+	case noRef != nil:
+		fmt.Fprintf(stderr, "payoutlinks %v\n", noRef)
 	}
 	switch {
 	case errors.As(err, &invalid):
 		for _, r := range invalid.Rows {
 			fmt.Fprintf(stderr, "%v\n", r)
 		}
-		fmt.Fprintf(stderr, "payoutlinks batch: %d of %d rows are bad; nothing was sent\n", len(invalid.Rows), invalid.Total)
-		return 2
-	case errors.As(err, &header), errors.As(err, &file):
-		fmt.Fprintf(stderr, "payoutlinks batch: %v; nothing was sent\n", err)
-		return 2
+		return fail(stderr, exitUsage, "payoutlinks batch: %d of %d rows are bad; nothing was sent", len(invalid.Rows), invalid.Total)
+	case noRef != nil:
+		return fail(stderr, exitUsage, "payoutlinks batch: nothing was sent")
+	case errors.As(err, new(*batch.HeaderError)), errors.As(err, new(*batch.FileError)):
+		return fail(stderr, exitUsage, "payoutlinks batch: %v; nothing was sent", err)
 	case err != nil:
-		fmt.Fprintf(stderr, "payoutlinks batch: %v\n", err)
-		return 1
+		return fail(stderr, exitFailed, "payoutlinks batch: %v", err)
 	}
-	return 0
+	return exitOK
 }
 
 // Stdin, and whether it is a terminal: variables, so tests can pretend.
@@ -481,20 +432,13 @@ func (r *resultsFile) commit() error {
 	if err == nil {
 		err = os.Rename(r.tmp, r.path)
 	}
-	r.f = nil
-	if err != nil {
-		_ = os.Remove(r.tmp)
-	}
 	return err
 }
 
 // abort removes the temporary file unless commit renamed it.
 func (r *resultsFile) abort() {
-	if r.f != nil {
-		_ = r.f.Close()
-		_ = os.Remove(r.tmp)
-		r.f = nil
-	}
+	_ = r.f.Close()
+	_ = os.Remove(r.tmp)
 }
 
 // progress shows how far the batch has got: a bar when stderr is a terminal, else a line every
@@ -504,9 +448,9 @@ type progress struct {
 	last   batch.Progress
 	bar    *progressbar.ProgressBar
 	out    io.Writer
-	stop   chan struct{}
-	done   chan struct{}
 	closed bool
+	stop   chan struct{}
+	ticker sync.WaitGroup
 }
 
 // isTerminal reports whether w is a terminal (a variable, so tests can pretend).
@@ -516,13 +460,11 @@ var isTerminal = func(w io.Writer) bool {
 }
 
 func newProgress(stderr io.Writer, every time.Duration) *progress {
-	p := &progress{out: stderr, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &progress{out: stderr, stop: make(chan struct{})}
 	if isTerminal(stderr) {
-		close(p.done)
 		return p // the bar is made at the first update, once the total is known
 	}
-	go func() {
-		defer close(p.done)
+	p.ticker.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -537,7 +479,7 @@ func newProgress(stderr io.Writer, every time.Duration) *progress {
 				p.mu.Unlock()
 			}
 		}
-	}()
+	})
 	return p
 }
 
@@ -568,7 +510,7 @@ func (p *progress) finish() {
 		}
 	}
 	p.mu.Unlock()
-	<-p.done
+	p.ticker.Wait()
 }
 
 // progressLine is the line printed every few seconds when stderr is not a terminal.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -68,19 +69,18 @@ func redactErr(err error, journal string) error {
 	return err
 }
 
-// parseSub parses the flags of a batch subcommand, which may come after its arguments too; it
-// returns the arguments, or an exit code.
-func parseSub(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) ([]string, int, bool) {
+// parseSub parses the flags of a batch command, which may come after its arguments too; it
+// returns the arguments, or an exit code. A bad flag is named on stderr, with hint, the command
+// that gives usage.
+func parseSub(fs *flag.FlagSet, args []string, usage, hint string, stdout, stderr io.Writer) ([]string, int, bool) {
 	var pos []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				printFlags(stdout, fs)
-				return nil, exitOK, false
-			}
-			fmt.Fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", fs.Name(), flagMessage(err), fs.Name())
-			return nil, exitUsage, false
+		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			printFlags(stdout, fs)
+			return nil, exitOK, false
+		} else if err != nil {
+			return nil, fail(stderr, exitUsage, "%s: %s\nRun '%s' for usage.", fs.Name(), flagMessage(err), hint), false
 		}
 		if fs.NArg() == 0 {
 			return pos, 0, true
@@ -138,38 +138,31 @@ func runBatchWork(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	jobTimeout := fs.Duration("job-timeout", time.Minute, "the longest an attempt at a row may take (`DURATION`)")
 	stay := fs.Bool("stay", false, "keep working until stopped, even when no row is waiting")
 	env := fs.String("env", "", "`sandbox|production` (default: DOTS_ENV, else sandbox)")
-	pos, code, ok := parseSub(fs, args, batchWorkUsage, stdout, stderr)
+	pos, code, ok := parseSub(fs, args, batchWorkUsage, "payoutlinks batch work --help", stdout, stderr)
 	switch {
 	case !ok:
 		return code
 	case len(pos) > 0:
-		fmt.Fprintf(stderr, "payoutlinks batch work: unexpected argument %q\n", pos[0])
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch work: unexpected argument %q", pos[0])
 	case !isPostgres(*journal):
-		fmt.Fprintln(stderr, "payoutlinks batch work: give the Postgres journal: --journal postgres://...")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch work: give the Postgres journal: --journal postgres://...")
 	case *concurrency < 1 || *rate < 0 || *retryDelay <= 0 || *jobTimeout <= 0:
-		fmt.Fprintln(stderr, "payoutlinks batch work: --concurrency must be at least 1, --rate not negative, --retry-delay and --job-timeout positive")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch work: --concurrency must be at least 1, --rate not negative, --retry-delay and --job-timeout positive")
 	}
 	throttle := batch.NewThrottle(*rate)
 	client, err := batchClient(*env, throttle, lookup)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch work: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch work: %v", err)
 	}
 	q, err := pgqueue.Connect(ctx, *journal, pgqueue.Options{RetryDelay: *retryDelay, JobTimeout: *jobTimeout})
-	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch work: %v\n", redactErr(err, *journal))
-		return exitFailed
+	if err == nil {
+		defer q.Close()
+		fmt.Fprintf(stderr, "note: using %s; working journal %s\n", client.BaseURL(), redactURL(*journal))
+		err = q.Work(ctx, client, pgqueue.WorkOptions{Concurrency: *concurrency, UntilDone: !*stay,
+			Payer: batch.NewPayer(client, batch.Options{Throttle: throttle, RetryDelay: *retryDelay})})
 	}
-	defer q.Close()
-	fmt.Fprintf(stderr, "note: using %s; working journal %s\n", client.BaseURL(), redactURL(*journal))
-	err = q.Work(ctx, client, pgqueue.WorkOptions{Concurrency: *concurrency, UntilDone: !*stay,
-		Payer: batch.NewPayer(client, batch.Options{Throttle: throttle, RetryDelay: *retryDelay})})
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch work: %v\n", redactErr(err, *journal))
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch work: %v", redactErr(err, *journal))
 	}
 	return exitOK
 }
@@ -189,51 +182,36 @@ func runBatchStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlagSet("payoutlinks batch status")
 	journal := fs.String("journal", "", "the journal: an SQLite `FILE`, or a Postgres URL")
 	name := fs.String("batch", "", "with a Postgres journal, the batch's `NAME` (needed when it holds several)")
-	pos, code, ok := parseSub(fs, args, batchStatusUsage, stdout, stderr)
+	pos, code, ok := parseSub(fs, args, batchStatusUsage, "payoutlinks batch status --help", stdout, stderr)
 	switch {
 	case !ok:
 		return code
 	case len(pos) > 0 || *journal == "":
-		fmt.Fprintln(stderr, "payoutlinks batch status: give the journal, and nothing else: --journal FILE|postgres://...")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch status: give the journal, and nothing else: --journal FILE|postgres://...")
 	}
 	s, label, closeStore, err := openStore(ctx, *journal, *name)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch status: %v\n", err)
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch status: %v", err)
 	}
 	defer closeStore()
-	type sum struct {
-		rows   int
-		amount dots.Amount
-	}
-	sums := map[batch.State]*sum{}
+	sums := map[batch.State]batch.Sum{}
 	rows := 0
 	fmt.Fprintf(stdout, "%-7s %-9s %12s  %-36s  %-24s %8s  %s\n", "line", "state", "amount", "key", "link", "attempts", "error")
 	for e, err := range s.Entries(ctx, 0, 0) {
 		if err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch status: %v\n", err)
-			return exitFailed
+			return fail(stderr, exitFailed, "payoutlinks batch status: %v", err)
 		}
 		rows++
-		if sums[e.State] == nil {
-			sums[e.State] = &sum{}
-		}
-		sums[e.State].rows++
-		sums[e.State].amount += e.Amount
+		sums[e.State] = batch.Sum{Rows: sums[e.State].Rows + 1, Amount: sums[e.State].Amount + e.Amount}
 		fmt.Fprintf(stdout, "%-7d %-9s %12s  %-36s  %-24s %8d  %s\n", e.Line, e.State, dollars(int64(e.Amount)), e.Key, e.LinkID, e.Attempts, e.Error)
 	}
 	fmt.Fprintf(stdout, "\n%s: %d rows\n", label, rows)
-	open := 0
 	for _, st := range []batch.State{batch.Made, batch.Failed, batch.Sending, batch.Unknown, batch.NotSent} {
-		if x := sums[st]; x != nil {
-			fmt.Fprintf(stdout, "  %-9s %6d rows  %14s\n", st, x.rows, dollars(int64(x.amount)))
-			if st != batch.Made && st != batch.Failed {
-				open += x.rows
-			}
+		if x, ok := sums[st]; ok {
+			fmt.Fprintf(stdout, "  %-9s %6d rows  %14s\n", st, x.Rows, dollars(int64(x.Amount)))
 		}
 	}
-	if open > 0 {
+	if sums[batch.Made].Rows+sums[batch.Failed].Rows < rows {
 		return exitUnknown
 	}
 	return exitOK
@@ -267,37 +245,32 @@ func runBatchReconcile(ctx context.Context, args []string, stdout, stderr io.Wri
 	name := fs.String("batch", "", "with a Postgres journal, the batch's `NAME` (needed when it holds several)")
 	out := fs.String("out", "", "write the report as CSV to this `FILE` too")
 	env := fs.String("env", "", "`sandbox|production` (default: DOTS_ENV, else sandbox)")
-	pos, code, ok := parseSub(fs, args, batchReconcileUsage, stdout, stderr)
+	pos, code, ok := parseSub(fs, args, batchReconcileUsage, "payoutlinks batch reconcile --help", stdout, stderr)
 	switch {
 	case !ok:
 		return code
 	case len(pos) > 0 || *journal == "":
-		fmt.Fprintln(stderr, "payoutlinks batch reconcile: give the journal, and nothing else: --journal FILE|postgres://...")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch reconcile: give the journal, and nothing else: --journal FILE|postgres://...")
 	}
 	client, err := batchClient(*env, batch.NewThrottle(0), lookup)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch reconcile: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch reconcile: %v", err)
 	}
 	s, label, closeStore, err := openStore(ctx, *journal, *name)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch reconcile: %v\n", err)
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch reconcile: %v", err)
 	}
 	defer closeStore()
 	rows, err := batch.Reconcile(ctx, client, s)
-	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch reconcile: %v\n", err)
-		return exitFailed
-	}
-	var w *csv.Writer
 	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch reconcile: %v\n", err)
-			return exitFailed
-		}
+	if err == nil && *out != "" {
+		f, err = os.Create(*out)
+	}
+	if err != nil {
+		return fail(stderr, exitFailed, "payoutlinks batch reconcile: %v", err)
+	}
+	w := csv.NewWriter(io.Discard)
+	if f != nil {
 		defer f.Close()
 		w = csv.NewWriter(f)
 		_ = w.Write([]string{"line", "key", "amount", "state", "standing", "link_id", "links", "action"})
@@ -312,16 +285,12 @@ func runBatchReconcile(ctx context.Context, args []string, stdout, stderr io.Wri
 		if !r.Settled() {
 			fmt.Fprintf(stdout, "line %d: %s (journal: %s): %s\n", r.Entry.Line, r.Standing, r.Entry.State, r.Action)
 		}
-		if w != nil {
-			_ = w.Write([]string{strconv.Itoa(r.Entry.Line), r.Entry.Key, strconv.FormatInt(int64(r.Entry.Amount), 10), string(r.Entry.State),
-				string(r.Standing), r.Entry.LinkID, strings.Join(ids, " "), r.Action})
-		}
+		_ = w.Write([]string{strconv.Itoa(r.Entry.Line), r.Entry.Key, strconv.FormatInt(int64(r.Entry.Amount), 10), string(r.Entry.State),
+			string(r.Standing), r.Entry.LinkID, strings.Join(ids, " "), r.Action})
 	}
-	if w != nil {
-		w.Flush()
+	if w.Flush(); f != nil {
 		if err := errors.Join(w.Error(), f.Sync()); err != nil {
-			fmt.Fprintf(stderr, "payoutlinks batch reconcile: %v\n", err)
-			return exitFailed
+			return fail(stderr, exitFailed, "payoutlinks batch reconcile: %v", err)
 		}
 	}
 	settled := counts[batch.StandingPaid] + counts[batch.StandingFailed]
@@ -369,22 +338,19 @@ func runBatchPlan(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	out := fs.String("out", "", "write the plan to this `FILE` (default FILE.plan.json)")
 	maxAmount := fs.Int64("max-amount", int64(batch.DefaultMaxAmount), "refuse the batch if a row is over this many `CENTS`")
 	allowNoRef := fs.Bool("allow-no-reference", false, "plan a file without a reference column (see 'payoutlinks batch --help')")
-	pos, code, ok := parseSub(fs, args, batchPlanUsage, stdout, stderr)
+	pos, code, ok := parseSub(fs, args, batchPlanUsage, "payoutlinks batch plan --help", stdout, stderr)
 	switch {
 	case !ok:
 		return code
 	case len(pos) != 1:
-		fmt.Fprintln(stderr, "payoutlinks batch plan: give one CSV file: payoutlinks batch plan FILE.csv")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch plan: give one CSV file: payoutlinks batch plan FILE.csv")
 	case *maxAmount < 1:
-		fmt.Fprintln(stderr, "payoutlinks batch plan: --max-amount must be at least 1 (cents)")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch plan: --max-amount must be at least 1 (cents)")
 	}
 	file := pos[0]
 	data, err := os.ReadFile(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch plan: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch plan: %v", err)
 	}
 	opts := batch.Options{MaxAmount: dots.Amount(*maxAmount), AllowNoReference: *allowNoRef}
 	rep, err := batch.Check(ctx, rowsOf(data), nil, opts)
@@ -393,18 +359,12 @@ func runBatchPlan(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	sum := sha256.Sum256(data)
 	abs, _ := filepath.Abs(file)
-	p := batchPlan{File: abs, SHA256: hex.EncodeToString(sum[:]), Rows: rep.Rows, Total: rep.Total, Methods: map[string]batchPlanTotal{},
+	p := batchPlan{File: abs, SHA256: hex.EncodeToString(sum[:]), Rows: rep.Rows, Total: rep.Total, Methods: methodsJSON(rep.Methods),
 		MaxAmount: opts.MaxAmount, AllowNoReference: *allowNoRef, Created: time.Now().UTC().Truncate(time.Second)}
-	for m, s := range rep.Methods {
-		p.Methods[string(m)] = batchPlanTotal{Rows: s.Rows, Total: s.Amount}
-	}
-	if *out == "" {
-		*out = strings.TrimSuffix(file, filepath.Ext(file)) + ".plan.json"
-	}
+	*out = cmp.Or(*out, strings.TrimSuffix(file, filepath.Ext(file))+".plan.json")
 	b, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch plan: %v\n", err)
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch plan: %v", err)
 	}
 	fmt.Fprintf(stderr, "plan: %d rows, %s in all (USD), sha256 %s\n", p.Rows, dollars(int64(p.Total)), p.SHA256)
 	printMethods(stderr, rep.Methods)
@@ -433,8 +393,7 @@ Flags:
 
 func runBatchApply(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "payoutlinks batch apply: give the plan: payoutlinks batch apply PLAN (--help for more)")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch apply: give the plan: payoutlinks batch apply PLAN (--help for more)")
 	}
 	planPath, rest := args[len(args)-1], args[:len(args)-1]
 	if planPath == "--help" || planPath == "-h" || planPath == "-help" {
@@ -443,34 +402,28 @@ func runBatchApply(ctx context.Context, args []string, stdout, stderr io.Writer,
 	}
 	b, err := os.ReadFile(planPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: %v\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch apply: %v", err)
 	}
 	var p batchPlan
 	if err := json.Unmarshal(b, &p); err != nil || p.File == "" || len(p.SHA256) != 64 {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: %s is not a plan written by 'payoutlinks batch plan'\n", planPath)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch apply: %s is not a plan written by 'payoutlinks batch plan'", planPath)
 	}
 	data, err := os.ReadFile(p.File)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: the plan's file: %v; nothing was sent\n", err)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch apply: the plan's file: %v; nothing was sent", err)
 	}
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != p.SHA256 {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: %s changed since it was planned (sha256 %s, the plan says %s): it is not paid; "+
-			"plan it again and have the new plan approved; nothing was sent\n", p.File, hex.EncodeToString(sum[:]), p.SHA256)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks batch apply: %s changed since it was planned (sha256 %s, the plan says %s): it is not paid; "+
+			"plan it again and have the new plan approved; nothing was sent", p.File, hex.EncodeToString(sum[:]), p.SHA256)
 	}
 	// The bytes checked are the bytes paid: a copy the file's later changes cannot reach.
 	tmp, err := os.CreateTemp(filepath.Dir(p.File), "."+filepath.Base(p.File)+".applied.*.csv")
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: %v\n", err)
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch apply: %v", err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil || tmp.Close() != nil {
-		fmt.Fprintf(stderr, "payoutlinks batch apply: writing a copy of the file: %v\n", err)
-		return exitFailed
+		return fail(stderr, exitFailed, "payoutlinks batch apply: writing a copy of the file: %v", err)
 	}
 	base := strings.TrimSuffix(p.File, filepath.Ext(p.File))
 	// The caller's flags may name the journal and the results; the checks are the plan's.
