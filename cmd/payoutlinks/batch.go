@@ -75,12 +75,6 @@ Flags:
 // batchClientOptions are added to the client's options (the tests shorten its retries).
 var batchClientOptions []api.Option
 
-// fail prints a message on stderr and returns the exit status code.
-func fail(stderr io.Writer, code int, format string, a ...any) int {
-	fmt.Fprintf(stderr, format+"\n", a...)
-	return code
-}
-
 // runBatch is the batch command: payoutlinks batch [flags] FILE.csv.
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	if len(args) > 0 {

@@ -104,14 +104,9 @@ func printError(out io.Writer, err error, secrets ...string) {
 		fmt.Fprintf(w, "  %s\n", unknownAdvice(err))
 	case errors.Is(err, api.ErrIdempotencyKeyReused):
 		fmt.Fprintln(w, "  this key made another payout link earlier (printed on stdout); nothing new was paid: use a new key for a new payout")
-	case !mayHaveReachedDots(err) && isRequestError(err):
+	case !mayHaveReachedDots(err) && errors.As(err, new(*api.RequestError)):
 		fmt.Fprintln(w, "  the request never reached Dots, so nothing was applied: it is safe to run it again")
 	}
-}
-
-func isRequestError(err error) bool {
-	var r *api.RequestError
-	return errors.As(err, &r)
 }
 
 // unknownAdvice says how to resolve an unknown outcome, for the operation that had it.

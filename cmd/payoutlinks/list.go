@@ -103,7 +103,9 @@ func newLinkWriter(format string, w io.Writer) linkWriter {
 	case "ndjson":
 		return ndjsonWriter{json.NewEncoder(w)}
 	case "table":
-		return &tableWriter{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+		t := tableWriter{tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+		_, _ = io.WriteString(t.tw, "ID\tSTATUS\tAMOUNT\tMETHOD\tCREATED (UTC)\tPAYEE\n") // buffered until the first flush
+		return t
 	}
 	return &jsonWriter{w: w}
 }
@@ -150,24 +152,9 @@ func (n ndjsonWriter) flush() error                { return nil }
 func (n ndjsonWriter) end(bool) error              { return nil }
 
 // tableWriter prints links as aligned columns, flushed page by page.
-type tableWriter struct {
-	tw     *tabwriter.Writer
-	header bool
-}
+type tableWriter struct{ tw *tabwriter.Writer }
 
-func (t *tableWriter) writeHeader() error {
-	if t.header {
-		return nil
-	}
-	t.header = true
-	_, err := io.WriteString(t.tw, "ID\tSTATUS\tAMOUNT\tMETHOD\tCREATED (UTC)\tPAYEE\n")
-	return err
-}
-
-func (t *tableWriter) link(l gen.PayoutLink) error {
-	if err := t.writeHeader(); err != nil {
-		return err
-	}
+func (t tableWriter) link(l gen.PayoutLink) error {
 	created := "-"
 	if !l.Created.IsZero() {
 		created = l.Created.UTC().Format("2006-01-02 15:04:05")
@@ -177,14 +164,8 @@ func (t *tableWriter) link(l gen.PayoutLink) error {
 	return err
 }
 
-func (t *tableWriter) flush() error { return t.tw.Flush() }
-
-func (t *tableWriter) end(bool) error {
-	if err := t.writeHeader(); err != nil {
-		return err
-	}
-	return t.tw.Flush()
-}
+func (t tableWriter) flush() error   { return t.tw.Flush() }
+func (t tableWriter) end(bool) error { return t.tw.Flush() }
 
 // dollars writes cents as $12.50.
 func dollars(cents int64) string {

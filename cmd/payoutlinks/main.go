@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"regexp"
@@ -95,12 +96,7 @@ Commands:
 	for _, c := range apiCommands {
 		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
-	own := make([]string, 0, len(ownCommands))
-	for name := range ownCommands {
-		own = append(own, name)
-	}
-	slices.Sort(own)
-	for _, name := range own {
+	for _, name := range slices.Sorted(maps.Keys(ownCommands)) {
 		fmt.Fprintf(&b, "  %-10s %s\n", name, ownCommands[name].summary)
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "version", "print the versions of the SDK and of Go")
@@ -141,8 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 			fmt.Fprint(stdout, usage())
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "payoutlinks: %s\nRun 'payoutlinks --help' for usage.\n", flagMessage(err))
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks: %s\nRun 'payoutlinks --help' for usage.", flagMessage(err))
 	}
 	if *version {
 		printVersion(stdout)
@@ -172,8 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	}
 	c, ok := commandNamed(name)
 	if !ok {
-		fmt.Fprintf(stderr, "payoutlinks: unknown command %q\nRun 'payoutlinks --help' for the commands.\n", name)
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks: unknown command %q\nRun 'payoutlinks --help' for the commands.", name)
 	}
 	return c.run(ctx, clientChoice{env: *envFlag, mock: *mockFlag}, rest, stdout, stderr, lookup)
 }
@@ -185,8 +179,7 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer, lookup f
 		return exitOK
 	}
 	if len(args) > 1 {
-		fmt.Fprintln(stderr, "payoutlinks help: give one command name")
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks help: give one command name")
 	}
 	if c, ok := commandNamed(args[0]); ok {
 		fs := newFlagSet("payoutlinks " + c.name)
@@ -206,8 +199,7 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer, lookup f
 		fmt.Fprint(stdout, usage())
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "payoutlinks help: unknown command %q\n", args[0])
-	return exitUsage
+	return fail(stderr, exitUsage, "payoutlinks help: unknown command %q", args[0])
 }
 
 const versionHelp = `Usage: payoutlinks version
@@ -245,6 +237,12 @@ func newFlagSet(name string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	return fs
+}
+
+// fail prints a message on stderr and returns the exit status code.
+func fail(stderr io.Writer, code int, format string, a ...any) int {
+	fmt.Fprintf(stderr, format+"\n", a...)
+	return code
 }
 
 // flagName is a flag as the flag package names it in its errors ("for flag -amount").

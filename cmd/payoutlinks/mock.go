@@ -67,23 +67,19 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 			usage()
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "payoutlinks mock: %s\nRun 'payoutlinks help mock' for usage.\n", flagMessage(err))
-		return exitUsage
+		return fail(stderr, exitUsage, "payoutlinks mock: %s\nRun 'payoutlinks help mock' for usage.", flagMessage(err))
 	}
 	if !(*faultRate >= 0 && *faultRate <= 1) {
-		fmt.Fprintf(stderr, "payoutlinks mock: --fault-rate %v is not between 0 and 1\n", *faultRate)
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --fault-rate %v is not between 0 and 1", *faultRate)
 	}
 	for name, d := range map[string]time.Duration{"read-timeout": *readTO, "write-timeout": *writeTO, "idle-timeout": *idleTO} {
 		if d < 0 {
-			fmt.Fprintf(stderr, "payoutlinks mock: --%s %v is negative (0 means no limit)\n", name, d)
-			return 2
+			return fail(stderr, 2, "payoutlinks mock: --%s %v is negative (0 means no limit)", name, d)
 		}
 	}
 	level, ok := logLevels[strings.ToLower(*logLevel)]
 	if !ok {
-		fmt.Fprintf(stderr, "payoutlinks mock: --log %q is not one of info, warn, error, off\n", *logLevel)
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --log %q is not one of info, warn, error, off", *logLevel)
 	}
 	if *quiet {
 		level = slog.LevelError
@@ -91,37 +87,29 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	seeded := false
 	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
 	if seeded && *faultRate == 0 {
-		fmt.Fprintln(stderr, "payoutlinks mock: --seed needs --fault-rate")
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --seed needs --fault-rate")
 	}
 	apiKey, _ := lookup("DOTS_MOCK_API_KEY")
 	switch {
 	case *clientID != "" && apiKey == "":
-		fmt.Fprintln(stderr, "payoutlinks mock: --client-id needs the API key in the environment variable DOTS_MOCK_API_KEY")
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --client-id needs the API key in the environment variable DOTS_MOCK_API_KEY")
 	case *clientID == "" && apiKey != "":
-		fmt.Fprintln(stderr, "payoutlinks mock: DOTS_MOCK_API_KEY is set but --client-id is not; pass --client-id to take only those credentials")
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: DOTS_MOCK_API_KEY is set but --client-id is not; pass --client-id to take only those credentials")
 	case strings.Contains(*clientID, ":"):
-		fmt.Fprintln(stderr, "payoutlinks mock: --client-id cannot hold a colon: Basic credentials end the client id at the first one")
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --client-id cannot hold a colon: Basic credentials end the client id at the first one")
 	case *public && *clientID == "":
-		fmt.Fprintln(stderr, "payoutlinks mock: --public needs credentials: --client-id ID, with the API key in DOTS_MOCK_API_KEY")
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: --public needs credentials: --client-id ID, with the API key in DOTS_MOCK_API_KEY")
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: %v", err)
 	}
 	if ip := net.ParseIP(host); !*public && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(stderr, "payoutlinks mock: %s is not a loopback address; pass --public to serve on it anyway\n", host)
-		return 2
+		return fail(stderr, 2, "payoutlinks mock: %s is not a loopback address; pass --public to serve on it anyway", host)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 1
+		return fail(stderr, 1, "payoutlinks mock: %v", err)
 	}
 	var opts []mock.Option
 	credsNote := "any Basic credentials with a client id"
@@ -138,8 +126,7 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 			secret, _ = lookup("DOTS_WEBHOOK_SECRET")
 		}
 		if _, err := webhook.NewVerifier(secret); err != nil {
-			fmt.Fprintf(stderr, "payoutlinks mock: --webhook-url needs a whsec_ secret (--webhook-secret or DOTS_WEBHOOK_SECRET): %v\n", err)
-			return 2
+			return fail(stderr, 2, "payoutlinks mock: --webhook-url needs a whsec_ secret (--webhook-secret or DOTS_WEBHOOK_SECRET): %v", err)
 		}
 		opts = append(opts, mock.WithWebhooks(*hookURL, secret))
 	}
@@ -163,16 +150,13 @@ func serveMock(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
-		fmt.Fprintf(stderr, "payoutlinks mock: %v\n", err)
-		return 1
+		return fail(stderr, 1, "payoutlinks mock: %v", err)
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
-		fmt.Fprintf(stderr, "payoutlinks mock: shutdown: %v\n", err)
-		return 1
+		return fail(stderr, 1, "payoutlinks mock: shutdown: %v", err)
 	}
-	fmt.Fprintln(stderr, "mock stopped")
-	return 0
+	return fail(stderr, 0, "mock stopped")
 }
