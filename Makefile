@@ -8,10 +8,11 @@ TOOLS  = $(GO) tool -modfile=.ci/tools.mod
 generate:
 	$(GO) generate ./...
 
-## check: spec validation, the spec gate, the spec linters, formatting, vet, staticcheck, and a
-## generated client that matches the spec
+## check: spec validation, the spec gate, the spec linters, formatting, vet, staticcheck, a
+## generated client that matches the spec, and the line budgets of .ci/lines
 check:
 	$(GO) test -count=1 -run '^TestSpec' .
+	bash .ci/lines
 	bash .ci/spec-gate
 	bash .ci/lint/run
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
