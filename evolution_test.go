@@ -75,17 +75,12 @@ func TestEvolution(t *testing.T) {
 	t.Run("additive", func(t *testing.T) {
 		doc := readSpecNode(t, dir)
 		w.edit(t, doc)
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, "openapi.yaml"), buf.Bytes())
+		writeSpecNode(t, dir, doc)
 		run(t, dir, "make", "generate")
 		diff := run(t, dir, "git", "diff", "--", "gen")
 		for _, want := range []string{w.goName("str"), w.goName("reqint"), "DeliveryMethod" + w.goName("method"),
-			w.goName("") + "PayoutLinkWithResponse"} {
+			w.goName("") + "PayoutLinkWithResponse", w.goName("") + "ActPayoutLinkWithResponse", w.goName("Nest"),
+			"ListPayoutLinksParams" + w.goName("tier")} {
 			if !strings.Contains(diff, want) {
 				t.Fatalf("make generate did not add %s to gen/", want)
 			}
@@ -98,7 +93,7 @@ func TestEvolution(t *testing.T) {
 		run(t, dir, "make", "test")
 		out := run(t, dir, "go", "test", "-count=1", "-v", "-run", "^TestEvolved", "./api")
 		for _, name := range []string{"TestEvolvedResponseFields", "TestEvolvedRequestFields", "TestEvolvedEnums", "TestEvolvedOperation",
-			"TestEvolvedFieldRoundTripsThroughTheMock"} {
+			"TestEvolvedFieldRoundTripsThroughTheMock", "TestEvolvedQueryParameters"} {
 			if !strings.Contains(out, "--- PASS: "+name+" ") {
 				t.Errorf("%s did not pass:\n%s", name, out)
 			}
@@ -156,6 +151,44 @@ func (w evoWord) edit(t *testing.T, doc *yaml.Node) {
 	yamlAdd(t, req, n("reqint"), "{type: integer, description: 'Evolution suite: a request integer.', example: 42}")
 	yamlAdd(t, req, n("shared"), "{type: string, description: 'Evolution suite: a field of the request and the link.', example: S-1}")
 	yamlAdd(t, props, n("shared"), "{type: string, description: 'Evolution suite: a field of the request and the link.', example: S-1}")
+	yamlAdd(t, props, n("old"), "{type: string, deprecated: true, description: 'Evolution suite: a deprecated field.', example: old}")
+	// A new object of the request and the link, in component schemas of its own (so both share
+	// it), with an object inside: scalars of each kind, and a boolean that defaults to true.
+	yamlAdd(t, schemas, w.goName("Nest"), fmt.Sprintf(`
+type: object
+description: 'Evolution suite: a new object of the request and the link.'
+properties:
+  %[1]slabel: {type: string, description: 'Evolution suite: a string in the new object.', example: L-1}
+  %[1]scount: {type: integer, description: 'Evolution suite: an integer in the new object.', example: 3}
+  %[1]son: {type: boolean, default: true, description: 'Evolution suite: a boolean that defaults to true.', example: true}
+  %[1]sdeep: {$ref: '#/components/schemas/%[2]s'}
+example: {%[1]slabel: L-1, %[1]scount: 3, %[1]son: true}`, w, w.goName("Deep")))
+	yamlAdd(t, schemas, w.goName("Deep"), fmt.Sprintf(`
+type: object
+description: 'Evolution suite: an object in the new object.'
+properties:
+  %[1]sdepth: {type: integer, description: 'Evolution suite: an integer two objects down.', example: 2}
+  %[1]sfar: {type: boolean, description: 'Evolution suite: a boolean two objects down.', example: true}
+example: {%[1]sdepth: 2}`, w))
+	// Fields of the request and the link that the new query parameters of list-payout-links
+	// filter by: a date-time, an integer, a boolean and an enum.
+	for _, m := range []*yaml.Node{req, props} {
+		yamlAdd(t, m, n("nest"), fmt.Sprintf("{$ref: '#/components/schemas/%s'}", w.goName("Nest")))
+		yamlAdd(t, m, n("due"), "{type: string, format: date-time, description: 'Evolution suite: a time of the request and the link.', example: '2030-01-02T09:00:00Z'}")
+		yamlAdd(t, m, n("num"), "{type: integer, description: 'Evolution suite: an integer of the request and the link.', example: 7}")
+		yamlAdd(t, m, n("flag"), "{type: boolean, description: 'Evolution suite: a boolean of the request and the link.', example: true}")
+		yamlAdd(t, m, n("tier"), fmt.Sprintf("{type: string, enum: [%s, %s], description: 'Evolution suite: an enum of the request and the link.', example: %s}", n("gold"), n("lead"), n("gold")))
+	}
+	list := yamlAt(t, yamlAt(t, root, "paths"), "/v2/payout-links", "get", "parameters")
+	for _, p := range []string{
+		"{name: %[1]sdue_after, in: query, description: 'Evolution suite: links whose %[1]sdue is later.', schema: {type: string, format: date-time}}",
+		"{name: %[1]snum, in: query, description: 'Evolution suite: links with this %[1]snum.', schema: {type: integer}}",
+		"{name: %[1]sflag, in: query, description: 'Evolution suite: links with this %[1]sflag.', schema: {type: boolean}}",
+		"{name: %[1]stier, in: query, description: 'Evolution suite: links with this %[1]stier.', schema: {type: string, enum: [%[1]sgold, %[1]slead]}}",
+		"{name: %[1]scolour, in: query, description: 'Evolution suite: a filter by no field of the link.', schema: {type: string}}",
+	} {
+		yamlAppend(t, list, fmt.Sprintf(p, w))
+	}
 	for schema, value := range map[string]string{"DeliveryMethod": n("method"), "PayoutLinkStatus": n("status")} {
 		enum := yamlAt(t, schemas, schema, "enum")
 		enum.Content = append(enum.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value})
@@ -166,6 +199,21 @@ get:
   tags: [payout-links]
   summary: Evolution suite operation
   description: An operation the evolution suite adds; it answers a payout link.
+  parameters:
+    - {name: payout_link_id, in: path, required: true, description: The id of a payout link., schema: {type: string}}
+  responses:
+    '200':
+      description: The payout link.
+      content: {application/json: {schema: {$ref: '#/components/schemas/PayoutLink'}}}
+    4XX: {$ref: '#/components/responses/ClientError'}
+    5XX: {$ref: '#/components/responses/ServerError'}
+`, w))
+	yamlAdd(t, yamlAt(t, root, "paths"), "/v2/payout-links/{payout_link_id}/"+n("act"), fmt.Sprintf(`
+post:
+  operationId: %s-act-payout-link
+  tags: [payout-links]
+  summary: Evolution suite action
+  description: An action the evolution suite adds; it takes no body and answers the payout link.
   parameters:
     - {name: payout_link_id, in: path, required: true, description: The id of a payout link., schema: {type: string}}
   responses:
@@ -208,6 +256,25 @@ func yamlAdd(t *testing.T, m *yaml.Node, key, value string) {
 		}
 	}
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v.Content[0])
+}
+
+// yamlAppend appends the value written in YAML to a sequence node, failing the test when an
+// element with the same name is there already.
+func yamlAppend(t *testing.T, seq *yaml.Node, value string) {
+	t.Helper()
+	var v yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+		t.Fatal(err)
+	}
+	var add struct{ Name string }
+	_ = v.Decode(&add)
+	for _, el := range seq.Content {
+		var have struct{ Name string }
+		if el.Decode(&have) == nil && have.Name != "" && have.Name == add.Name {
+			t.Fatalf("openapi.yaml already has %q", add.Name)
+		}
+	}
+	seq.Content = append(seq.Content, v.Content[0])
 }
 
 // copyRepository copies the files git knows (tracked, and untracked but not ignored) as they are
@@ -265,6 +332,18 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, tail)
 	}
 	return string(out)
+}
+
+// writeSpecNode writes the document node to openapi.yaml, with 2-space indents.
+func writeSpecNode(t *testing.T, dir string, doc *yaml.Node) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "openapi.yaml"), buf.Bytes())
 }
 
 func readSpecNode(t *testing.T, dir string) *yaml.Node {

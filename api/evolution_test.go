@@ -1,9 +1,10 @@
 package api_test
 
 // The tests of the spec-evolution suite (TestEvolution in evolution_test.go at the repository's
-// root, make evolution). In a temporary copy of the repository the suite adds fields, enum values
-// and an operation to openapi.yaml, each named by a made-up word and a suffix (WORD+"str" is a new
-// string field of PayoutLink), regenerates gen/, and runs make test with DOTS_EVOLUTION=WORD.
+// root, make evolution). In a temporary copy of the repository the suite adds fields, enum values,
+// query parameters and operations to openapi.yaml, each named by a made-up word and a suffix
+// (WORD+"str" is a new string field of PayoutLink), regenerates gen/, and runs make test with
+// DOTS_EVOLUTION=WORD.
 // These tests then prove each addition end to end through api.Client, Generated() and the mock.
 // They reach what was added by its JSON name, through reflection, so they compile against any
 // gen/ and the compiler, vet and staticcheck see them in every make check; without
@@ -17,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -90,6 +92,19 @@ func evoSet(t *testing.T, v any, x any, path ...string) {
 	f.Set(reflect.ValueOf(x))
 }
 
+// evoSetEnum sets the optional enum field of *v at path (a pointer to a generated string type,
+// which has no name at compile time) to value.
+func evoSetEnum(t *testing.T, v any, value string, path ...string) {
+	t.Helper()
+	f := evoAt(t, v, path...)
+	if f.Kind() != reflect.Pointer || f.Type().Elem().Kind() != reflect.String {
+		t.Fatalf("the field %v is a %s, want a pointer to an enum", path, f.Type())
+	}
+	e := reflect.New(f.Type().Elem())
+	e.Elem().SetString(value)
+	f.Set(e)
+}
+
 // evoValid calls the Valid method of an enum value.
 func evoValid(t *testing.T, v reflect.Value) bool {
 	t.Helper()
@@ -129,11 +144,12 @@ type evoRequest struct {
 // evoServer answers from a script and checks every request, and every answer it gives, against
 // the edited spec: requests must conform; answers may break it only by known drift.
 type evoServer struct {
-	t      *testing.T
-	mu     sync.Mutex
-	script []evoAnswer
-	seen   []evoRequest
-	srv    *httptest.Server
+	t       *testing.T
+	mu      sync.Mutex
+	script  []evoAnswer
+	seen    []evoRequest
+	offSpec bool // the answers break the spec on purpose: not checked
+	srv     *httptest.Server
 }
 
 func newEvoServer(t *testing.T, script ...evoAnswer) *evoServer {
@@ -153,7 +169,7 @@ func newEvoServer(t *testing.T, script ...evoAnswer) *evoServer {
 			w.WriteHeader(http.StatusTeapot)
 			return
 		}
-		a := s.script[0]
+		a, offSpec := s.script[0], s.offSpec
 		s.script = s.script[1:]
 		s.mu.Unlock()
 		if op, params, ok := router.Match(r); !ok {
@@ -167,7 +183,7 @@ func newEvoServer(t *testing.T, script ...evoAnswer) *evoServer {
 			}
 			h := http.Header{"Content-Type": {"application/json"}}
 			for _, v := range sp.ValidateResponse(r.Context(), op, r, a.status, h, []byte(a.body)) {
-				if !v.Drift {
+				if !v.Drift && !offSpec {
 					t.Errorf("the test's answer breaks the edited spec: %v", v)
 				}
 			}
@@ -188,24 +204,54 @@ func (s *evoServer) requests() []evoRequest {
 
 // client is a client of the server with contract validation in report mode: findings collects
 // what the validator reported.
-func (s *evoServer) client(findings *[]api.ContractFinding) *api.Client {
+func (s *evoServer) client(findings *[]api.ContractFinding, opts ...api.Option) *api.Client {
 	var mu sync.Mutex
-	c, err := api.NewClient("pk_test_evolution", "sk_test_evolution", api.WithBaseURL(s.srv.URL+"/api"),
+	c, err := api.NewClient("pk_test_evolution", "sk_test_evolution", append([]api.Option{api.WithBaseURL(s.srv.URL + "/api"),
 		api.WithRetryPolicy(api.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
 		api.WithContractValidation(api.ContractReport),
 		api.WithContractReporter(func(f api.ContractFinding) {
 			mu.Lock()
 			defer mu.Unlock()
 			*findings = append(*findings, f)
-		}))
+		})}, opts...)...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return c
 }
 
-// TestEvolvedFieldRoundTripsThroughTheMock: a field the request and the payout link both gained
-// goes through the mock, which has no code for it, and comes back on create, get and list.
+// evoSetNest sets the request's new object: a string, an integer, false for the boolean that
+// defaults to true, and the object inside it with false for its boolean. Its scalars are pointers
+// (the object is a request schema), so false and 0 are sent rather than left out.
+func evoSetNest(t *testing.T, b *gen.CreatePayoutLinkRequest, w string) {
+	t.Helper()
+	evoSet(t, b, api.Ptr("L-1"), w+"nest", w+"label")
+	evoSet(t, b, api.Ptr[dots.Int](3), w+"nest", w+"count")
+	evoSet(t, b, api.Ptr(false), w+"nest", w+"on")
+	evoSet(t, b, api.Ptr[dots.Int](2), w+"nest", w+"deep", w+"depth")
+	evoSet(t, b, api.Ptr(false), w+"nest", w+"deep", w+"far")
+}
+
+// evoNestJSON is the new object evoSetNest sets, as JSON.
+const evoNestJSON = `{"~label":"L-1","~count":3,"~on":false,"~deep":{"~depth":2,"~far":false}}`
+
+// evoSameJSON reports whether a and b are the same JSON value, whatever their members' order.
+func evoSameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// TestEvolvedFieldRoundTripsThroughTheMock: fields the request and the payout link both gained,
+// a string and a new object with an object inside, go through the mock, which has no code for
+// them, and come back on create, get and list: the object with its false booleans as false (a
+// boolean that defaults to true left out would read back as true).
 func TestEvolvedFieldRoundTripsThroughTheMock(t *testing.T) {
 	t.Parallel()
 	w := evoWord(t)
@@ -218,6 +264,7 @@ func TestEvolvedFieldRoundTripsThroughTheMock(t *testing.T) {
 	}
 	b := gen.CreatePayoutLinkRequest{Amount: 1250}
 	evoSet(t, &b, api.Ptr("S-1"), w+"shared")
+	evoSetNest(t, &b, w)
 	link, err := c.CreatePayoutLink(ctx, b)
 	if err != nil {
 		t.Fatal(err)
@@ -230,9 +277,25 @@ func TestEvolvedFieldRoundTripsThroughTheMock(t *testing.T) {
 	if err != nil || len(page.Data) != 1 {
 		t.Fatalf("list: %v %v", page, err)
 	}
+	stored, _ := srv.LinkJSON(link.ID)
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(stored, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !evoSameJSON(t, doc[w+"nest"], []byte(evoJSON(w, evoNestJSON))) {
+		t.Errorf("the mock keeps %snest as %s, want %s", w, doc[w+"nest"], evoJSON(w, evoNestJSON))
+	}
 	for name, l := range map[string]gen.PayoutLink{"create": *link, "get": *got, "list": page.Data[0]} {
 		if v := evoAt(t, l, w+"shared").Interface(); v != "S-1" {
 			t.Errorf("%s answered %sshared %#v, want the request's S-1", name, w, v)
+		}
+		// The model read back, written again: false is there (a nil pointer would be left out).
+		nest, err := json.Marshal(evoAt(t, l, w+"nest").Interface())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !evoSameJSON(t, nest, []byte(evoJSON(w, evoNestJSON))) {
+			t.Errorf("%s answered %snest %s, want the request's %s", name, w, nest, evoJSON(w, evoNestJSON))
 		}
 	}
 	if v := srv.Violations(); len(v) > 0 {
@@ -349,6 +412,9 @@ func TestEvolvedResponseFields(t *testing.T) {
 	}
 }
 
+// TestEvolvedRequestFields: new optional request fields (a string, an integer, a boolean set to
+// false, and a new object with an object inside) reach the wire through api.Client and
+// Generated() as set, false included, and are left out when unset.
 func TestEvolvedRequestFields(t *testing.T) {
 	t.Parallel()
 	w := evoWord(t)
@@ -361,9 +427,12 @@ func TestEvolvedRequestFields(t *testing.T) {
 		b := gen.CreatePayoutLinkRequest{Amount: 1250, Payee: gen.Payee{Email: api.Ptr("jsmith@example.com")},
 			Delivery: gen.Delivery{Method: gen.DeliveryMethod(w + "method")}, IdempotencyKey: api.Ptr(api.NewIdempotencyKey())}
 		if set {
-			// Optional request scalars are pointers, as every request field of their kind.
+			// Optional request scalars are pointers, as every request field of their kind, so
+			// that false is sent: the new boolean, and those of the new object.
 			evoSet(t, &b, api.Ptr("R-1"), w+"req")
 			evoSet(t, &b, api.Ptr[dots.Int](42), w+"reqint")
+			evoSet(t, &b, api.Ptr(false), w+"flag")
+			evoSetNest(t, &b, w)
 		}
 		return b
 	}
@@ -384,25 +453,140 @@ func TestEvolvedRequestFields(t *testing.T) {
 		t.Fatalf("%d requests, want 4", len(seen))
 	}
 	for i, r := range seen {
-		var got map[string]any
+		var got map[string]json.RawMessage
 		if err := json.Unmarshal(r.body, &got); err != nil {
 			t.Fatal(err)
 		}
 		set := i%2 == 0
 		_, hasReq := got[w+"req"]
 		_, hasReqInt := got[w+"reqint"]
+		_, hasFlag := got[w+"flag"]
+		_, hasNest := got[w+"nest"]
 		switch {
-		case set && (got[w+"req"] != "R-1" || got[w+"reqint"] != float64(42)):
+		case set && (string(got[w+"req"]) != `"R-1"` || string(got[w+"reqint"]) != "42" || string(got[w+"flag"]) != "false" ||
+			!hasNest || !evoSameJSON(t, got[w+"nest"], []byte(evoJSON(w, evoNestJSON)))):
 			t.Errorf("request %d: the set fields are not on the wire: %s", i, r.body)
-		case !set && (hasReq || hasReqInt):
+		case !set && (hasReq || hasReqInt || hasFlag || hasNest):
 			t.Errorf("request %d: unset fields are on the wire: %s", i, r.body)
 		}
-		if m, _ := got["delivery"].(map[string]any); m["method"] != w+"method" {
+		if !strings.Contains(string(got["delivery"]), evoJSON(w, `"method":"~method"`)) {
 			t.Errorf("request %d: the new delivery method is not on the wire: %s", i, r.body)
 		}
 	}
 	if len(findings) != 0 {
 		t.Errorf("contract findings: %+v", findings)
+	}
+}
+
+// evoTransport is an http.RoundTripper made of a function.
+type evoTransport func(*http.Request) (*http.Response, error)
+
+func (f evoTransport) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestEvolvedQueryParameters: the new query parameters of list-payout-links, one of each type,
+// go on the wire through Generated() as the spec says (a date-time as RFC 3339 with its time and
+// fraction, false as false), and the mock, which has no code for them, filters by the field of
+// the link each names; a parameter that names no field of the link is refused with 501.
+func TestEvolvedQueryParameters(t *testing.T) {
+	t.Parallel()
+	w := evoWord(t)
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	var mu sync.Mutex
+	var sent url.Values // the query of the last request
+	hc := &http.Client{Transport: evoTransport(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		sent = r.URL.Query()
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	c, err := api.NewClient("pk_test_evolution", "sk_test_evolution", api.WithBaseURL(srv.BaseURL()), api.WithHTTPClient(hc), api.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m, s, ns int) dots.Timestamp {
+		return dots.Timestamp{Time: time.Date(2030, 1, 2, h, m, s, ns, time.UTC)}
+	}
+
+	// Links with different values of the fields the parameters filter by, and one without them.
+	names := map[string]string{} // by id
+	for _, l := range []struct {
+		name string
+		due  dots.Timestamp
+		num  dots.Int
+		flag bool
+		tier string
+	}{{"a", at(9, 0, 0, 0), 7, false, w + "gold"}, {"b", at(15, 0, 0, 0), 8, true, w + "lead"}, {name: "none"}} {
+		b := gen.CreatePayoutLinkRequest{Amount: 1250}
+		if l.name != "none" {
+			evoSet(t, &b, &l.due, w+"due")
+			evoSet(t, &b, &l.num, w+"num")
+			evoSet(t, &b, &l.flag, w+"flag")
+			evoSetEnum(t, &b, l.tier, w+"tier")
+		}
+		link, err := c.CreatePayoutLink(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[link.ID] = l.name
+	}
+
+	tests := []struct {
+		param  string // the parameter set, and its value on the wire
+		wire   string
+		set    func(p *gen.ListPayoutLinksParams)
+		status int
+		want   []string // the links listed
+	}{
+		{"", "", func(*gen.ListPayoutLinksParams) {}, 200, []string{"a", "b", "none"}},
+		{"due_after", "2030-01-02T12:30:00Z", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr(at(12, 30, 0, 0)), w+"due_after") }, 200, []string{"b"}},
+		{"due_after", "2030-01-02T08:59:59.5Z", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr(at(8, 59, 59, 5e8)), w+"due_after") }, 200, []string{"a", "b"}},
+		{"num", "7", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr(7), w+"num") }, 200, []string{"a"}},
+		{"flag", "false", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr(false), w+"flag") }, 200, []string{"a"}},
+		{"flag", "true", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr(true), w+"flag") }, 200, []string{"b"}},
+		{"tier", w + "lead", func(p *gen.ListPayoutLinksParams) { evoSetEnum(t, p, w+"lead", w+"tier") }, 200, []string{"b"}},
+		{"colour", "red", func(p *gen.ListPayoutLinksParams) { evoSet(t, p, api.Ptr("red"), w+"colour") }, 501, nil},
+	}
+	for _, tt := range tests {
+		var p gen.ListPayoutLinksParams
+		tt.set(&p)
+		mu.Lock()
+		sent = nil
+		mu.Unlock()
+		resp, err := c.Generated().ListPayoutLinksWithResponse(ctx, &p)
+		mu.Lock()
+		query := sent
+		mu.Unlock()
+		want := url.Values{}
+		if tt.param != "" {
+			want.Set(w+tt.param, tt.wire)
+		}
+		if !reflect.DeepEqual(query, want) {
+			t.Errorf("%s: the query sent is %v, want %v (nil: nothing was sent)", tt.param, query, want)
+		}
+		if tt.status != 200 {
+			var e *api.Error
+			if !errors.As(err, &e) || e.StatusCode != tt.status || e.Operation != "list-payout-links" {
+				t.Errorf("%s: err = %v, want a %d of list-payout-links", tt.param, err, tt.status)
+			}
+			continue
+		}
+		if err != nil || resp.JSON200 == nil {
+			t.Errorf("%s=%s: %v", tt.param, tt.wire, err)
+			continue
+		}
+		var got []string
+		for _, l := range resp.JSON200.Data {
+			got = append(got, names[l.ID])
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s=%s listed %v, want %v", tt.param, tt.wire, got, tt.want)
+		}
+	}
+	if v := srv.Violations(); len(v) > 0 {
+		t.Errorf("the mock answered outside the edited spec: %v", v)
 	}
 }
 
@@ -425,23 +609,16 @@ func TestEvolvedEnums(t *testing.T) {
 	}
 }
 
-func TestEvolvedOperation(t *testing.T) {
-	t.Parallel()
-	w := evoWord(t)
-	ctx := context.Background()
-	var findings []api.ContractFinding
-	s := newEvoServer(t, evoAnswer{503, `{"message":"try later"}`}, evoAnswer{200, evoJSON(w, evoLink)},
-		evoAnswer{404, `{"message":"no such link","error_code":"not-found"}`})
-	c := s.client(&findings)
-	// The new operation's method of the generated client, found by the name oapi-codegen gives
-	// the operationId WORD-payout-link.
-	method := strings.ToUpper(w[:1]) + w[1:] + "PayoutLinkWithResponse"
+// evoOperation calls the generated method of a new operation by its name, with the link id, and
+// returns the status, the link answered and the error.
+func evoOperation(t *testing.T, c *api.Client, method string) func() (int, *gen.PayoutLink, error) {
+	t.Helper()
 	call := reflect.ValueOf(c.Generated()).MethodByName(method)
 	if !call.IsValid() {
 		t.Fatalf("the generated client has no method %s", method)
 	}
-	newOp := func() (status int, link *gen.PayoutLink, err error) {
-		out := call.Call([]reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(evoID)})
+	return func() (status int, link *gen.PayoutLink, err error) {
+		out := call.Call([]reflect.Value{reflect.ValueOf(context.Background()), reflect.ValueOf(evoID)})
 		err, _ = out[1].Interface().(error)
 		if resp := out[0]; !resp.IsNil() {
 			status = int(resp.MethodByName("StatusCode").Call(nil)[0].Int())
@@ -449,6 +626,21 @@ func TestEvolvedOperation(t *testing.T) {
 		}
 		return status, link, err
 	}
+}
+
+// TestEvolvedOperation: a new operation is reached through Generated() with the whole pipeline
+// (auth, retries, typed errors), and gets the pipeline's rules for answers and outcomes, as every
+// typed call does, whether it reads (GET) or may act (a POST without an idempotency key).
+func TestEvolvedOperation(t *testing.T) {
+	t.Parallel()
+	w := evoWord(t)
+	var findings []api.ContractFinding
+	s := newEvoServer(t, evoAnswer{503, `{"message":"try later"}`}, evoAnswer{200, evoJSON(w, evoLink)},
+		evoAnswer{404, `{"message":"no such link","error_code":"not-found"}`})
+	c := s.client(&findings)
+	// The new operation's method of the generated client, found by the name oapi-codegen gives
+	// the operationId WORD-payout-link.
+	newOp := evoOperation(t, c, strings.ToUpper(w[:1])+w[1:]+"PayoutLinkWithResponse")
 
 	// Through Generated(), with the whole pipeline: a 503 is retried, and auth is sent each time.
 	status, link, err := newOp()
@@ -480,5 +672,66 @@ func TestEvolvedOperation(t *testing.T) {
 	}
 	if len(findings) != 0 {
 		t.Errorf("contract findings: %+v", findings)
+	}
+
+	// Answers off the spec, to the GET and to a new POST: a 200 with values of the wrong type is
+	// read, each such field empty, with a Warning naming it; a 200 that is no object is an
+	// unknown outcome naming the operation, never the generated decoder's bare error. A 503 is
+	// retried for the GET, and not for the POST, which may have acted: an unknown outcome too.
+	odd := `{"id":"` + evoID + `","amount":1250,"~str":5,"~int":"many"}`
+	goName := strings.ToUpper(w[:1]) + w[1:]
+	for _, op := range []struct {
+		id, call, method, path string
+		attempts503            int
+	}{
+		{w + "-payout-link", goName + "PayoutLinkWithResponse", "GET", w + "op", 3},
+		{w + "-act-payout-link", goName + "ActPayoutLinkWithResponse", "POST", w + "act", 1},
+	} {
+		t.Run(op.method, func(t *testing.T) {
+			t.Parallel()
+			s := newEvoServer(t, evoAnswer{200, evoJSON(w, odd)}, evoAnswer{200, `[1,2]`},
+				evoAnswer{503, `{"message":"try later"}`}, evoAnswer{503, `{"message":"try later"}`}, evoAnswer{503, `{"message":"try later"}`})
+			s.offSpec = true
+			var warned []string
+			var ignored []api.ContractFinding // report mode reports the answers off the spec
+			c := s.client(&ignored, api.WithWarnings(func(_ context.Context, wa api.Warning) {
+				if wa.Operation != op.id {
+					t.Errorf("a warning of %q, want %q", wa.Operation, op.id)
+				}
+				warned = append(warned, wa.Field)
+			}))
+			call := evoOperation(t, c, op.call)
+
+			status, link, err := call()
+			slices.Sort(warned)
+			if err != nil || status != 200 || link == nil || link.ID != evoID || link.Amount != 1250 ||
+				evoAt(t, link, w+"str").Interface() != "" || evoAt(t, link, w+"int").Interface() != dots.Int(0) {
+				t.Errorf("the answer with odd fields: %d %+v %v; want it read, odd fields empty", status, link, err)
+			}
+			if want := []string{w + "int", w + "str"}; !slices.Equal(warned, want) {
+				t.Errorf("warnings for %v, want %v", warned, want)
+			}
+
+			_, _, err = call()
+			var re *api.RequestError
+			if !errors.Is(err, api.ErrOutcomeUnknown) || !errors.As(err, &re) || re.Operation != op.id {
+				t.Errorf("the answer that is no object: err = %v; want an unknown outcome of %s", err, op.id)
+			}
+
+			_, _, err = call()
+			var apiErr *api.Error
+			if !errors.Is(err, api.ErrOutcomeUnknown) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Operation != op.id {
+				t.Errorf("the 503: err = %v; want an unknown outcome of %s", err, op.id)
+			}
+			seen := s.requests()
+			if len(seen) != 2+op.attempts503 {
+				t.Errorf("%d requests, want %d", len(seen), 2+op.attempts503)
+			}
+			for _, r := range seen {
+				if r.method != op.method || r.path != "/api/v2/payout-links/"+evoID+"/"+op.path {
+					t.Errorf("request %s %s", r.method, r.path)
+				}
+			}
+		})
 	}
 }
