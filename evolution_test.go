@@ -3,6 +3,7 @@ package dots_test
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -85,6 +86,16 @@ func TestEvolution(t *testing.T) {
 				t.Fatalf("make generate did not add %s to gen/", want)
 			}
 		}
+		// The deprecated field's comment ends in a paragraph of its own, "Deprecated: ...", the
+		// form Go tooling reads (checked with staticcheck below).
+		generated := string(mustRead(t, filepath.Join(dir, "gen", "dots.gen.go")))
+		field := strings.Index(generated, "\n\t"+w.goName("old")+" string ")
+		if field < 0 {
+			t.Fatalf("gen/dots.gen.go has no field %s string", w.goName("old"))
+		}
+		if comment := generated[strings.LastIndex(generated[:field], "\n\n")+1 : field]; !strings.Contains(comment, "\t//\n\t// Deprecated: ") {
+			t.Fatalf("the doc comment of %s has no Deprecated: paragraph:\n%s", w.goName("old"), comment)
+		}
 		commit(t, dir, "add fields, enum values and an operation to openapi.yaml")
 		// The whole of make test, as a team runs it after the edit: every test of every package
 		// (the mock's and the command line's included) against the edited spec, and the tests
@@ -102,6 +113,20 @@ func TestEvolution(t *testing.T) {
 			if strings.Contains(line, "--- ") {
 				t.Log(strings.TrimSpace(line))
 			}
+		}
+		// make test ran staticcheck, so no code of ours uses the deprecated field; code that does
+		// is reported (SA1019), as a user's would be.
+		use := filepath.Join(dir, "internal", "evodeprecated")
+		if err := os.MkdirAll(use, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(use)
+		writeFile(t, filepath.Join(use, "use.go"), []byte(fmt.Sprintf(
+			"// Package evodeprecated reads a deprecated field.\npackage evodeprecated\n\nimport \"github.com/payoutkit/dots-go/gen\"\n\n"+
+				"// Old reads it.\nfunc Old(l gen.PayoutLink) string { return l.%s }\n", w.goName("old"))))
+		exit, out := runStatus(t, dir, nil, "go", "tool", "-modfile=.ci/tools.mod", "staticcheck", "./internal/evodeprecated")
+		if exit == 0 || !strings.Contains(out, "(SA1019)") || !strings.Contains(out, w.goName("old")+" is deprecated") {
+			t.Errorf("staticcheck exited %d on a use of the deprecated field, want SA1019:\n%s", exit, out)
 		}
 	})
 }
@@ -332,6 +357,25 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, tail)
 	}
 	return string(out)
+}
+
+// runStatus runs a command in dir with env added, and returns its exit status and output.
+func runStatus(t *testing.T, dir string, env []string, name string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	case err != nil:
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return 0, string(out)
 }
 
 // writeSpecNode writes the document node to openapi.yaml, with 2-space indents.
