@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,16 +31,28 @@ var evolution = flag.Bool("evolution", false, "run TestEvolution: edit openapi.y
 //
 //   - reformat: openapi.yaml loaded and dumped again (keys sorted, other indents, no comments).
 //     gen/ must stay byte for byte the same, and make check green.
+//   - tightened shared parameter: format: uuid added to the shared payout_link_id parameter. The
+//     spec gate (bash .ci/spec-gate, as make check runs it, against .ci/openapi.released.yaml)
+//     must fail, reporting request-parameter-format-added for every operation that takes it.
+//   - major release: 1.0.0 released, then a response field removed. The gate fails and says
+//     what a second major release needs; announced as 2.0.0 it still fails while go.mod's module
+//     path lacks /v2, and passes with it.
 //   - additive, in one batch (each edit has its own assertions): optional response fields of
 //     every kind (string, integer, nullable date-time, object, array of objects, array of
-//     strings, enum), optional request fields (string, integer), a new value in a request enum
-//     (DeliveryMethod, which responses carry too) and in a response enum (PayoutLinkStatus), a
-//     field added to both the request and the payout link (which must round-trip through the
-//     mock, with no mock code for it), and a new operation reached through Generated() with the
-//     whole pipeline, with no hand-written code for any of it. make test must stay green. Every
-//     name is a made-up word,
-//     new each run so it cannot collide with the spec's, plus a suffix (WORD+"str" is the new
-//     string field).
+//     strings, enum), a deprecated response field, optional request fields (string, integer,
+//     a boolean), a new value in a request enum (DeliveryMethod, which responses carry too) and
+//     in a response enum (PayoutLinkStatus), fields added to both the request and the payout
+//     link (a string, and a new object with an object inside and a boolean that defaults to
+//     true, which must round-trip through the mock with false intact, with no mock code for
+//     them; a date-time, an integer, a boolean and an enum), query parameters of list-payout-links
+//     of each of those types (sent as the spec says, the date-time with its time, and applied
+//     as filters by the mock) and one that names no field of the link (501 from the mock), and
+//     two new operations, a GET and a POST, reached through Generated() with the whole pipeline
+//     and its rules for answers off the spec, with no hand-written code for any of it. make test
+//     must stay green (staticcheck included: no code of ours uses the deprecated field), the
+//     deprecated field's comment must have a "Deprecated:" paragraph, and staticcheck must
+//     report code that uses it (SA1019). Every name is a made-up word, new each run so it
+//     cannot collide with the spec's, plus a suffix (WORD+"str" is the new string field).
 func TestEvolution(t *testing.T) {
 	if !*evolution {
 		t.Skip("the spec-evolution suite runs with -evolution (make evolution)")
@@ -71,6 +84,80 @@ func TestEvolution(t *testing.T) {
 		commit(t, dir, "reformat openapi.yaml")
 		run(t, dir, "make", "check")
 		run(t, dir, "git", "reset", "-q", "--hard", "HEAD~1")
+	})
+
+	t.Run("tightened shared parameter", func(t *testing.T) {
+		start := strings.TrimSpace(run(t, dir, "git", "rev-parse", "HEAD"))
+		defer run(t, dir, "git", "reset", "-q", "--hard", start)
+		doc := readSpecNode(t, dir)
+		yamlAdd(t, yamlAt(t, doc.Content[0], "components", "parameters", "PayoutLinkID", "schema"), "format", "uuid")
+		writeSpecNode(t, dir, doc)
+		commit(t, dir, "payout_link_id is a uuid")
+		// Every operation of a path with {payout_link_id} takes the shared parameter.
+		var want []string
+		paths := yamlAt(t, doc.Content[0], "paths")
+		for i := 0; i+1 < len(paths.Content); i += 2 {
+			if path := paths.Content[i].Value; strings.Contains(path, "{payout_link_id}") {
+				for j := 0; j+1 < len(paths.Content[i+1].Content); j += 2 {
+					if m := paths.Content[i+1].Content[j].Value; m != "parameters" {
+						want = append(want, "err request-parameter-format-added "+strings.ToUpper(m)+" "+path)
+					}
+				}
+			}
+		}
+		exit, out, changes := specGate(t, dir)
+		slices.Sort(want)
+		slices.Sort(changes)
+		if exit != 1 || !slices.Equal(changes, want) || !strings.Contains(out, "spec-gate: FAILED") {
+			t.Fatalf("the spec gate exited %d with the errors\n%q\nwant 1 with\n%q\n%s", exit, changes, want, out)
+		}
+	})
+
+	t.Run("major release", func(t *testing.T) {
+		start := strings.TrimSpace(run(t, dir, "git", "rev-parse", "HEAD"))
+		defer run(t, dir, "git", "reset", "-q", "--hard", start)
+		// Release 1.0.0, as CHANGELOG.md says a release is made.
+		doc := readSpecNode(t, dir)
+		yamlAt(t, doc.Content[0], "info", "version").Value = "1.0.0"
+		writeSpecNode(t, dir, doc)
+		writeFile(t, filepath.Join(dir, ".ci", "openapi.released.yaml"), mustRead(t, filepath.Join(dir, "openapi.yaml")))
+		changelog := filepath.Join(dir, "CHANGELOG.md")
+		editFile(t, changelog, "\n## [Unreleased]\n", "\n## [Unreleased]\n\n## [1.0.0] - 2026-12-04\n")
+		commit(t, dir, "release 1.0.0")
+		// A breaking change: PayoutLink loses flow_id.
+		props := yamlAt(t, doc.Content[0], "components", "schemas", "PayoutLink", "properties")
+		i := slices.IndexFunc(props.Content, func(n *yaml.Node) bool { return n.Value == "flow_id" })
+		if i < 0 || i%2 != 0 {
+			t.Fatal("PayoutLink has no flow_id")
+		}
+		props.Content = slices.Delete(props.Content, i, i+2)
+		writeSpecNode(t, dir, doc)
+		commit(t, dir, "remove PayoutLink.flow_id")
+		removed := func(changes []string) bool {
+			return slices.Contains(changes, "err response-optional-property-removed GET /v2/payout-links/{payout_link_id}") &&
+				!slices.ContainsFunc(changes, func(c string) bool { return !strings.HasPrefix(c, "err response-optional-property-removed ") })
+		}
+		// Not announced: the gate says what a second major release needs, the /v2 module path too.
+		exit, out, changes := specGate(t, dir)
+		if exit != 1 || !removed(changes) || !strings.Contains(out, "## [Unreleased] - breaking: 2.0.0") ||
+			!strings.Contains(out, "a major release also needs the module path github.com/payoutkit/dots-go/v2 in go.mod") {
+			t.Fatalf("unannounced: the spec gate exited %d with the errors %q:\n%s", exit, changes, out)
+		}
+		// Announced as 2.0.0, with go.mod's module path still without /v2: Go would refuse the tag.
+		editFile(t, changelog, "\n## [Unreleased]\n", "\n## [Unreleased] - breaking: 2.0.0\n")
+		commit(t, dir, "announce 2.0.0")
+		exit, out, changes = specGate(t, dir)
+		if exit != 1 || !removed(changes) ||
+			!strings.Contains(out, "spec-gate: FAILED: a major release 2.0.0 needs the module path github.com/payoutkit/dots-go/v2 in go.mod") {
+			t.Fatalf("announced, module path without /v2: the spec gate exited %d with the errors %q:\n%s", exit, changes, out)
+		}
+		// With the /v2 module path, the announced release passes.
+		editFile(t, filepath.Join(dir, "go.mod"), "module github.com/payoutkit/dots-go\n", "module github.com/payoutkit/dots-go/v2\n")
+		commit(t, dir, "module path /v2")
+		exit, out, changes = specGate(t, dir)
+		if exit != 0 || !removed(changes) || !strings.Contains(out, "spec-gate: OK: the breaking changes above are announced") {
+			t.Fatalf("announced, module path with /v2: the spec gate exited %d with the errors %q:\n%s", exit, changes, out)
+		}
 	})
 
 	t.Run("additive", func(t *testing.T) {
@@ -129,6 +216,24 @@ func TestEvolution(t *testing.T) {
 			t.Errorf("staticcheck exited %d on a use of the deprecated field, want SA1019:\n%s", exit, out)
 		}
 	})
+}
+
+// specGate runs the spec gate as make check does, and returns its exit status (0 or 1), its
+// output, and the errors it found (from its JSON report) as "err ID METHOD PATH".
+func specGate(t *testing.T, dir string) (int, string, []string) {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "changes.json")
+	exit, out := runStatus(t, dir, []string{"SPEC_GATE_JSON=" + report}, "bash", ".ci/spec-gate")
+	if exit != 0 && exit != 1 {
+		t.Fatalf("the spec gate could not run (exit %d):\n%s", exit, out)
+	}
+	var errs []string
+	for _, c := range gateChanges(t, report, false) {
+		if strings.HasPrefix(c, "err ") {
+			errs = append(errs, c)
+		}
+	}
+	return exit, out, errs
 }
 
 // evoWord is the made-up word the additive edits name what they add by: "zq" and six more lower
@@ -376,6 +481,16 @@ func runStatus(t *testing.T, dir string, env []string, name string, args ...stri
 		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	return 0, string(out)
+}
+
+// editFile replaces the first old in the file with new, failing the test when old is not there.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	b := string(mustRead(t, path))
+	if !strings.Contains(b, old) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	writeFile(t, path, []byte(strings.Replace(b, old, new, 1)))
 }
 
 // writeSpecNode writes the document node to openapi.yaml, with 2-space indents.
