@@ -90,7 +90,16 @@ func TestEvolution(t *testing.T) {
 		start := strings.TrimSpace(run(t, dir, "git", "rev-parse", "HEAD"))
 		defer run(t, dir, "git", "reset", "-q", "--hard", start)
 		doc := readSpecNode(t, dir)
-		yamlAdd(t, yamlAt(t, doc.Content[0], "components", "parameters", "PayoutLinkID", "schema"), "format", "uuid")
+		// The shared parameter: the one of components.parameters that is the path's payout_link_id.
+		shared := yamlAt(t, doc.Content[0], "components", "parameters")
+		i := slices.IndexFunc(shared.Content, func(n *yaml.Node) bool {
+			var p struct{ Name, In string }
+			return n.Kind == yaml.MappingNode && n.Decode(&p) == nil && p.Name == "payout_link_id" && p.In == "path"
+		})
+		if i < 0 {
+			t.Fatal("openapi.yaml shares no payout_link_id path parameter in components.parameters")
+		}
+		yamlAdd(t, yamlAt(t, shared.Content[i], "schema"), "format", "uuid")
 		writeSpecNode(t, dir, doc)
 		commit(t, dir, "payout_link_id is a uuid")
 		// Every operation of a path with {payout_link_id} takes the shared parameter.
@@ -124,15 +133,26 @@ func TestEvolution(t *testing.T) {
 		changelog := filepath.Join(dir, "CHANGELOG.md")
 		editFile(t, changelog, "\n## [Unreleased]\n", "\n## [Unreleased]\n\n## [1.0.0] - 2026-12-04\n")
 		commit(t, dir, "release 1.0.0")
-		// A breaking change: PayoutLink loses flow_id.
-		props := yamlAt(t, doc.Content[0], "components", "schemas", "PayoutLink", "properties")
-		i := slices.IndexFunc(props.Content, func(n *yaml.Node) bool { return n.Value == "flow_id" })
-		if i < 0 || i%2 != 0 {
-			t.Fatal("PayoutLink has no flow_id")
+		// A breaking change: PayoutLink loses an optional field (the first one not required).
+		link := yamlAt(t, doc.Content[0], "components", "schemas", "PayoutLink")
+		var required struct{ Required []string }
+		if err := link.Decode(&required); err != nil {
+			t.Fatal(err)
 		}
+		props := yamlAt(t, link, "properties")
+		i := -1
+		for k := 0; k+1 < len(props.Content) && i < 0; k += 2 {
+			if !slices.Contains(required.Required, props.Content[k].Value) {
+				i = k
+			}
+		}
+		if i < 0 {
+			t.Fatal("PayoutLink has no optional field")
+		}
+		field := props.Content[i].Value
 		props.Content = slices.Delete(props.Content, i, i+2)
 		writeSpecNode(t, dir, doc)
-		commit(t, dir, "remove PayoutLink.flow_id")
+		commit(t, dir, "remove PayoutLink."+field)
 		removed := func(changes []string) bool {
 			return slices.Contains(changes, "err response-optional-property-removed GET /v2/payout-links/{payout_link_id}") &&
 				!slices.ContainsFunc(changes, func(c string) bool { return !strings.HasPrefix(c, "err response-optional-property-removed ") })
