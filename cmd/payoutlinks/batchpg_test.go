@@ -68,11 +68,6 @@ func startChild(t *testing.T, baseURL string, args ...string) *childProc {
 	return c
 }
 
-// TestBatchWorkersSurviveKills pays 5,000 rows with a Postgres journal and three worker
-// processes (the command that queued the file, and two 'batch work'), through a mock in chaos
-// mode (0.2), while a random worker is killed with SIGKILL 20 times and started again; then the
-// mock must hold exactly one link per row, with the row's amount, and the reconciliation must
-// say every row is settled.
 // The size of TestBatchWorkersSurviveKills: go test runs a smaller storm; make crash (which CI
 // runs) the one of issue 19, 5,000 rows through 20 kills.
 var (
@@ -80,9 +75,14 @@ var (
 	crashKills = flag.Int("crash.kills", 5, "worker kills in TestBatchWorkersSurviveKills")
 )
 
+// TestBatchWorkersSurviveKills pays -crash.rows rows with a Postgres journal and three worker
+// processes (the command that queued the file, and two 'batch work'), through a mock in chaos
+// mode (0.2), while a random worker is killed with SIGKILL -crash.kills times and started again;
+// then the mock must hold exactly one link per row, with the row's amount, and the reconciliation
+// must say every row is settled.
 func TestBatchWorkersSurviveKills(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the crash test of the Postgres workers takes a minute or more")
+		t.Skip("the crash test of the Postgres workers takes half a minute or more")
 	}
 	db := pgtest.Database(t)
 	seed := uint64(time.Now().UnixNano())
