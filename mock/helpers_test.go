@@ -65,6 +65,33 @@ func (r reply) errorBody(t *testing.T) (code, message string) {
 	return *e.ErrorCode, *e.Message
 }
 
+// genBase is the server the tests hand the generated request builders; route cuts it off again.
+// It ends in "/": a builder resolves its path against the server as a relative URL, which
+// drops the server's last segment when it has no "/" after it.
+const genBase = "http://mock.test/"
+
+// endpoint is where a request goes: a method, and a path under BaseURL (under URL when the path
+// starts with "@").
+type endpoint struct{ method, path string }
+
+// route is the endpoint of a request a generated builder made on genBase, as in
+// route(gen.NewGetPayoutLinkRequest(genBase, id)): the test names the operation, its path
+// parameters and its query through the generated code, so a renamed one fails to compile.
+// Tests of routing itself (unknown paths, a wrong method, the /_mock triggers, which are not in
+// the spec) write their path out and call send or trySend.
+func route(r *http.Request, err error) endpoint {
+	if err != nil {
+		panic(err) // a builder fails only on a server or a parameter it cannot write
+	}
+	return endpoint{r.Method, r.URL.RequestURI()}
+}
+
+// The operations without a path parameter.
+var (
+	opCreate = route(gen.NewCreatePayoutLinkRequestWithBody(genBase, "application/json", nil))
+	opList   = route(gen.NewListPayoutLinksRequest(genBase, nil))
+)
+
 // opt changes a request before it is sent.
 type opt func(*http.Request)
 
@@ -74,19 +101,32 @@ func noAuth() opt { return func(r *http.Request) { r.Header.Del("Authorization")
 
 func basic(id, key string) opt { return func(r *http.Request) { r.SetBasicAuth(id, key) } }
 
-// send makes one request with test credentials to path under BaseURL (under URL when path
-// starts with "@"); body is a string of JSON, a value to encode,
-// or nil. It fails the test on a transport error.
-func send(t *testing.T, s *mock.Server, method, path string, body any, opts ...opt) reply {
+// call makes one request with test credentials to e; body is a value to encode (a
+// gen.CreatePayoutLinkRequest), a string of JSON written out (for a body the generated types
+// cannot express), or nil. It fails the test on a transport error.
+func call(t *testing.T, s *mock.Server, e endpoint, body any, opts ...opt) reply {
 	t.Helper()
-	r, err := trySend(context.Background(), s.Client(), s, method, path, body, opts...)
+	r, err := tryCall(context.Background(), s.Client(), s, e, body, opts...)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", e.method, e.path, err)
 	}
 	return r
 }
 
+// send is call to a path written out: for a test of routing, or of a path the spec has not.
+func send(t *testing.T, s *mock.Server, method, path string, body any, opts ...opt) reply {
+	t.Helper()
+	return call(t, s, endpoint{method, path}, body, opts...)
+}
+
+// trySend is tryCall to a path written out.
 func trySend(ctx context.Context, c *http.Client, s *mock.Server, method, path string, body any, opts ...opt) (reply, error) {
+	return tryCall(ctx, c, s, endpoint{method, path}, body, opts...)
+}
+
+// tryCall is call with a client of the test's, returning the transport's error.
+func tryCall(ctx context.Context, c *http.Client, s *mock.Server, e endpoint, body any, opts ...opt) (reply, error) {
+	method, path := e.method, e.path
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -135,7 +175,7 @@ func freshClient() *http.Client {
 // create makes a link and fails the test unless it gets 201.
 func create(t *testing.T, s *mock.Server, body any) gen.PayoutLink {
 	t.Helper()
-	r := send(t, s, "POST", "/v2/payout-links", body)
+	r := call(t, s, opCreate, body)
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
