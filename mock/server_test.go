@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
@@ -23,14 +25,14 @@ var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 func TestHappyPath(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	r := send(t, s, "POST", "/v2/payout-links", `{
-		"amount": 1250,
-		"payee": {"first_name": "Jane", "email": "jsmith@example.com"},
-		"delivery": {"method": "email"},
-		"memo": "March invoice",
-		"metadata": {"order_id": "A-1001"},
-		"idempotency_key": "8e4c2a9e-6f1b-4c3a-9d2e-5b7a1f0c3d4e"
-	}`)
+	r := call(t, s, opCreate, gen.CreatePayoutLinkRequest{
+		Amount:         1250,
+		Payee:          gen.Payee{FirstName: api.Ptr("Jane"), Email: api.Ptr("jsmith@example.com")},
+		Delivery:       gen.Delivery{Method: gen.DeliveryMethodEmail},
+		Memo:           api.Ptr("March invoice"),
+		Metadata:       dots.Metadata{"order_id": "A-1001"},
+		IdempotencyKey: api.Ptr("8e4c2a9e-6f1b-4c3a-9d2e-5b7a1f0c3d4e"),
+	})
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
@@ -60,23 +62,23 @@ func TestHappyPath(t *testing.T) {
 		t.Errorf("metadata %+v", l.Metadata)
 	}
 
-	if g := send(t, s, "GET", "/v2/payout-links/"+l.ID, nil); g.status != 200 || !bytes.Equal(g.body, r.body) {
+	if g := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, l.ID)), nil); g.status != 200 || !bytes.Equal(g.body, r.body) {
 		t.Errorf("get: %d %s, want %s", g.status, g.body, r.body)
 	}
 
-	lr := send(t, s, "GET", "/v2/payout-links", nil)
+	lr := call(t, s, opList, nil)
 	var page gen.PayoutLinkList
 	if err := json.Unmarshal(lr.body, &page); err != nil || lr.status != 200 || len(page.Data) != 1 || page.Data[0].ID != l.ID || page.HasMore {
 		t.Errorf("list: %d %s", lr.status, lr.body)
 	}
 
-	rd := send(t, s, "POST", "/v2/payout-links/"+l.ID+"/redeliver", nil)
+	rd := call(t, s, route(gen.NewRedeliverPayoutLinkRequest(genBase, l.ID)), nil)
 	var res gen.RedeliverPayoutLinkResult
 	if err := json.Unmarshal(rd.body, &res); err != nil || rd.status != 200 || !res.Redelivered || res.PayoutLink.ID != l.ID {
 		t.Errorf("redeliver: %d %s", rd.status, rd.body)
 	}
 
-	c := send(t, s, "DELETE", "/v2/payout-links/"+l.ID, nil)
+	c := call(t, s, route(gen.NewCancelPayoutLinkRequest(genBase, l.ID)), nil)
 	if c.status != 200 || c.link(t).Status != gen.PayoutLinkStatusCanceled {
 		t.Errorf("cancel: %d %s", c.status, c.body)
 	}
@@ -98,24 +100,30 @@ func TestCreateDelivery(t *testing.T) {
 	s := newServer(t)
 	tests := []struct {
 		name               string
-		body               string
+		body               gen.CreatePayoutLinkRequest
 		status             gen.PayoutLinkStatus
 		method             gen.DeliveryMethod
 		email, cc, phone   string
 		metadata, funding  string
 		wantRedeliverTrues int
 	}{
-		{"no delivery", `{"amount":1}`, "created", "link", "", "", "", `null`, "dots_balance", 5},
-		{"link", `{"amount":1,"payee":{"email":"a@example.com"},"delivery":{"method":"link"}}`, "created", "link", "", "", "", `null`, "dots_balance", 5},
-		{"sms", `{"amount":1,"payee":{"country_code":"1","phone_number":"2025550139"},"delivery":{"method":"sms","message":"hi"}}`, "sent", "sms", "", "1", "2025550139", `null`, "dots_balance", 4},
-		{"email", `{"amount":1,"payee":{"email":"a@example.com","country_code":"1","phone_number":"2025550139"},"delivery":{"method":"email"}}`, "sent", "email", "a@example.com", "", "", `null`, "dots_balance", 4},
-		{"all with both", `{"amount":1,"payee":{"email":"a@example.com","country_code":"44","phone_number":"7700900123"},"delivery":{"method":"all"}}`, "sent", "all", "a@example.com", "44", "7700900123", `null`, "dots_balance", 4},
-		{"all without contacts", `{"amount":1,"delivery":{"method":"all"}}`, "created", "all", "", "", "", `null`, "dots_balance", 5},
-		{"metadata string, ach", `{"amount":1,"metadata":"A-1001","funding_source":"ach","tax_exempt":true,"accounting_data":{"quickbooks_account_id":42}}`, "created", "link", "", "", "", `"A-1001"`, "ach", 5},
+		{"no delivery", gen.CreatePayoutLinkRequest{Amount: 1}, "created", "link", "", "", "", `null`, "dots_balance", 5},
+		{"link", gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{Email: api.Ptr("a@example.com")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodLink}}, "created", "link", "", "", "", `null`, "dots_balance", 5},
+		{"sms", gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{CountryCode: api.Ptr("1"), PhoneNumber: api.Ptr("2025550139")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodSms, Message: api.Ptr("hi")}}, "sent", "sms", "", "1", "2025550139", `null`, "dots_balance", 4},
+		{"email", gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{Email: api.Ptr("a@example.com"), CountryCode: api.Ptr("1"), PhoneNumber: api.Ptr("2025550139")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}}, "sent", "email", "a@example.com", "", "", `null`, "dots_balance", 4},
+		{"all with both", gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{Email: api.Ptr("a@example.com"), CountryCode: api.Ptr("44"), PhoneNumber: api.Ptr("7700900123")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodAll}}, "sent", "all", "a@example.com", "44", "7700900123", `null`, "dots_balance", 4},
+		{"all without contacts", gen.CreatePayoutLinkRequest{Amount: 1, Delivery: gen.Delivery{Method: gen.DeliveryMethodAll}},
+			"created", "all", "", "", "", `null`, "dots_balance", 5},
+		{"metadata string, ach", gen.CreatePayoutLinkRequest{Amount: 1, Metadata: dots.Metadata{dots.MetadataText: "A-1001"}, FundingSource: gen.FundingSourceAch,
+			TaxExempt: api.Ptr(true), AccountingData: gen.AccountingData{QuickbooksAccountID: api.Ptr(dots.Int(42))}}, "created", "link", "", "", "", `"A-1001"`, "ach", 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, s, "POST", "/v2/payout-links", tt.body)
+			r := call(t, s, opCreate, tt.body)
 			if r.status != http.StatusCreated {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
@@ -129,6 +137,7 @@ func TestCreateDelivery(t *testing.T) {
 					t.Errorf("delivery.%s = %s, want %q", name, pair[0], pair[1])
 				}
 			}
+			// The metadata as written: null, not left out, when the create had none.
 			var raw struct {
 				Metadata json.RawMessage `json:"metadata"`
 			}
@@ -139,7 +148,7 @@ func TestCreateDelivery(t *testing.T) {
 			trues := 0
 			for range mock.MaxDeliveries + 1 {
 				var res gen.RedeliverPayoutLinkResult
-				rd := send(t, s, "POST", "/v2/payout-links/"+l.ID+"/redeliver", nil)
+				rd := call(t, s, route(gen.NewRedeliverPayoutLinkRequest(genBase, l.ID)), nil)
 				if err := json.Unmarshal(rd.body, &res); err != nil || rd.status != 200 {
 					t.Fatalf("redeliver %d %s", rd.status, rd.body)
 				}
@@ -163,13 +172,13 @@ func TestIdempotency(t *testing.T) {
 	s := newServer(t, mock.WithClock(clock))
 	const key = "3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"
 
-	first := create(t, s, `{"amount":100,"idempotency_key":"`+key+`"}`)
+	first := create(t, s, gen.CreatePayoutLinkRequest{Amount: 100, IdempotencyKey: api.Ptr(key)})
 	if !first.Created.Equal(now) {
 		t.Errorf("created %v, want the clock's %v", first.Created, now)
 	}
 	advance(23 * time.Hour)
 	// A different body with the same key (in upper case) still gets the first link.
-	again := create(t, s, `{"amount":999,"memo":"other","idempotency_key":"`+strings.ToUpper(key)+`"}`)
+	again := create(t, s, gen.CreatePayoutLinkRequest{Amount: 999, Memo: api.Ptr("other"), IdempotencyKey: api.Ptr(strings.ToUpper(key))})
 	if again.ID != first.ID || again.Amount != 100 || s.LinkCount() != 1 {
 		t.Fatalf("second create made %s (amount %d), count %d; want %s", again.ID, again.Amount, s.LinkCount(), first.ID)
 	}
@@ -177,19 +186,24 @@ func TestIdempotency(t *testing.T) {
 		t.Errorf("LinkByIdempotencyKey: %v %v", l.ID, ok)
 	}
 	// A replay answers the link as it is now.
-	send(t, s, "DELETE", "/v2/payout-links/"+first.ID, nil)
-	if l := create(t, s, `{"amount":100,"idempotency_key":"`+key+`"}`); l.Status != gen.PayoutLinkStatusCanceled {
+	call(t, s, route(gen.NewCancelPayoutLinkRequest(genBase, first.ID)), nil)
+	if l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 100, IdempotencyKey: api.Ptr(key)}); l.Status != gen.PayoutLinkStatusCanceled {
 		t.Errorf("replay after cancel: status %s", l.Status)
 	}
 	// Without a key every create makes a link.
-	create(t, s, `{"amount":100}`)
-	create(t, s, `{"amount":100,"idempotency_key":null}`)
+	create(t, s, gen.CreatePayoutLinkRequest{Amount: 100})
+	// Written out: a null key, which the generated type cannot send (it leaves a nil key out).
+	if r := call(t, s, opCreate, `{"amount":100,"idempotency_key":null}`); r.status != http.StatusCreated {
+		t.Fatalf("create with a null key: %d %s", r.status, r.body)
+	} else {
+		r.link(t)
+	}
 	if s.LinkCount() != 3 {
 		t.Errorf("count %d after two creates without key, want 3", s.LinkCount())
 	}
 	// After 24 hours the key is forgotten.
 	advance(time.Hour)
-	fresh := create(t, s, `{"amount":100,"idempotency_key":"`+key+`"}`)
+	fresh := create(t, s, gen.CreatePayoutLinkRequest{Amount: 100, IdempotencyKey: api.Ptr(key)})
 	if fresh.ID == first.ID || s.LinkCount() != 4 {
 		t.Errorf("expired key returned %s, count %d", fresh.ID, s.LinkCount())
 	}
@@ -212,12 +226,13 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	var events atomic.Int32
 	s := newServer(t, mock.WithEventHook(func(string, gen.PayoutLink) { events.Add(1) }))
 	const n = 50
-	body := `{"amount":500,"payee":{"email":"a@example.com"},"delivery":{"method":"email"},"idempotency_key":"0b7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b"}`
+	body := gen.CreatePayoutLinkRequest{Amount: 500, Payee: gen.Payee{Email: api.Ptr("a@example.com")},
+		Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}, IdempotencyKey: api.Ptr("0b7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b")}
 	ids := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, err := trySend(t.Context(), s.Client(), s, "POST", "/v2/payout-links", body)
+			r, err := tryCall(t.Context(), s.Client(), s, opCreate, body)
 			if err == nil && r.status == http.StatusConflict {
 				if code, _ := r.errorBody(t); code != "resource-busy" {
 					t.Errorf("create %d: 409 %s, want resource-busy", i, code)
@@ -258,21 +273,24 @@ func TestPagination(t *testing.T) {
 	const total = 25
 	var made []string // oldest first
 	for i := range total {
-		made = append(made, create(t, s, fmt.Sprintf(`{"amount":%d}`, i+1)).ID)
+		made = append(made, create(t, s, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1)}).ID)
 	}
 	newestFirst := make([]string, total)
 	for i, id := range made {
 		newestFirst[total-1-i] = id
 	}
-	list := func(query string) (ids []string, more bool) {
+	at := func(p gen.ListPayoutLinksParams) endpoint { return route(gen.NewListPayoutLinksRequest(genBase, &p)) }
+	list := func(params gen.ListPayoutLinksParams) (ids []string, more bool) {
 		t.Helper()
-		r := send(t, s, "GET", "/v2/payout-links"+query, nil)
+		e := at(params)
+		r := call(t, s, e, nil)
 		var p gen.PayoutLinkList
 		if err := json.Unmarshal(r.body, &p); err != nil || r.status != 200 {
-			t.Fatalf("list%s: %d %s", query, r.status, r.body)
+			t.Fatalf("%s: %d %s", e.path, r.status, r.body)
 		}
+		// The wire form: an array, even an empty one, where a decoded nil would pass for it.
 		if !bytes.Contains(r.body, []byte(`"data":[`)) {
-			t.Errorf("list%s has no data array: %s", query, r.body)
+			t.Errorf("%s has no data array: %s", e.path, r.body)
 		}
 		for _, l := range p.Data {
 			ids = append(ids, l.ID)
@@ -283,15 +301,15 @@ func TestPagination(t *testing.T) {
 	// Forward, newest first.
 	var seen []string
 	var pages []string
-	query := "?limit=10"
+	params := gen.ListPayoutLinksParams{Limit: api.Ptr(10)}
 	for {
-		ids, more := list(query)
+		ids, more := list(params)
 		seen = append(seen, ids...)
 		pages = append(pages, fmt.Sprintf("%d/%v", len(ids), more))
 		if !more {
 			break
 		}
-		query = "?limit=10&starting_after=" + ids[len(ids)-1]
+		params.StartingAfter = api.Ptr(ids[len(ids)-1])
 	}
 	if strings.Join(pages, " ") != "10/true 10/true 5/false" || strings.Join(seen, ",") != strings.Join(newestFirst, ",") {
 		t.Errorf("forward pages %v", pages)
@@ -299,37 +317,37 @@ func TestPagination(t *testing.T) {
 
 	// Backward from the oldest link.
 	seen, pages = nil, nil
-	query = "?limit=10&ending_before=" + newestFirst[total-1]
+	params = gen.ListPayoutLinksParams{Limit: api.Ptr(10), EndingBefore: api.Ptr(newestFirst[total-1])}
 	for {
-		ids, more := list(query)
+		ids, more := list(params)
 		seen = append(ids, seen...)
 		pages = append(pages, fmt.Sprintf("%d/%v", len(ids), more))
 		if !more {
 			break
 		}
-		query = "?limit=10&ending_before=" + ids[0]
+		params.EndingBefore = api.Ptr(ids[0])
 	}
 	if strings.Join(pages, " ") != "10/true 10/true 4/false" || strings.Join(seen, ",") != strings.Join(newestFirst[:total-1], ",") {
 		t.Errorf("backward pages %v", pages)
 	}
 
 	tests := []struct {
-		query string
-		want  []string
-		more  bool
+		params gen.ListPayoutLinksParams
+		want   []string
+		more   bool
 	}{
-		{"", newestFirst[:mock.DefaultLimit], true},
-		{"?limit=100", newestFirst, false},
-		{"?limit=3&starting_after=" + newestFirst[20], newestFirst[21:24], true},
-		{"?limit=3&ending_before=" + newestFirst[4], newestFirst[1:4], true},
-		{"?limit=3&ending_before=" + newestFirst[3], newestFirst[0:3], false},
-		{"?starting_after=" + newestFirst[total-1], nil, false},
-		{"?ending_before=" + newestFirst[0], nil, false},
+		{gen.ListPayoutLinksParams{}, newestFirst[:mock.DefaultLimit], true},
+		{gen.ListPayoutLinksParams{Limit: api.Ptr(100)}, newestFirst, false},
+		{gen.ListPayoutLinksParams{Limit: api.Ptr(3), StartingAfter: api.Ptr(newestFirst[20])}, newestFirst[21:24], true},
+		{gen.ListPayoutLinksParams{Limit: api.Ptr(3), EndingBefore: api.Ptr(newestFirst[4])}, newestFirst[1:4], true},
+		{gen.ListPayoutLinksParams{Limit: api.Ptr(3), EndingBefore: api.Ptr(newestFirst[3])}, newestFirst[0:3], false},
+		{gen.ListPayoutLinksParams{StartingAfter: api.Ptr(newestFirst[total-1])}, nil, false},
+		{gen.ListPayoutLinksParams{EndingBefore: api.Ptr(newestFirst[0])}, nil, false},
 	}
 	for _, tt := range tests {
-		ids, more := list(tt.query)
+		ids, more := list(tt.params)
 		if strings.Join(ids, ",") != strings.Join(tt.want, ",") || more != tt.more {
-			t.Errorf("list%s: %d ids, more %v; want %d, %v", tt.query, len(ids), more, len(tt.want), tt.more)
+			t.Errorf("%s: %d ids, more %v; want %d, %v", at(tt.params).path, len(ids), more, len(tt.want), tt.more)
 		}
 	}
 }
@@ -344,9 +362,10 @@ func TestCancelAndClaim(t *testing.T) {
 		events = append(events, ev{typ, l.ID + " " + string(l.Status)})
 		mu.Unlock()
 	}))
-	a := create(t, s, `{"amount":1,"payee":{"email":"a@example.com"},"delivery":{"method":"email"}}`)
-	b := create(t, s, `{"amount":2}`)
-	c := create(t, s, `{"amount":3}`)
+	a := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{Email: api.Ptr("a@example.com")},
+		Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}})
+	b := create(t, s, gen.CreatePayoutLinkRequest{Amount: 2})
+	c := create(t, s, gen.CreatePayoutLinkRequest{Amount: 3})
 
 	claimed, err := s.Claim(a.ID)
 	if err != nil || claimed.Status != gen.PayoutLinkStatusClaimed || !uuidV4.MatchString(claimed.ClaimedUserID) {
@@ -359,25 +378,28 @@ func TestCancelAndClaim(t *testing.T) {
 		t.Errorf("Claim unknown: %v", err)
 	}
 
+	const unknown = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 	tests := []struct {
-		name, method, path string
-		status             int
-		code               string
-		wantStatus         gen.PayoutLinkStatus
+		name       string
+		to         endpoint
+		status     int
+		code       string
+		wantStatus gen.PayoutLinkStatus
 	}{
-		{"cancel", "DELETE", "/v2/payout-links/" + b.ID, 200, "", "canceled"},
-		{"cancel again", "DELETE", "/v2/payout-links/" + b.ID, 200, "", "canceled"},
-		{"cancel claimed", "DELETE", "/v2/payout-links/" + a.ID, 409, "invalid-state", ""},
-		{"cancel unknown", "DELETE", "/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", 404, "not-found", ""},
-		{"get unknown", "GET", "/v2/payout-links/not-a-uuid", 404, "not-found", ""},
-		{"redeliver unknown", "POST", "/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a/redeliver", 404, "not-found", ""},
-		{"claim over http", "POST", "@/_mock/payout-links/" + c.ID + "/claim", 200, "", "claimed"},
-		{"claim canceled over http", "POST", "@/_mock/payout-links/" + b.ID + "/claim", 409, "invalid-state", ""},
-		{"claim unknown over http", "POST", "@/_mock/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a/claim", 404, "not-found", ""},
+		{"cancel", route(gen.NewCancelPayoutLinkRequest(genBase, b.ID)), 200, "", "canceled"},
+		{"cancel again", route(gen.NewCancelPayoutLinkRequest(genBase, b.ID)), 200, "", "canceled"},
+		{"cancel claimed", route(gen.NewCancelPayoutLinkRequest(genBase, a.ID)), 409, "invalid-state", ""},
+		{"cancel unknown", route(gen.NewCancelPayoutLinkRequest(genBase, unknown)), 404, "not-found", ""},
+		{"get unknown", route(gen.NewGetPayoutLinkRequest(genBase, "not-a-uuid")), 404, "not-found", ""},
+		{"redeliver unknown", route(gen.NewRedeliverPayoutLinkRequest(genBase, unknown)), 404, "not-found", ""},
+		// The /_mock triggers are not in the spec: their paths are written out.
+		{"claim over http", endpoint{"POST", "@/_mock/payout-links/" + c.ID + "/claim"}, 200, "", "claimed"},
+		{"claim canceled over http", endpoint{"POST", "@/_mock/payout-links/" + b.ID + "/claim"}, 409, "invalid-state", ""},
+		{"claim unknown over http", endpoint{"POST", "@/_mock/payout-links/" + unknown + "/claim"}, 404, "not-found", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, s, tt.method, tt.path, nil)
+			r := call(t, s, tt.to, nil)
 			if r.status != tt.status {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
@@ -395,7 +417,7 @@ func TestCancelAndClaim(t *testing.T) {
 	// A canceled or claimed link is not redelivered.
 	for _, id := range []string{a.ID, b.ID} {
 		var res gen.RedeliverPayoutLinkResult
-		_ = json.Unmarshal(send(t, s, "POST", "/v2/payout-links/"+id+"/redeliver", nil).body, &res)
+		_ = json.Unmarshal(call(t, s, route(gen.NewRedeliverPayoutLinkRequest(genBase, id)), nil).body, &res)
 		if res.Redelivered {
 			t.Errorf("redelivered %s link", res.PayoutLink.Status)
 		}
@@ -417,49 +439,50 @@ func TestCancelAndClaim(t *testing.T) {
 func TestInvalidRequests(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	known := create(t, s, `{"amount":1}`)
+	known := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1})
+	list := func(p gen.ListPayoutLinksParams) endpoint { return route(gen.NewListPayoutLinksRequest(genBase, &p)) }
+	type typed = gen.CreatePayoutLinkRequest
 	tests := []struct {
-		name, method, path, body string
-		status                   int
-		code                     string
-		mention                  string // the message names this
+		name    string
+		to      endpoint
+		body    any // a gen.CreatePayoutLinkRequest, or JSON written out where that type cannot say it
+		status  int
+		code    string
+		mention string // the message names this
 	}{
-		{"amount zero", "POST", "/v2/payout-links", `{"amount":0}`, 400, "invalid-input", "$.amount"},
-		{"amount missing", "POST", "/v2/payout-links", `{"memo":"x"}`, 400, "invalid-input", "amount"},
-		{"amount with fraction", "POST", "/v2/payout-links", `{"amount":12.5}`, 400, "invalid-input", "$.amount"},
-		{"amount with a fraction", "POST", "/v2/payout-links", `{"amount":1250.5}`, 400, "invalid-input", "amount"},
-		{"unknown field", "POST", "/v2/payout-links", `{"amount":1,"colour":"red"}`, 400, "invalid-input", "colour"},
-		{"bad uuid", "POST", "/v2/payout-links", `{"amount":1,"user_id":"nope"}`, 400, "invalid-input", "$.user_id"},
-		{"bad idempotency key", "POST", "/v2/payout-links", `{"amount":1,"idempotency_key":"k1"}`, 400, "invalid-input", "$.idempotency_key"},
-		{"bad email", "POST", "/v2/payout-links", `{"amount":1,"payee":{"email":"nope"}}`, 400, "invalid-input", "$.payee.email"},
-		{"bad method", "POST", "/v2/payout-links", `{"amount":1,"delivery":{"method":"fax"}}`, 400, "invalid-input", "$.delivery.method"},
-		{"not json", "POST", "/v2/payout-links", `amount=1`, 400, "invalid-input", ""},
-		{"no body", "POST", "/v2/payout-links", ``, 400, "invalid-input", ""},
-		{"sms without phone", "POST", "/v2/payout-links", `{"amount":1,"delivery":{"method":"sms"}}`, 400, "invalid-phone-number", "$.payee.phone_number"},
-		{"email without email", "POST", "/v2/payout-links", `{"amount":1,"delivery":{"method":"email"}}`, 400, "invalid-email", "$.payee.email"},
-		{"limit 0", "GET", "/v2/payout-links?limit=0", "", 400, "invalid-input", "query limit"},
-		{"limit 101", "GET", "/v2/payout-links?limit=101", "", 400, "invalid-input", "query limit"},
-		{"limit word", "GET", "/v2/payout-links?limit=ten", "", 400, "invalid-input", "query limit"},
-		{"cursor not uuid", "GET", "/v2/payout-links?starting_after=abc", "", 400, "invalid-input", "query starting_after"},
-		{"unknown cursor", "GET", "/v2/payout-links?ending_before=3c90c3cc-0d44-4b50-8888-8dd25736052a", "", 400, "invalid-input", "query ending_before"},
-		{"both cursors", "GET", "/v2/payout-links?starting_after=" + known.ID + "&ending_before=" + known.ID, "", 400, "invalid-input", "starting_after"},
-		{"unknown path", "GET", "/v2/payouts", "", 404, "not-found", ""},
-		{"path without /api", "GET", "@/v2/payout-links", "", 404, "not-found", ""},
-		{"path with extra prefix", "GET", "/x/v2/payout-links", "", 404, "not-found", ""},
-		{"wrong method", "PUT", "/v2/payout-links/" + known.ID, "", 405, "method-not-allowed", "DELETE, GET"}, // ServeMux's Allow
-		{"bad fault header", "GET", "/v2/payout-links", "", 400, "invalid-input", "X-Mock-Fault"},
+		{"amount zero", opCreate, typed{Amount: 0}, 400, "invalid-input", "$.amount"},
+		{"amount missing", opCreate, `{"memo":"x"}`, 400, "invalid-input", "amount"},               // raw: the type always writes amount
+		{"amount with fraction", opCreate, `{"amount":12.5}`, 400, "invalid-input", "$.amount"},    // raw: a fraction
+		{"amount with a fraction", opCreate, `{"amount":1250.5}`, 400, "invalid-input", "amount"},  // raw: a fraction
+		{"unknown field", opCreate, `{"amount":1,"colour":"red"}`, 400, "invalid-input", "colour"}, // raw: a field the spec has not
+		{"bad uuid", opCreate, typed{Amount: 1, UserID: api.Ptr("nope")}, 400, "invalid-input", "$.user_id"},
+		{"bad idempotency key", opCreate, typed{Amount: 1, IdempotencyKey: api.Ptr("k1")}, 400, "invalid-input", "$.idempotency_key"},
+		{"bad email", opCreate, typed{Amount: 1, Payee: gen.Payee{Email: api.Ptr("nope")}}, 400, "invalid-input", "$.payee.email"},
+		{"bad method", opCreate, typed{Amount: 1, Delivery: gen.Delivery{Method: "fax"}}, 400, "invalid-input", "$.delivery.method"},
+		{"not json", opCreate, `amount=1`, 400, "invalid-input", ""}, // raw: no JSON
+		{"no body", opCreate, ``, 400, "invalid-input", ""},          // raw: an empty body
+		{"sms without phone", opCreate, typed{Amount: 1, Delivery: gen.Delivery{Method: gen.DeliveryMethodSms}}, 400, "invalid-phone-number", "$.payee.phone_number"},
+		{"email without email", opCreate, typed{Amount: 1, Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}}, 400, "invalid-email", "$.payee.email"},
+		{"limit 0", list(gen.ListPayoutLinksParams{Limit: api.Ptr(0)}), nil, 400, "invalid-input", "query limit"},
+		{"limit 101", list(gen.ListPayoutLinksParams{Limit: api.Ptr(101)}), nil, 400, "invalid-input", "query limit"},
+		{"limit word", endpoint{"GET", opList.path + "?limit=ten"}, nil, 400, "invalid-input", "query limit"}, // raw query: Limit is an int
+		{"cursor not uuid", list(gen.ListPayoutLinksParams{StartingAfter: api.Ptr("abc")}), nil, 400, "invalid-input", "query starting_after"},
+		{"unknown cursor", list(gen.ListPayoutLinksParams{EndingBefore: api.Ptr("3c90c3cc-0d44-4b50-8888-8dd25736052a")}), nil, 400, "invalid-input", "query ending_before"},
+		{"both cursors", list(gen.ListPayoutLinksParams{StartingAfter: &known.ID, EndingBefore: &known.ID}), nil, 400, "invalid-input", "starting_after"},
+		// Routing: paths and a method the spec does not have, written out around the spec's own.
+		{"unknown path", endpoint{"GET", "/v2/payouts"}, nil, 404, "not-found", ""},
+		{"path without /api", endpoint{"GET", "@" + opList.path}, nil, 404, "not-found", ""},
+		{"path with extra prefix", endpoint{"GET", "/x" + opList.path}, nil, 404, "not-found", ""},
+		{"wrong method", endpoint{"PUT", route(gen.NewGetPayoutLinkRequest(genBase, known.ID)).path}, nil, 405, "method-not-allowed", "DELETE, GET"}, // ServeMux's Allow
+		{"bad fault header", opList, nil, 400, "invalid-input", "X-Mock-Fault"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var body any
-			if tt.body != "" || tt.method == "POST" {
-				body = tt.body
-			}
 			var opts []opt
 			if tt.name == "bad fault header" {
 				opts = append(opts, header("X-Mock-Fault", "explode"))
 			}
-			r := send(t, s, tt.method, tt.path, body, opts...)
+			r := call(t, s, tt.to, tt.body, opts...)
 			if r.status != tt.status {
 				t.Fatalf("%d %s, want %d", r.status, r.body, tt.status)
 			}
@@ -498,8 +521,7 @@ func TestAuth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Auth is checked before the body: the invalid body only matters once auth passes.
-			body := `{"amount":1}`
-			r := send(t, tt.s, "POST", "/v2/payout-links", body, tt.opts...)
+			r := call(t, tt.s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1}, tt.opts...)
 			if r.status != tt.status {
 				t.Fatalf("%d %s, want %d", r.status, r.body, tt.status)
 			}
@@ -516,7 +538,7 @@ func TestAuth(t *testing.T) {
 			}
 		})
 	}
-	if r := send(t, open, "POST", "/v2/payout-links", `{"amount":0}`, noAuth()); r.status != 401 {
+	if r := call(t, open, opCreate, gen.CreatePayoutLinkRequest{Amount: 0}, noAuth()); r.status != 401 {
 		t.Errorf("no auth and a bad body: %d, want 401 first", r.status)
 	}
 }
@@ -525,16 +547,20 @@ func TestLogger(t *testing.T) {
 	t.Parallel()
 	var buf syncBuffer
 	s := newServer(t, mock.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
-	create(t, s, `{"amount":1}`)
-	send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "503"))
-	send(t, s, "GET", "/v2/payout-links", nil, noAuth())
+	create(t, s, gen.CreatePayoutLinkRequest{Amount: 1})
+	call(t, s, opList, nil, header("X-Mock-Fault", "503"))
+	call(t, s, opList, nil, noAuth())
 	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("%d log lines, want 3:\n%s", len(lines), out)
 	}
-	for i, want := range []string{"status=201", "status=503", "status=401"} {
-		for _, part := range []string{want, "method=", "path=/api/v2/payout-links", "duration="} {
+	mount := strings.TrimPrefix(s.BaseURL(), s.URL) // the path the mock serves the API under
+	for i, want := range []struct {
+		status string
+		to     endpoint
+	}{{"201", opCreate}, {"503", opList}, {"401", opList}} {
+		for _, part := range []string{"status=" + want.status, "method=" + want.to.method, "path=" + mount + want.to.path, "duration="} {
 			if !strings.Contains(lines[i], part) {
 				t.Errorf("line %d lacks %q: %s", i, part, lines[i])
 			}
@@ -569,7 +595,8 @@ func TestHandlerStandalone(t *testing.T) {
 	if s.URL != "" || s.BaseURL() != "/api" {
 		t.Errorf("URL %q BaseURL %q", s.URL, s.BaseURL())
 	}
-	req := httptest.NewRequest("POST", "/api/v2/payout-links", strings.NewReader(`{"amount":42}`))
+	body, _ := json.Marshal(gen.CreatePayoutLinkRequest{Amount: 42})
+	req := httptest.NewRequest(opCreate.method, s.BaseURL()+opCreate.path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(testClientID, testAPIKey)
 	w := httptest.NewRecorder()
@@ -579,11 +606,12 @@ func TestHandlerStandalone(t *testing.T) {
 	}
 	var l gen.PayoutLink
 	_ = json.Unmarshal(w.Body.Bytes(), &l)
-	req = httptest.NewRequest("POST", "/_mock/payout-links/"+l.ID+"/claim", nil)
+	req = httptest.NewRequest("POST", "/_mock/payout-links/"+l.ID+"/claim", nil) // a trigger: not in the spec
 	req.SetBasicAuth(testClientID, testAPIKey)
 	w = httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, req)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"claimed"`) {
+	var claimed gen.PayoutLink
+	if err := json.Unmarshal(w.Body.Bytes(), &claimed); err != nil || w.Code != http.StatusOK || claimed.ID != l.ID || claimed.Status != gen.PayoutLinkStatusClaimed {
 		t.Fatalf("claim: %d %s", w.Code, w.Body)
 	}
 	if v := s.Violations(); len(v) > 0 {
@@ -594,7 +622,7 @@ func TestHandlerStandalone(t *testing.T) {
 func TestReset(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	create(t, s, `{"amount":1,"idempotency_key":"3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"}`)
+	create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr("3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b")})
 	s.FailNext(5, mock.Fault{Status: 503})
 	s.Reset()
 	if s.LinkCount() != 0 || len(s.Requests()) != 0 || len(s.Links()) != 0 {
@@ -603,7 +631,7 @@ func TestReset(t *testing.T) {
 	if _, ok := s.LinkByIdempotencyKey("3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"); ok {
 		t.Error("Reset kept the key")
 	}
-	create(t, s, `{"amount":1,"idempotency_key":"3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"}`)
+	create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr("3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b")})
 	if rs := s.Requests(); len(rs) != 1 || rs[0].Seq != 1 || rs[0].Attempt != 1 || rs[0].Fault != "" {
 		t.Errorf("after Reset: %+v", rs)
 	}
@@ -612,7 +640,7 @@ func TestReset(t *testing.T) {
 func TestLinksAreCopies(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	l := create(t, s, `{"amount":1,"payee":{"email":"a@example.com"},"metadata":{"k":"v"}}`)
+	l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, Payee: gen.Payee{Email: api.Ptr("a@example.com")}, Metadata: dots.Metadata{"k": "v"}})
 	got := s.Links()
 	got[0].Payee.Email = "changed@example.com"
 	got[0].Metadata["k"] = "changed"
