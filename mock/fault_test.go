@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
@@ -117,6 +118,8 @@ func TestFaults(t *testing.T) {
 		{"delay then 502", map[string]string{"X-Mock-Fault": "delay=5ms; 502"}, mock.Fault{Delay: 5 * time.Millisecond, Status: 502},
 			outcome{status: 502, code: "bad-gateway", result: "502"}},
 	}
+	const key = "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+	body := gen.CreatePayoutLinkRequest{Amount: 700, IdempotencyKey: api.Ptr(key)}
 	for _, tt := range tests {
 		for _, how := range []string{"header", "FailNext"} {
 			t.Run(tt.name+" by "+how, func(t *testing.T) {
@@ -130,7 +133,7 @@ func TestFaults(t *testing.T) {
 					s.FailNext(1, tt.fault)
 				}
 				start := time.Now()
-				r, err := trySend(t.Context(), freshClient(), s, "POST", "/v2/payout-links", `{"amount":700,"idempotency_key":"5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}`, opts...)
+				r, err := tryCall(t.Context(), freshClient(), s, opCreate, body, opts...)
 				if tt.fault.Delay > 0 && time.Since(start) < tt.fault.Delay {
 					t.Errorf("answered after %v, before the delay of %v", time.Since(start), tt.fault.Delay)
 				}
@@ -166,11 +169,11 @@ func TestFaults(t *testing.T) {
 					t.Fatalf("requests %+v", rs)
 				}
 				// A retry with the same key gets the one link, whatever the fault did.
-				again := create(t, s, `{"amount":700,"idempotency_key":"5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}`)
+				again := create(t, s, body)
 				if s.LinkCount() != 1 {
 					t.Errorf("%d links after the retry", s.LinkCount())
 				}
-				if l, ok := s.LinkByIdempotencyKey("5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"); !ok || l.ID != again.ID {
+				if l, ok := s.LinkByIdempotencyKey(key); !ok || l.ID != again.ID {
 					t.Errorf("key names %s, retry got %s", l.ID, again.ID)
 				}
 				if rs := s.Requests(); rs[1].Attempt != 2 || rs[1].Fault != "" {
@@ -184,16 +187,16 @@ func TestFaults(t *testing.T) {
 func TestTruncatedAndNonJSONBodies(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	full := send(t, s, "GET", "/v2/payout-links", nil)
-	trunc := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "truncated"))
+	full := call(t, s, opList, nil)
+	trunc := call(t, s, opList, nil, header("X-Mock-Fault", "truncated"))
 	if trunc.status != 200 || len(trunc.body) != len(full.body)/2 || !strings.HasPrefix(string(full.body), string(trunc.body)) || json.Valid(trunc.body) {
 		t.Errorf("truncated: %d %q of %q", trunc.status, trunc.body, full.body)
 	}
-	html := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "non-json"))
+	html := call(t, s, opList, nil, header("X-Mock-Fault", "non-json"))
 	if html.status != 200 || json.Valid(html.body) || !strings.HasPrefix(string(html.body), "<!DOCTYPE html>") || html.header.Get("Content-Type") != "application/json" {
 		t.Errorf("non-json: %d %q %v", html.status, html.body, html.header)
 	}
-	empty := send(t, s, "POST", "/v2/payout-links", `{"amount":1}`, header("X-Mock-Fault", "empty"))
+	empty := call(t, s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1}, header("X-Mock-Fault", "empty"))
 	if empty.status != 201 || len(empty.body) != 0 || empty.header.Get("Content-Type") != "application/json" || s.LinkCount() != 1 {
 		t.Errorf("empty: %d %q %v, %d links", empty.status, empty.body, empty.header, s.LinkCount())
 	}
@@ -206,7 +209,7 @@ func TestLateFaultAppliesAfterTheClientLeft(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", `{"amount":7}`, header("X-Mock-Fault", "delay=1s; late"))
+		_, err := tryCall(ctx, freshClient(), s, opCreate, gen.CreatePayoutLinkRequest{Amount: 7}, header("X-Mock-Fault", "delay=1s; late"))
 		done <- err
 	}()
 	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
@@ -226,15 +229,15 @@ func TestLateFaultAppliesAfterTheClientLeft(t *testing.T) {
 func TestBusyKey(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	body := `{"amount":9,"idempotency_key":"5d7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b"}`
+	body := gen.CreatePayoutLinkRequest{Amount: 9, IdempotencyKey: api.Ptr("5d7e3f6a-1c2d-4e5f-9a8b-7c6d5e4f3a2b")}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", body, header("X-Mock-Fault", "delay=1m"))
+		_, _ = tryCall(ctx, freshClient(), s, opCreate, body, header("X-Mock-Fault", "delay=1m"))
 	}()
 	waitFor(t, "the first request to arrive", func() bool { return len(s.Requests()) == 1 })
-	busy := send(t, s, "POST", "/v2/payout-links", body)
+	busy := call(t, s, opCreate, body)
 	if code, _ := busy.errorBody(t); busy.status != http.StatusConflict || code != "resource-busy" {
 		t.Fatalf("second create: %d %s, want 409 resource-busy", busy.status, code)
 	}
@@ -244,7 +247,7 @@ func TestBusyKey(t *testing.T) {
 	if s.LinkCount() != 0 {
 		t.Fatalf("%d links; neither request applied", s.LinkCount())
 	}
-	if r := send(t, s, "POST", "/v2/payout-links", body); r.status != http.StatusCreated || s.LinkCount() != 1 {
+	if r := call(t, s, opCreate, body); r.status != http.StatusCreated || s.LinkCount() != 1 {
 		t.Fatalf("third create: %d, %d links", r.status, s.LinkCount())
 	}
 }
@@ -258,7 +261,7 @@ func TestDelayEndsWithClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := trySend(ctx, freshClient(), s, "POST", "/v2/payout-links", `{"amount":1}`, header("X-Mock-Fault", "delay=1m"))
+		_, err := tryCall(ctx, freshClient(), s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1}, header("X-Mock-Fault", "delay=1m"))
 		done <- err
 	}()
 	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
@@ -283,7 +286,7 @@ func TestCloseEndsDelays(t *testing.T) {
 	s := mock.NewServer()
 	done := make(chan error, 1)
 	go func() {
-		_, err := trySend(context.Background(), freshClient(), s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "delay=1m"))
+		_, err := tryCall(context.Background(), freshClient(), s, opList, nil, header("X-Mock-Fault", "delay=1m"))
 		done <- err
 	}()
 	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
@@ -297,24 +300,24 @@ func TestCloseEndsDelays(t *testing.T) {
 func TestDropsOtherOperations(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	l := create(t, s, `{"amount":1}`)
+	l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1})
 	tests := []struct {
-		method, path string
-		drop         string
-		wantStatus   gen.PayoutLinkStatus
+		to         endpoint
+		drop       string
+		wantStatus gen.PayoutLinkStatus
 	}{
-		{"DELETE", "/v2/payout-links/" + l.ID, "drop-before", gen.PayoutLinkStatusCreated},
-		{"GET", "/v2/payout-links/" + l.ID, "drop-before", gen.PayoutLinkStatusCreated},
-		{"GET", "/v2/payout-links", "drop-after", gen.PayoutLinkStatusCreated},
-		{"DELETE", "/v2/payout-links/" + l.ID, "drop-after", gen.PayoutLinkStatusCanceled},
+		{route(gen.NewCancelPayoutLinkRequest(genBase, l.ID)), "drop-before", gen.PayoutLinkStatusCreated},
+		{route(gen.NewGetPayoutLinkRequest(genBase, l.ID)), "drop-before", gen.PayoutLinkStatusCreated},
+		{opList, "drop-after", gen.PayoutLinkStatusCreated},
+		{route(gen.NewCancelPayoutLinkRequest(genBase, l.ID)), "drop-after", gen.PayoutLinkStatusCanceled},
 	}
 	for _, tt := range tests {
-		_, err := trySend(t.Context(), freshClient(), s, tt.method, tt.path, nil, header("X-Mock-Fault", tt.drop))
+		_, err := tryCall(t.Context(), freshClient(), s, tt.to, nil, header("X-Mock-Fault", tt.drop))
 		if err == nil {
-			t.Errorf("%s %s %s: got an answer", tt.drop, tt.method, tt.path)
+			t.Errorf("%s %s %s: got an answer", tt.drop, tt.to.method, tt.to.path)
 		}
 		if got, _ := s.Link(l.ID); got.Status != tt.wantStatus {
-			t.Errorf("%s %s: status %s, want %s", tt.drop, tt.method, got.Status, tt.wantStatus)
+			t.Errorf("%s %s: status %s, want %s", tt.drop, tt.to.method, got.Status, tt.wantStatus)
 		}
 	}
 	if n := len(s.Requests()); n != 1+len(tests) {
@@ -330,7 +333,7 @@ func TestFailNextQueue(t *testing.T) {
 	s.FailNext(0, mock.Fault{Status: 400})
 	var got []string
 	for range 5 {
-		r := send(t, s, "POST", "/v2/payout-links", `{"amount":1}`)
+		r := call(t, s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1})
 		got = append(got, fmt.Sprint(r.status))
 	}
 	if strings.Join(got, " ") != "503 503 500 201 201" || s.LinkCount() != 3 {
@@ -338,13 +341,13 @@ func TestFailNextQueue(t *testing.T) {
 	}
 	// A header fault leaves the queue alone; /_mock and unknown paths never fault.
 	s.FailNext(1, mock.Fault{Status: 502})
-	if r := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "504")); r.status != 504 {
+	if r := call(t, s, opList, nil, header("X-Mock-Fault", "504")); r.status != 504 {
 		t.Errorf("header fault: %d", r.status)
 	}
-	if r := send(t, s, "GET", "/v2/nothing", nil); r.status != 404 {
+	if r := send(t, s, "GET", "/v2/nothing", nil); r.status != 404 { // a path the spec has not
 		t.Errorf("unknown path: %d", r.status)
 	}
-	if r := send(t, s, "GET", "/v2/payout-links", nil); r.status != 502 {
+	if r := call(t, s, opList, nil); r.status != 502 {
 		t.Errorf("queued fault: %d", r.status)
 	}
 	var faults []string
@@ -394,7 +397,7 @@ func TestRandomFaults(t *testing.T) {
 						t.Errorf("call %d never succeeded", i)
 						return
 					}
-					r, err := trySend(t.Context(), client, s, "POST", "/v2/payout-links", `{"amount":1,"idempotency_key":"`+key+`"}`)
+					r, err := tryCall(t.Context(), client, s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr(key)})
 					if err != nil || r.status != http.StatusCreated {
 						continue
 					}
@@ -451,7 +454,7 @@ func TestFaultPrecedence(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t)
 			s.FailNext(1, tt.fault)
-			r, err := trySend(t.Context(), freshClient(), s, "POST", "/v2/payout-links", `{"amount":1}`)
+			r, err := tryCall(t.Context(), freshClient(), s, opCreate, gen.CreatePayoutLinkRequest{Amount: 1})
 			if err == nil && r.status >= 500 {
 				r.errorBody(t)
 			}
