@@ -31,7 +31,7 @@ func chaosRun(t *testing.T, s *mock.Server, n int, opts ...opt) []string {
 	t.Helper()
 	client := freshClient() // no keep-alive: Go's transport never resends after a drop
 	for i := range n {
-		_, _ = trySend(t.Context(), client, s, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, i+1), opts...)
+		_, _ = tryCall(t.Context(), client, s, opCreate, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1)}, opts...)
 	}
 	var faults []string
 	for _, r := range s.Requests() {
@@ -78,36 +78,36 @@ func TestChaosIsReproducible(t *testing.T) {
 func TestChaosPrecedenceAndScope(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithChaos(1, 1, mock.Fault{Status: 503}))
-	if r := send(t, s, "GET", "/v2/payout-links", nil); r.status != 503 {
+	if r := call(t, s, opList, nil); r.status != 503 {
 		t.Errorf("rate 1: %d, want the chaos fault", r.status)
 	}
 	// A request that asks for no fault gets none; one that scripts its own gets that one.
-	if r := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "none")); r.status != 200 {
+	if r := call(t, s, opList, nil, header("X-Mock-Fault", "none")); r.status != 200 {
 		t.Errorf("X-Mock-Fault: none: %d, want 200", r.status)
 	}
-	if r := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "502")); r.status != 502 {
+	if r := call(t, s, opList, nil, header("X-Mock-Fault", "502")); r.status != 502 {
 		t.Errorf("X-Mock-Fault: 502: %d", r.status)
 	}
 	s.FailNext(1, mock.Fault{Status: 504})
-	if r := send(t, s, "GET", "/v2/payout-links", nil); r.status != 504 {
+	if r := call(t, s, opList, nil); r.status != 504 {
 		t.Errorf("FailNext over chaos: %d", r.status)
 	}
 	// X-Mock-Fault: none also keeps FailNext away: the queued fault waits for the next request.
 	s.FailNext(1, mock.Fault{Status: 504})
-	if r := send(t, s, "GET", "/v2/payout-links", nil, header("X-Mock-Fault", "none")); r.status != 200 {
+	if r := call(t, s, opList, nil, header("X-Mock-Fault", "none")); r.status != 200 {
 		t.Errorf("none with a queued fault: %d", r.status)
 	}
-	if r := send(t, s, "GET", "/v2/payout-links", nil); r.status != 504 {
+	if r := call(t, s, opList, nil); r.status != 504 {
 		t.Errorf("the queued fault after none: %d", r.status)
 	}
-	// The test triggers and unknown paths never fault.
+	// The test triggers (not in the spec: written out) and unknown paths never fault.
 	if r := send(t, s, "POST", "@/_mock/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a/claim", nil); r.status != 404 {
 		t.Errorf("claim trigger under chaos: %d, want 404", r.status)
 	}
 
 	off := newServer(t, mock.WithChaos(0, 1))
 	for range 20 {
-		if r := send(t, off, "GET", "/v2/payout-links", nil); r.status != 200 {
+		if r := call(t, off, opList, nil); r.status != 200 {
 			t.Fatalf("rate 0: %d", r.status)
 		}
 	}
@@ -218,7 +218,7 @@ func TestSetChaosRate(t *testing.T) {
 	for i, rate := range []float64{1, 0, 1} {
 		s.SetChaosRate(rate)
 		for j := range 10 {
-			_, _ = trySend(t.Context(), client, s, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, 10*i+j+1))
+			_, _ = tryCall(t.Context(), client, s, opCreate, gen.CreatePayoutLinkRequest{Amount: dots.Amount(10*i + j + 1)})
 		}
 	}
 	var got []string

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/api"
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/spec"
 )
@@ -34,27 +37,31 @@ func TestWireFormat(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	tests := []struct {
-		name, body string
-		null       []string // paths written as null
-		absent     []string // paths left out
+		name   string
+		body   gen.CreatePayoutLinkRequest
+		null   []string // paths written as null
+		absent []string // paths left out
 	}{
-		{"bare", `{"amount":100}`,
+		{"bare", gen.CreatePayoutLinkRequest{Amount: 100},
 			[]string{"claimed_user_id", "memo", "metadata", "payee.first_name", "payee.last_name", "payee.email", "payee.country_code", "payee.phone_number"},
 			[]string{"transfer_id", "delivery.email", "delivery.country_code", "delivery.phone_number", "description", "tax_exempt", "accounting_data"}},
-		{"email delivery", `{"amount":100,"payee":{"email":"a@example.com","first_name":"Ann"},"delivery":{"method":"email"},"memo":"m"}`,
+		{"email delivery", gen.CreatePayoutLinkRequest{Amount: 100, Payee: gen.Payee{Email: api.Ptr("a@example.com"), FirstName: api.Ptr("Ann")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}, Memo: api.Ptr("m")},
 			[]string{"claimed_user_id", "metadata", "payee.last_name", "payee.country_code", "payee.phone_number"},
 			[]string{"transfer_id", "delivery.country_code", "delivery.phone_number", "description"}},
-		{"link delivery with contacts", `{"amount":100,"payee":{"email":"a@example.com","country_code":"1","phone_number":"2025550139"},"delivery":{"method":"link"}}`,
+		{"link delivery with contacts", gen.CreatePayoutLinkRequest{Amount: 100,
+			Payee:    gen.Payee{Email: api.Ptr("a@example.com"), CountryCode: api.Ptr("1"), PhoneNumber: api.Ptr("2025550139")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodLink}},
 			[]string{"claimed_user_id", "memo", "metadata", "payee.first_name", "payee.last_name"},
 			[]string{"transfer_id", "delivery.email", "delivery.country_code", "delivery.phone_number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, s, "POST", "/v2/payout-links", tt.body)
+			r := call(t, s, opCreate, tt.body)
 			if r.status != http.StatusCreated {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			doc := members(t, r.body)
+			doc := members(t, r.body) // the wire form: a decoded gen.PayoutLink cannot tell null from left out
 			at := func(path string) (any, bool) {
 				var v any = doc
 				for _, p := range strings.Split(path, ".") {
@@ -80,7 +87,7 @@ func TestWireFormat(t *testing.T) {
 			}
 			// A get answers the same bytes, which LinkJSON returns.
 			id := r.link(t).ID
-			if g := send(t, s, "GET", "/v2/payout-links/"+id, nil); string(g.body) != string(r.body) {
+			if g := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, id)), nil); string(g.body) != string(r.body) {
 				t.Errorf("get answered\n%s\nthe create\n%s", g.body, r.body)
 			}
 			if b, ok := s.LinkJSON(id); !ok || string(b) != string(r.body) {
@@ -141,7 +148,8 @@ func TestSharedFieldsRoundTrip(t *testing.T) {
 		}
 	}
 	s := newServer(t)
-	r := send(t, s, "POST", "/v2/payout-links", body)
+	// body is a map, not a gen.CreatePayoutLinkRequest: its fields come from the spec at run time.
+	r := call(t, s, opCreate, body)
 	if r.status != http.StatusCreated {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
@@ -168,13 +176,14 @@ func TestMaxLinks(t *testing.T) {
 	s := newServer(t, mock.WithMaxLinks(3))
 	var ids []string
 	for i := range 5 {
-		ids = append(ids, create(t, s, fmt.Sprintf(`{"amount":%d,"idempotency_key":"00000000-0000-4000-8000-00000000000%d"}`, i+1, i)).ID)
+		key := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i)
+		ids = append(ids, create(t, s, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1), IdempotencyKey: api.Ptr(key)}).ID)
 	}
 	if s.LinkCount() != 3 {
 		t.Fatalf("%d links kept, want 3", s.LinkCount())
 	}
 	for i, id := range ids {
-		r := send(t, s, "GET", "/v2/payout-links/"+id, nil)
+		r := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, id)), nil)
 		if want := map[bool]int{true: 404, false: 200}[i < 2]; r.status != want {
 			t.Errorf("link %d: %d, want %d", i, r.status, want)
 		}
@@ -186,15 +195,12 @@ func TestMaxLinks(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(ids[2:], ",") {
 		t.Errorf("Links %v, want the newest three, oldest first", got)
 	}
-	if r := send(t, s, "GET", "/v2/payout-links?starting_after="+ids[0], nil); r.status != 400 {
+	if r := call(t, s, route(gen.NewListPayoutLinksRequest(genBase, &gen.ListPayoutLinksParams{StartingAfter: &ids[0]})), nil); r.status != 400 {
 		t.Errorf("a cursor of a forgotten link: %d, want 400", r.status)
 	}
-	var page struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	_ = json.Unmarshal(send(t, s, "GET", "/v2/payout-links?limit=2&starting_after="+ids[4], nil).body, &page)
+	var page gen.PayoutLinkList
+	after := route(gen.NewListPayoutLinksRequest(genBase, &gen.ListPayoutLinksParams{Limit: api.Ptr(2), StartingAfter: &ids[4]}))
+	_ = json.Unmarshal(call(t, s, after, nil).body, &page)
 	if len(page.Data) != 2 || page.Data[0].ID != ids[3] || page.Data[1].ID != ids[2] {
 		t.Errorf("page after the newest: %+v", page)
 	}
@@ -202,12 +208,12 @@ func TestMaxLinks(t *testing.T) {
 	if _, ok := s.LinkByIdempotencyKey("00000000-0000-4000-8000-000000000000"); ok {
 		t.Error("the key of a forgotten link still names it")
 	}
-	again := create(t, s, `{"amount":1,"idempotency_key":"00000000-0000-4000-8000-000000000000"}`)
+	again := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr("00000000-0000-4000-8000-000000000000")})
 	if again.ID == ids[0] || s.LinkCount() != 3 {
 		t.Errorf("the old key gave %s (first %s), %d links", again.ID, ids[0], s.LinkCount())
 	}
 	// A key whose link is kept still answers it.
-	if l := create(t, s, `{"amount":999,"idempotency_key":"00000000-0000-4000-8000-000000000004"}`); l.ID != ids[4] {
+	if l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 999, IdempotencyKey: api.Ptr("00000000-0000-4000-8000-000000000004")}); l.ID != ids[4] {
 		t.Errorf("a kept key made %s, want %s", l.ID, ids[4])
 	}
 }
@@ -217,10 +223,10 @@ func TestMaxRequests(t *testing.T) {
 	s := newServer(t, mock.WithMaxRequests(4))
 	const key = "00000000-0000-4000-8000-0000000000aa"
 	for range 3 {
-		create(t, s, `{"amount":1,"idempotency_key":"`+key+`"}`)
+		create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr(key)})
 	}
 	for range 3 {
-		send(t, s, "GET", "/v2/payout-links", nil)
+		call(t, s, opList, nil)
 	}
 	rs := s.Requests()
 	var got []string
@@ -232,9 +238,9 @@ func TestMaxRequests(t *testing.T) {
 	}
 	// Once every request of a call is forgotten, its attempts count from 1 again.
 	for range 4 {
-		send(t, s, "GET", "/v2/payout-links/3c90c3cc-0d44-4b50-8888-8dd25736052a", nil)
+		call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, "3c90c3cc-0d44-4b50-8888-8dd25736052a")), nil)
 	}
-	create(t, s, `{"amount":1,"idempotency_key":"`+key+`"}`)
+	create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr(key)})
 	if rs := s.Requests(); len(rs) != 4 || rs[3].Seq != 11 || rs[3].Attempt != 1 || rs[2].Attempt != 4 {
 		t.Errorf("after more requests: %+v", rs)
 	}
@@ -243,8 +249,8 @@ func TestMaxRequests(t *testing.T) {
 func TestResetOverHTTP(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	for _, path := range []string{"@/_mock/reset", "/_mock/reset"} {
-		l := create(t, s, `{"amount":1,"idempotency_key":"3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b"}`)
+	for _, path := range []string{"@/_mock/reset", "/_mock/reset"} { // the trigger is not in the spec
+		l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1, IdempotencyKey: api.Ptr("3f2b8c1e-9a4d-4e5f-8b6a-7c1d2e3f4a5b")})
 		s.FailNext(3, mock.Fault{Status: 503})
 		r := send(t, s, "POST", path, nil)
 		if r.status != http.StatusNoContent || len(r.body) != 0 {
@@ -253,7 +259,7 @@ func TestResetOverHTTP(t *testing.T) {
 		if s.LinkCount() != 0 || len(s.Requests()) != 0 {
 			t.Errorf("after POST %s: %d links, %d requests", path, s.LinkCount(), len(s.Requests()))
 		}
-		if g := send(t, s, "GET", "/v2/payout-links/"+l.ID, nil); g.status != 404 {
+		if g := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, l.ID)), nil); g.status != 404 {
 			t.Errorf("a link survived the reset: %d", g.status)
 		}
 	}
@@ -274,7 +280,7 @@ func TestMemoryIsBounded(t *testing.T) {
 	h := s.Handler()
 	creates := func(n int) {
 		for range n {
-			r := httptest.NewRequest("POST", "/api/v2/payout-links", strings.NewReader(string(createBody())))
+			r := httptest.NewRequest(opCreate.method, s.BaseURL()+opCreate.path, strings.NewReader(string(createBody())))
 			r.Header.Set("Content-Type", "application/json")
 			r.Header.Set("Authorization", benchAuth)
 			w := httptest.NewRecorder()
