@@ -3,6 +3,7 @@ package mock_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/payoutkit/dots-go/api"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/webhook"
@@ -65,7 +67,8 @@ func TestLifecycleTriggers(t *testing.T) {
 	s := newServer(t, mock.WithWebhooks(rc.url, rc.secret))
 	newLink := func() string {
 		t.Helper()
-		id := create(t, s, `{"amount":1250,"payee":{"email":"jsmith@example.com"},"delivery":{"method":"email"}}`).ID
+		id := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1250, Payee: gen.Payee{Email: api.Ptr("jsmith@example.com")},
+			Delivery: gen.Delivery{Method: gen.DeliveryMethodEmail}}).ID
 		s.WaitEvents()
 		if got := rc.take(); len(got) != 1 || !strings.HasPrefix(got[0], "payout_link.sent "+id) {
 			t.Fatalf("after create: %v", got)
@@ -73,7 +76,7 @@ func TestLifecycleTriggers(t *testing.T) {
 		return id
 	}
 	a, b, c, d := newLink(), newLink(), newLink(), newLink()
-	send(t, s, "DELETE", "/v2/payout-links/"+d, nil)
+	call(t, s, route(gen.NewCancelPayoutLinkRequest(genBase, d)), nil)
 	s.WaitEvents()
 	rc.take()
 
@@ -103,7 +106,7 @@ func TestLifecycleTriggers(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			r := send(t, s, "POST", "@/_mock/payout-links/"+st.id+"/"+st.trigger, nil)
+			r := send(t, s, "POST", "@/_mock/payout-links/"+st.id+"/"+st.trigger, nil) // not in the spec
 			if r.status != st.status {
 				t.Fatalf("%d %s, want %d", r.status, r.body, st.status)
 			}
@@ -119,7 +122,7 @@ func TestLifecycleTriggers(t *testing.T) {
 				if st.linkStatus == gen.PayoutLinkStatusClaimed && !uuidV4.MatchString(l.ClaimedUserID) {
 					t.Errorf("claimed without claimed_user_id: %q", l.ClaimedUserID)
 				}
-				if g := send(t, s, "GET", "/v2/payout-links/"+st.id, nil); string(g.body) != string(r.body) {
+				if g := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, st.id)), nil); string(g.body) != string(r.body) {
 					t.Errorf("get after the trigger answered\n%s\nthe trigger\n%s", g.body, r.body)
 				}
 			}
@@ -130,12 +133,15 @@ func TestLifecycleTriggers(t *testing.T) {
 		})
 	}
 	// An expired link can be neither canceled nor redelivered.
-	if r := send(t, s, "DELETE", "/v2/payout-links/"+c, nil); r.status != http.StatusConflict {
+	if r := call(t, s, route(gen.NewCancelPayoutLinkRequest(genBase, c)), nil); r.status != http.StatusConflict {
 		t.Errorf("cancel an expired link: %d", r.status)
 	}
-	if r := send(t, s, "POST", "/v2/payout-links/"+c+"/redeliver", nil); r.status != 200 || !strings.Contains(string(r.body), `"redelivered":false`) {
+	var res gen.RedeliverPayoutLinkResult
+	if r := call(t, s, route(gen.NewRedeliverPayoutLinkRequest(genBase, c)), nil); r.status != 200 || json.Unmarshal(r.body, &res) != nil ||
+		res.Redelivered || res.PayoutLink.ID != c || res.PayoutLink.Status != gen.PayoutLinkStatusExpired {
 		t.Errorf("redeliver an expired link: %d %s", r.status, r.body)
 	}
+	// The triggers' routing: their paths are the mock's own, written out.
 	if r := send(t, s, "GET", "@/_mock/payout-links/"+c+"/expire", nil); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("GET on a trigger: %d", r.status)
 	}
@@ -163,8 +169,8 @@ func TestLifecycleInGo(t *testing.T) {
 		events = append(events, typ+" "+string(l.Status))
 		mu.Unlock()
 	}))
-	a := create(t, s, `{"amount":1}`)
-	b := create(t, s, `{"amount":2}`)
+	a := create(t, s, gen.CreatePayoutLinkRequest{Amount: 1})
+	b := create(t, s, gen.CreatePayoutLinkRequest{Amount: 2})
 
 	paid, err := s.PayOut(a.ID)
 	if err != nil || paid.Status != gen.PayoutLinkStatusClaimed || paid.TransferID == "" || paid.ClaimedUserID == "" {
@@ -222,7 +228,7 @@ func TestTriggersNeedCredentials(t *testing.T) {
 			s := newServer(t, tt.opts...)
 			for _, trigger := range []string{"claim", "pay-out", "expire", "reset"} {
 				l := create(t, s, gen.CreatePayoutLinkRequest{Amount: 100})
-				path := "@/_mock/payout-links/" + l.ID + "/" + trigger
+				path := "@/_mock/payout-links/" + l.ID + "/" + trigger // not in the spec
 				if trigger == "reset" {
 					path = "@/_mock/reset"
 				}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
+	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 )
 
@@ -28,11 +30,17 @@ func dial(t *testing.T, s *mock.Server) net.Conn {
 	return conn
 }
 
+// requestLine is the first line of an HTTP/1.1 request to e on the mock ("/api" is BaseURL's path).
+func requestLine(e endpoint) string { return e.method + " /api" + e.path + " HTTP/1.1\r\n" }
+
 // createHead is the start of a create request with a body of n bytes.
 func createHead(n int) string {
-	return fmt.Sprintf("POST /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: %s\r\n"+
+	return requestLine(opCreate) + fmt.Sprintf("Host: mock\r\nAuthorization: %s\r\n"+
 		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", benchAuth, n)
 }
+
+// cutBody is the start of a create body that never ends, which no encoder writes.
+const cutBody = `{"amount":`
 
 // closedWithin reports how long the server took to close conn, failing the test after limit.
 func closedWithin(t *testing.T, conn net.Conn, limit time.Duration) {
@@ -52,7 +60,7 @@ func TestSlowBodyIsCut(t *testing.T) {
 	s := newServer(t, mock.WithTimeouts(mock.Timeouts{ReadHeader: read, Read: read, Write: time.Minute, Idle: time.Minute}))
 	start := time.Now() // before the server can start its timer
 	conn := dial(t, s)
-	if _, err := io.WriteString(conn, createHead(100)+`{"amount":`); err != nil {
+	if _, err := io.WriteString(conn, createHead(100)+cutBody); err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
@@ -94,7 +102,7 @@ func TestSlowHeadersAndIdleConnectionsAreClosed(t *testing.T) {
 	headers := newServer(t, mock.WithTimeouts(mock.Timeouts{ReadHeader: 300 * time.Millisecond, Idle: time.Minute}))
 	start := time.Now() // before the server can start its timer
 	slow := dial(t, headers)
-	if _, err := io.WriteString(slow, "GET /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\n"); err != nil {
+	if _, err := io.WriteString(slow, requestLine(opList)+"Host: mock\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	closedWithin(t, slow, 60*time.Second)
@@ -107,7 +115,7 @@ func TestSlowHeadersAndIdleConnectionsAreClosed(t *testing.T) {
 	idle := dial(t, s)
 	br := bufio.NewReader(idle)
 	start = time.Now() // before the answer, after which the idle timer starts
-	if _, err := io.WriteString(idle, "GET /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: "+benchAuth+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(idle, requestLine(opList)+"Host: mock\r\nAuthorization: "+benchAuth+"\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(br, nil)
@@ -140,9 +148,9 @@ func TestSlowClientsDoNotBlockOthers(t *testing.T) {
 			t.Fatalf("slow client %d: %v", i, err)
 		}
 		conns = append(conns, c)
-		part := "POST /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\n" // headers never end
+		part := requestLine(opCreate) + "Host: mock\r\n" // headers never end
 		if i%2 == 1 {
-			part = createHead(100) + `{"amount":` // the body never ends
+			part = createHead(100) + cutBody // the body never ends
 		}
 		if _, err := io.WriteString(c, part); err != nil {
 			t.Fatal(err)
@@ -154,7 +162,7 @@ func TestSlowClientsDoNotBlockOthers(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			r, err := trySend(context.Background(), client, s, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, i+1))
+			r, err := tryCall(context.Background(), client, s, opCreate, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1)})
 			if err != nil || r.status != http.StatusCreated {
 				t.Errorf("create %d beside the slow clients: %v %d", i, err, r.status)
 			}
@@ -180,7 +188,7 @@ func TestDelayOutlastsTheWriteTimeout(t *testing.T) {
 	const write, delay = 200 * time.Millisecond, 600 * time.Millisecond
 	s := newServer(t, mock.WithTimeouts(mock.Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: write, Idle: time.Minute}))
 	start := time.Now()
-	r, err := trySend(t.Context(), freshClient(), s, "POST", "/v2/payout-links", `{"amount":3}`, header("X-Mock-Fault", "delay="+delay.String()))
+	r, err := tryCall(t.Context(), freshClient(), s, opCreate, gen.CreatePayoutLinkRequest{Amount: 3}, header("X-Mock-Fault", "delay="+delay.String()))
 	if err != nil || r.status != http.StatusCreated {
 		t.Fatalf("%v %d %s", err, r.status, r.body)
 	}
@@ -200,7 +208,7 @@ func TestServeAndShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	base := "http://" + ln.Addr().String() + "/api"
-	req, _ := http.NewRequest("GET", base+"/v2/payout-links", nil)
+	req, _ := http.NewRequest(opList.method, base+opList.path, nil)
 	req.Header.Set("Authorization", benchAuth)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -212,7 +220,7 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	// A request in an injected delay does not hold Shutdown up: the delay ends.
 	go func() {
-		req, _ := http.NewRequest("GET", base+"/v2/payout-links", nil)
+		req, _ := http.NewRequest(opList.method, base+opList.path, nil)
 		req.Header.Set("Authorization", benchAuth)
 		req.Header.Set("X-Mock-Fault", "delay=1h")
 		if resp, err := http.DefaultClient.Do(req); err == nil {
