@@ -28,13 +28,14 @@ func TestCreateMetadataValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := send(t, s, "POST", "/v2/payout-links", gen.CreatePayoutLinkRequest{Amount: 100, Metadata: tt.metadata})
+			r := call(t, s, opCreate, gen.CreatePayoutLinkRequest{Amount: 100, Metadata: tt.metadata})
 			if r.status != http.StatusCreated {
 				t.Fatalf("create: %d %s", r.status, r.body)
 			}
 			id := r.link(t).ID
-			g := send(t, s, "GET", "/v2/payout-links/"+id, nil)
+			g := call(t, s, route(gen.NewGetPayoutLinkRequest(genBase, id)), nil)
 			for what, body := range map[string][]byte{"create": r.body, "get": g.body} {
+				// The values as written (numbers, nulls), which dots.Metadata keeps as JSON text.
 				var got struct {
 					Metadata any `json:"metadata"`
 				}
@@ -59,7 +60,7 @@ func TestCreateMetadataValues(t *testing.T) {
 func TestCreateMetadataNullRefused(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	r := send(t, s, "POST", "/v2/payout-links", `{"amount":100,"metadata":null}`)
+	r := call(t, s, opCreate, `{"amount":100,"metadata":null}`)
 	if r.status != http.StatusBadRequest {
 		t.Fatalf("create with metadata null: %d %s, want 400", r.status, r.body)
 	}

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/spec"
@@ -29,14 +31,15 @@ func TestWithHandler(t *testing.T) {
 			calls = append(calls, op.ID+" "+id)
 			mu.Unlock()
 			w.Header().Set("X-From", "handler")
-			b, _ := json.Marshal(map[string]any{"id": id, "amount": 1, "created": "2026-01-02T03:04:05Z", "status": "created",
-				"link": mock.LinkBase + id, "delivery": map[string]any{"method": "link"}, "memo": memo})
+			b, _ := json.Marshal(gen.PayoutLink{ID: id, Amount: 1, Created: dots.Timestamp{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+				Status: gen.PayoutLinkStatusCreated, Link: mock.LinkBase + id, Delivery: gen.PayoutLinkDelivery{Method: gen.DeliveryMethodLink}, Memo: memo})
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(b)
 		})
 	}
 	s := newServer(t, mock.WithHandler("get-payout-link", answer("from the handler")))
 	const id = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+	get := route(gen.NewGetPayoutLinkRequest(genBase, id))
 	tests := []struct {
 		name   string
 		opts   []opt
@@ -51,7 +54,7 @@ func TestWithHandler(t *testing.T) {
 		{"broken body", []opt{header("X-Mock-Fault", "empty")}, 200, 3, ``},
 	}
 	for _, tt := range tests {
-		r := send(t, s, "GET", "/v2/payout-links/"+id, nil, tt.opts...)
+		r := call(t, s, get, nil, tt.opts...)
 		mu.Lock()
 		n := len(calls)
 		mu.Unlock()
@@ -65,7 +68,7 @@ func TestWithHandler(t *testing.T) {
 	if want := "get-payout-link " + id; fmt.Sprint(calls) != fmt.Sprint([]string{want, want, want}) {
 		t.Errorf("the handler saw %q, want the operation and the path parameter", calls)
 	}
-	if r := send(t, s, "GET", "/v2/payout-links/"+id, nil); r.header.Get("X-From") != "handler" || r.link(t).Memo != "from the handler" {
+	if r := call(t, s, get, nil); r.header.Get("X-From") != "handler" || r.link(t).Memo != "from the handler" {
 		t.Errorf("the handler's headers and body did not come through: %v %s", r.header, r.body)
 	}
 	// The mock's other operations are its own.
@@ -78,10 +81,10 @@ func TestWithHandler(t *testing.T) {
 
 	// An answer that breaks the spec is reported, as the mock's own would be.
 	bad := mock.New(mock.WithHandler("get-payout-link", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"amount":"twelve"}`))
+		_, _ = w.Write([]byte(`{"amount":"twelve"}`)) // written out: a type gen.PayoutLink cannot hold
 	})))
 	defer bad.Close()
-	req := httptest.NewRequest("GET", "/api/v2/payout-links/"+id, nil)
+	req := httptest.NewRequest(get.method, bad.BaseURL()+get.path, nil)
 	req.SetBasicAuth(testClientID, testAPIKey)
 	w := httptest.NewRecorder()
 	bad.Handler().ServeHTTP(w, req)
