@@ -15,22 +15,22 @@ import (
 	"github.com/payoutkit/dots-go/mock"
 )
 
-// Example starts an in-memory Dots and creates a payout link with plain net/http.
+// Example starts an in-memory Dots and creates a payout link with net/http, the request built
+// by package gen.
 func Example() {
 	srv := mock.NewServer()
 	defer srv.Close()
 
-	body := `{
-		"amount": 1250,
-		"payee": {"email": "jsmith@example.com"},
-		"delivery": {"method": "email"},
-		"idempotency_key": "8e4c2a9e-6f1b-4c3a-9d2e-5b7a1f0c3d4e"
-	}`
-	req, err := http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(body))
+	// The server ends in "/": the builder resolves the operation's path against it.
+	req, err := gen.NewCreatePayoutLinkRequest(srv.BaseURL()+"/", gen.CreatePayoutLinkRequest{
+		Amount:         1250,
+		Payee:          gen.Payee{Email: api.Ptr("jsmith@example.com")},
+		Delivery:       gen.Delivery{Method: gen.DeliveryMethodEmail},
+		IdempotencyKey: api.Ptr("8e4c2a9e-6f1b-4c3a-9d2e-5b7a1f0c3d4e"),
+	})
 	if err != nil {
 		panic(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth("pk_test_example", "sk_test_example")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -57,8 +57,7 @@ func ExampleServer_FailNext() {
 	srv.FailNext(1, mock.Fault{Status: 503, RetryAfter: "1"})
 
 	for range 2 {
-		req, _ := http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(`{"amount":100}`))
-		req.Header.Set("Content-Type", "application/json")
+		req, _ := gen.NewCreatePayoutLinkRequest(srv.BaseURL()+"/", gen.CreatePayoutLinkRequest{Amount: 100})
 		req.SetBasicAuth("pk_test_example", "sk_test_example")
 		resp, err := srv.Client().Do(req)
 		if err != nil {
@@ -133,8 +132,7 @@ func ExampleServer_PayOut() {
 		panic(err)
 	}
 	resp.Body.Close()
-	req, _ = http.NewRequest("POST", srv.BaseURL()+"/v2/payout-links", strings.NewReader(`{"amount":500}`))
-	req.Header.Set("Content-Type", "application/json")
+	req, _ = gen.NewCreatePayoutLinkRequest(srv.BaseURL()+"/", gen.CreatePayoutLinkRequest{Amount: 500})
 	req.SetBasicAuth("pk_test_example", "sk_test_example")
 	resp, err = srv.Client().Do(req)
 	if err != nil {
