@@ -78,7 +78,7 @@ type endpoint struct{ method, path string }
 // route(gen.NewGetPayoutLinkRequest(genBase, id)): the test names the operation, its path
 // parameters and its query through the generated code, so a renamed one fails to compile.
 // Tests of routing itself (unknown paths, a wrong method, the /_mock triggers, which are not in
-// the spec) write their path out and call send or trySend.
+// the spec) write their path out and call send.
 func route(r *http.Request, err error) endpoint {
 	if err != nil {
 		panic(err) // a builder fails only on a server or a parameter it cannot write
@@ -117,11 +117,6 @@ func call(t *testing.T, s *mock.Server, e endpoint, body any, opts ...opt) reply
 func send(t *testing.T, s *mock.Server, method, path string, body any, opts ...opt) reply {
 	t.Helper()
 	return call(t, s, endpoint{method, path}, body, opts...)
-}
-
-// trySend is tryCall to a path written out.
-func trySend(ctx context.Context, c *http.Client, s *mock.Server, method, path string, body any, opts ...opt) (reply, error) {
-	return tryCall(ctx, c, s, endpoint{method, path}, body, opts...)
 }
 
 // tryCall is call with a client of the test's, returning the transport's error.
