@@ -32,7 +32,7 @@ func cannedServer(t *testing.T, edit func(map[string]any)) (baseURL string, crea
 	}
 	creates = new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/api/v2/payout-links" {
+		if r.Method != opCreate.method || r.URL.Path != "/api"+opCreate.path {
 			http.NotFound(w, r)
 			return
 		}

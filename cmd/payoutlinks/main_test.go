@@ -453,7 +453,7 @@ func TestMockCommandServesAndStops(t *testing.T) {
 	if base == "" {
 		t.Fatalf("the mock did not say where it listens: %s", errb.String())
 	}
-	req, _ := http.NewRequest("GET", base+"/v2/payout-links", nil)
+	req, _ := http.NewRequest(opList.method, base+opList.path, nil)
 	req.SetBasicAuth("pk_test_any", "")
 	req.Header.Set("X-Mock-Fault", "503")
 	resp, err := http.DefaultClient.Do(req)

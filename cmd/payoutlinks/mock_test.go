@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	dots "github.com/payoutkit/dots-go"
 	"github.com/payoutkit/dots-go/gen"
 	"github.com/payoutkit/dots-go/mock"
 	"github.com/payoutkit/dots-go/webhook"
@@ -81,20 +83,54 @@ func (p *mockProc) stop(t *testing.T) int {
 	}
 }
 
-// call sends one request with fake credentials on a fresh connection and returns the status, or
-// -1 when the connection failed.
-func (p *mockProc) call(t *testing.T, method, path, body string, headers ...string) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+// genBase is the server the tests hand the generated request builders; route cuts it off again.
+// It ends in "/": a builder resolves its path against the server as a relative URL, which
+// drops the server's last segment when it has no "/" after it.
+const genBase = "http://mock.test/"
+
+// endpoint is where a request goes: a method, and a path under the mock's base URL.
+type endpoint struct{ method, path string }
+
+// route is the endpoint of a request a generated builder made on genBase, as in
+// route(gen.NewGetPayoutLinkRequest(genBase, id)): the test names the operation and its path
+// parameters through the generated code, so a rename in openapi.yaml fails to compile. The
+// /_mock endpoints, which are not in the spec, are written out as endpoint{"POST", "/_mock/reset"}.
+func route(r *http.Request, err error) endpoint {
+	if err != nil {
+		panic(err) // a builder fails only on a server or a parameter it cannot write
 	}
-	req, err := http.NewRequest(method, p.base+path, rd)
+	return endpoint{r.Method, r.URL.RequestURI()}
+}
+
+// The operations without a path parameter.
+var (
+	opCreate = route(gen.NewCreatePayoutLinkRequestWithBody(genBase, "application/json", nil))
+	opList   = route(gen.NewListPayoutLinksRequest(genBase, nil))
+)
+
+// jsonBody is body encoded as JSON (a gen.CreatePayoutLinkRequest), or nil for no body.
+func jsonBody(t *testing.T, body any) io.Reader {
+	t.Helper()
+	if body == nil {
+		return nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b)
+}
+
+// call sends one request with fake credentials to e on a fresh connection; body is a value to
+// encode as JSON, or nil. It returns the status, or -1 when the connection failed.
+func (p *mockProc) call(t *testing.T, e endpoint, body any, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(e.method, p.base+e.path, jsonBody(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth("pk_test_cli_mock", "sk_test_cli_mock")
-	if body != "" {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -122,7 +158,7 @@ func TestMockChaosFlags(t *testing.T) {
 		}
 		wg.Go(func() {
 			for i := range n {
-				status, _ := p.call(t, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, i+1))
+				status, _ := p.call(t, opCreate, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1)})
 				outcomes[run] = append(outcomes[run], fmt.Sprint(status))
 			}
 		})
@@ -140,7 +176,7 @@ func TestMockChaosFlags(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "--seed ") {
 		t.Errorf("no seed printed: %s", p.stderr.String())
 	}
-	if status, _ := p.call(t, "GET", "/v2/payout-links", "", "X-Mock-Fault", "none"); status != 200 {
+	if status, _ := p.call(t, opList, nil, "X-Mock-Fault", "none"); status != 200 {
 		t.Errorf("X-Mock-Fault: none under --fault-rate 1: %d", status)
 	}
 
@@ -167,10 +203,10 @@ func TestMockLogFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			p := startMock(t, tt.args...)
-			if status, body := p.call(t, "POST", "/v2/payout-links", `{"amount":1}`); status != 201 {
+			if status, body := p.call(t, opCreate, gen.CreatePayoutLinkRequest{Amount: 1}); status != 201 {
 				t.Fatalf("create: %d %s", status, body)
 			}
-			if status, _ := p.call(t, "GET", "/v2/payout-links", "", "X-Mock-Fault", "503"); status != 503 {
+			if status, _ := p.call(t, opList, nil, "X-Mock-Fault", "503"); status != 503 {
 				t.Fatalf("fault: %d", status)
 			}
 			if code := p.stop(t); code != 0 {
@@ -186,7 +222,7 @@ func TestMockLogFlags(t *testing.T) {
 				t.Fatalf("%d request lines, want %d:\n%s", len(lines), tt.wantLines, p.stderr.String())
 			}
 			for _, l := range lines {
-				if len(l) > 200 || !strings.Contains(l, "path=/api/v2/payout-links") || strings.Contains(l, "sk_test") {
+				if len(l) > 200 || !strings.Contains(l, "path=/api"+opCreate.path) || strings.Contains(l, "sk_test") {
 					t.Errorf("a request line should be short, name the path and hold no secret: %s", l)
 				}
 			}
@@ -214,14 +250,14 @@ func TestMockMaxLinksResetAndTriggers(t *testing.T) {
 
 	var ids []string
 	for i := range 3 {
-		status, body := p.call(t, "POST", "/v2/payout-links", fmt.Sprintf(`{"amount":%d}`, i+1))
+		status, body := p.call(t, opCreate, gen.CreatePayoutLinkRequest{Amount: dots.Amount(i + 1)})
 		l := decode[gen.PayoutLink](t, body)
 		if status != 201 {
 			t.Fatalf("create: %d %s", status, body)
 		}
 		ids = append(ids, l.ID)
 	}
-	if status, _ := p.call(t, "GET", "/v2/payout-links/"+ids[0], ""); status != 404 {
+	if status, _ := p.call(t, route(gen.NewGetPayoutLinkRequest(genBase, ids[0])), nil); status != 404 {
 		t.Errorf("the oldest of 3 links with --max-links 2: %d, want 404", status)
 	}
 	for _, tr := range []struct{ trigger, event string }{{"pay-out", "payout_link.claimed payout_link.paid_out"}, {"expire", ""}} {
@@ -230,7 +266,7 @@ func TestMockMaxLinksResetAndTriggers(t *testing.T) {
 			id = ids[2]
 			tr.event = "payout_link.updated"
 		}
-		if status, body := p.call(t, "POST", "/_mock/payout-links/"+id+"/"+tr.trigger, ""); status != 200 {
+		if status, body := p.call(t, endpoint{"POST", "/_mock/payout-links/" + id + "/" + tr.trigger}, nil); status != 200 {
 			t.Fatalf("%s: %d %s", tr.trigger, status, body)
 		}
 		var got []string
@@ -246,10 +282,10 @@ func TestMockMaxLinksResetAndTriggers(t *testing.T) {
 			t.Errorf("%s sent %v, want %s", tr.trigger, got, tr.event)
 		}
 	}
-	if status, body := p.call(t, "POST", "/_mock/reset", ""); status != http.StatusNoContent {
+	if status, body := p.call(t, endpoint{"POST", "/_mock/reset"}, nil); status != http.StatusNoContent {
 		t.Fatalf("reset: %d %s", status, body)
 	}
-	if status, body := p.call(t, "GET", "/v2/payout-links", ""); status != 200 || !strings.Contains(body, `"data":[]`) {
+	if status, body := p.call(t, opList, nil); status != 200 || !strings.Contains(body, `"data":[]`) {
 		t.Errorf("list after reset: %d %s", status, body)
 	}
 }
@@ -286,7 +322,7 @@ func TestMockTimeoutFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	fmt.Fprintf(slow, "POST /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"amount\":")
+	fmt.Fprintf(slow, "%s /api%s HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"amount\":", opCreate.method, opCreate.path)
 	_ = slow.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
 	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
@@ -301,7 +337,7 @@ func TestMockTimeoutFlags(t *testing.T) {
 	}
 	defer idle.Close()
 	start := time.Now() // before the answer, after which the idle timer starts
-	fmt.Fprintf(idle, "GET /api/v2/payout-links HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\n\r\n")
+	fmt.Fprintf(idle, "%s /api%s HTTP/1.1\r\nHost: mock\r\nAuthorization: Basic cGtfdGVzdF9jbGk6\r\n\r\n", opList.method, opList.path)
 	br := bufio.NewReader(idle)
 	resp, err = http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 200 {
@@ -363,14 +399,14 @@ func TestMockCredentials(t *testing.T) {
 
 	p := startMockEnv(t, env, "--public", "--client-id", id)
 	root := strings.TrimSuffix(p.base, "/api")
-	status, body := p.call(t, "POST", "/v2/payout-links", `{"amount":100}`)
+	status, body := p.call(t, opCreate, gen.CreatePayoutLinkRequest{Amount: 100})
 	if status != http.StatusCreated {
 		t.Fatalf("create with the credentials: %d %s", status, body)
 	}
 	link := decode[gen.PayoutLink](t, body)
-	for _, path := range []string{"/api/v2/payout-links", "/_mock/payout-links/" + link.ID + "/claim", "/_mock/reset"} {
+	for _, path := range []string{"/api" + opCreate.path, "/_mock/payout-links/" + link.ID + "/claim", "/_mock/reset"} {
 		for _, c := range []struct{ id, key string }{{"", ""}, {"pk_test_anyone", ""}, {id, "sk_test_wrong"}, {"pk_test_other", key}} {
-			req, _ := http.NewRequest("POST", root+path, strings.NewReader(`{"amount":100}`))
+			req, _ := http.NewRequest("POST", root+path, jsonBody(t, gen.CreatePayoutLinkRequest{Amount: 100}))
 			req.Header.Set("Content-Type", "application/json")
 			if c.id != "" {
 				req.SetBasicAuth(c.id, c.key)
@@ -385,10 +421,10 @@ func TestMockCredentials(t *testing.T) {
 			}
 		}
 	}
-	if status, body := p.call(t, "GET", "/v2/payout-links/"+link.ID, ""); status != 200 || decode[gen.PayoutLink](t, body).Status == gen.PayoutLinkStatusClaimed {
+	if status, body := p.call(t, route(gen.NewGetPayoutLinkRequest(genBase, link.ID)), nil); status != 200 || decode[gen.PayoutLink](t, body).Status == gen.PayoutLinkStatusClaimed {
 		t.Errorf("after refused triggers: %d %s, want the link unclaimed", status, body)
 	}
-	if status, body := p.call(t, "POST", "/_mock/reset", ""); status != http.StatusNoContent {
+	if status, body := p.call(t, endpoint{"POST", "/_mock/reset"}, nil); status != http.StatusNoContent {
 		t.Errorf("reset with the credentials: %d %s", status, body)
 	}
 	if code := p.stop(t); code != 0 {
