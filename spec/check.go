@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -24,7 +26,7 @@ func (s *Spec) CheckBody(op *Operation, body any) []Violation {
 	if sch == nil {
 		return nil
 	}
-	w := walk{s: s, path: []string{"$"}}
+	w := walk{s: s, path: append(make([]string, 0, 8), "$")} // room for the depth of a request
 	w.value(sch, reflect.ValueOf(body))
 	return w.out
 }
@@ -64,14 +66,9 @@ func (w *walk) value(sch *openapi3.Schema, v reflect.Value) {
 		}
 		w.visit(sch, x)
 	case v.Kind() == reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			name, omit := jsonName(t.Field(i))
-			if name == "" {
-				continue
-			}
-			f := v.Field(i)
-			present := !(f.Kind() == reflect.Pointer && f.IsNil()) && !(omit && f.IsZero())
+		for _, jf := range jsonFields(v.Type()) {
+			name, f := jf.name, v.Field(jf.index)
+			present := !(f.Kind() == reflect.Pointer && f.IsNil()) && !(jf.omit && f.IsZero())
 			prop := sch.Properties[name]
 			w.path = append(w.path, name)
 			switch {
@@ -119,20 +116,32 @@ func (w *walk) visit(sch *openapi3.Schema, x any) {
 	}
 }
 
-// jsonName is the JSON name of a struct field, and whether a zero value is left out.
-func jsonName(f reflect.StructField) (string, bool) {
-	if !f.IsExported() {
-		return "", false
+// jsonField is a struct field with a JSON name: its index, its name, and whether a zero value
+// is left out.
+type jsonField struct {
+	index int
+	name  string
+	omit  bool
+}
+
+// fieldsByType holds the jsonFields of each struct type walked (a reflect.Type's fields are
+// read once, not on every check).
+var fieldsByType sync.Map
+
+// jsonFields are the fields of a struct type that have a JSON name, in order.
+func jsonFields(t reflect.Type) []jsonField {
+	if fs, ok := fieldsByType.Load(t); ok {
+		return fs.([]jsonField)
 	}
-	tag := f.Tag.Get("json")
-	if tag == "-" {
-		return "", false
+	var fs []jsonField
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Tag.Get("json") != "-" {
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			fs = append(fs, jsonField{i, cmp.Or(name, f.Name), strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")})
+		}
 	}
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name, strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+	fieldsByType.Store(t, fs)
+	return fs
 }
 
 // Repair reads a 2xx body of op as the generated models will, and returns it with every value
